@@ -1,0 +1,218 @@
+"""Generate aigate's model catalog (``aigate/_data/catalog.json``) from LiteLLM's price table.
+
+Usage::
+
+    python scripts/generate_catalog.py                       # the default paths below
+    python scripts/generate_catalog.py --source prices.json --output aigate/_data/catalog.json
+
+The source is the ``model_prices_and_context_window.json`` table published with LiteLLM (MIT).
+Prices are facts; the format is ours:
+
+- one entry per ``"<provider>/<model>"``, where provider is an aigate provider kind and model
+  the id that provider's API takes (LiteLLM's own ``gemini/`` prefix removed, OpenRouter's
+  vendor part kept: ``openrouter/anthropic/claude-3-haiku``);
+- prices are decimal *strings* in USD per token (``input_per_second`` per second of audio),
+  converted from the table's floats through ``str()`` so no binary rounding leaks in;
+- ``long_context`` holds the tier a few models charge for the whole request once the prompt
+  exceeds ``threshold`` tokens;
+- null and absent fields are omitted; keys are sorted, one model per line, so the output is
+  byte-for-byte deterministic and diffs stay readable;
+- ``_meta`` names the source file and its SHA-256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "model_prices_litellm.json"
+DEFAULT_OUTPUT = ROOT / "aigate" / "_data" / "catalog.json"
+
+# LiteLLM provider name -> aigate provider kind. vertex_ai-* rows duplicate Gemini and
+# Anthropic models under another API and are left out on purpose.
+PROVIDERS = {
+    "openai": "openai",
+    "text-completion-openai": "openai",
+    "anthropic": "anthropic",
+    "gemini": "gemini",
+    "groq": "groq",
+    "openrouter": "openrouter",
+    "mistral": "mistral",
+    "deepseek": "deepseek",
+}
+# Providers whose model ids legitimately contain a slash ("openai/gpt-oss-20b" on Groq).
+SLASHED_IDS = {"groq", "openrouter"}
+# Modes aigate can call or price; image/video generation, OCR and search are per-item priced
+# products the gateway does not serve.
+MODES = {
+    "chat",
+    "completion",
+    "responses",
+    "embedding",
+    "audio_transcription",
+    "audio_speech",
+    "moderation",
+    "realtime",
+}
+
+# LiteLLM field -> aigate price field (USD per token unless the name says otherwise).
+PRICE_FIELDS = {
+    "input_cost_per_token": "input",
+    "cache_read_input_token_cost": "cached_input",
+    "cache_creation_input_token_cost": "cache_write",
+    "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
+    "output_cost_per_token": "output",
+    "output_cost_per_reasoning_token": "reasoning",
+    "input_cost_per_audio_token": "audio_input",
+    "output_cost_per_audio_token": "audio_output",
+    "input_cost_per_second": "input_per_second",
+}
+# e.g. "input_cost_per_token_above_200k_tokens" (no batch/priority/flex suffix after it).
+_TIERED = re.compile(r"^(?P<base>[a-z_0-9]+?)_above_(?P<k>\d+)k_tokens$")
+
+CAPABILITIES = {
+    "supports_vision": "vision",
+    "supports_function_calling": "tools",
+    "supports_parallel_function_calling": "parallel_tools",
+    "supports_response_schema": "json_schema",
+    "supports_audio_input": "audio_input",
+    "supports_audio_output": "audio_output",
+    "supports_reasoning": "reasoning",
+    "supports_prompt_caching": "prompt_caching",
+    "supports_pdf_input": "pdf",
+    "supports_web_search": "web_search",
+}
+
+
+def price_str(value: Any) -> str | None:
+    """A table float as an exact decimal string ("0.0000025"), or None if not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    d = Decimal(str(value))
+    if d < 0:
+        return None
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, float) and value.is_integer() and value > 0:
+        return int(value)
+    return None
+
+
+def split_key(key: str, litellm_provider: str) -> tuple[str, str] | None:
+    """``("gemini", "gemini-2.0-flash")`` for ``"gemini/gemini-2.0-flash"``; None to skip."""
+    kind = PROVIDERS[litellm_provider]
+    model = key
+    for prefix in (f"{litellm_provider}/", f"{kind}/"):
+        if model.startswith(prefix):
+            model = model[len(prefix) :]
+            break
+    if not model or ("/" in model and kind not in SLASHED_IDS):
+        return None  # size-prefixed image rows and similar are not callable model ids
+    return kind, model
+
+
+def convert(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One LiteLLM row -> one compact aigate entry."""
+    out: dict[str, Any] = {"mode": row.get("mode", "chat")}
+    for src, dst in PRICE_FIELDS.items():
+        value = price_str(row.get(src))
+        if value is not None:
+            out[dst] = value
+    tiers: dict[int, dict[str, str]] = {}
+    for src, raw in row.items():
+        m = _TIERED.match(src)
+        if not m or m["base"] not in PRICE_FIELDS:
+            continue
+        value = price_str(raw)
+        if value is not None:
+            tiers.setdefault(int(m["k"]) * 1000, {})[PRICE_FIELDS[m["base"]]] = value
+    if tiers:
+        threshold = min(tiers)  # one tier per model in practice; the lowest is the safe one
+        out["long_context"] = {"threshold": threshold, **tiers[threshold]}
+    context = _int(row.get("max_input_tokens"))
+    if context is not None:
+        out["context_window"] = context
+    max_out = _int(row.get("max_output_tokens"))
+    if max_out is not None:
+        out["max_output_tokens"] = max_out
+    caps = sorted(name for flag, name in CAPABILITIES.items() if row.get(flag) is True)
+    if caps:
+        out["capabilities"] = caps
+    deprecation = row.get("deprecation_date")
+    if isinstance(deprecation, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", deprecation):
+        out["deprecation_date"] = deprecation
+    return out
+
+
+def build(table: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """All kept rows, keyed ``"provider/model"``. A row keyed with LiteLLM's provider prefix
+    wins over an unprefixed duplicate of the same model (the prefixed one is canonical)."""
+    entries: dict[str, tuple[bool, dict[str, Any]]] = {}
+    for key in sorted(table):
+        row = table[key]
+        if not isinstance(row, dict) or key == "sample_spec":
+            continue
+        provider = row.get("litellm_provider")
+        if provider not in PROVIDERS or row.get("mode", "chat") not in MODES:
+            continue
+        split = split_key(key, provider)
+        if split is None:
+            continue
+        kind, model = split
+        prefixed = key != model
+        name = f"{kind}/{model}"
+        previous = entries.get(name)
+        if previous is not None and (previous[0] or not prefixed):
+            continue
+        entries[name] = (prefixed, convert(row))
+    return {name: entry for name, (_, entry) in sorted(entries.items())}
+
+
+def render(entries: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Any]) -> str:
+    """Deterministic JSON: sorted keys, one model per line."""
+    lines = [f"{json.dumps('_meta')}:{json.dumps(meta, sort_keys=True, separators=(',', ':'))}"]
+    for name in sorted(entries):
+        body = json.dumps(entries[name], sort_keys=True, separators=(",", ":"))
+        lines.append(f"{json.dumps(name)}:{body}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="LiteLLM table")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="catalog.json")
+    args = parser.parse_args(argv)
+    raw = args.source.read_bytes()
+    entries = build(json.loads(raw))
+    meta = {
+        "format": 1,
+        "source": args.source.name,
+        "source_sha256": hashlib.sha256(raw).hexdigest(),
+        "license": "MIT (LiteLLM price table)",
+        "units": "USD per token; input_per_second in USD per second",
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(render(entries, meta), encoding="utf-8")
+    print(f"wrote {len(entries)} models to {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
