@@ -1,0 +1,849 @@
+"""``Gateway`` and ``AsyncGateway``: configuration once, OpenAI-shaped resources, two drivers.
+
+All the logic lives in :class:`GatewayCore` and the flow generators in :mod:`aigate._flow`;
+the two gateway classes differ only in how they perform effects (``httpx.Client`` and
+``time.sleep`` versus ``httpx.AsyncClient`` and ``asyncio.sleep``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from decimal import Decimal
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+
+import httpx
+from pydantic import SecretStr
+
+from ._exceptions import AigateError, ConfigurationError, InvalidRequestError
+from ._flow import (
+    Call,
+    CallContext,
+    Close,
+    Effect,
+    Flow,
+    Read,
+    Send,
+    Sleep,
+    StreamHandle,
+    StreamStart,
+    accept_chat,
+    accept_stream,
+    attempts,
+    finish_stream,
+)
+from ._models import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    CreateEmbeddingResponse,
+    GatewayInfo,
+    Transcription,
+    Usage,
+)
+from ._validate import chat_call, embeddings_call, transcription_call
+from .config import GatewayConfig, ProviderConfig, TimeoutConfig, load_config
+from .providers import KINDS, ApiKey, ProviderRuntime, Target, make_codec
+from .providers._errors import parse_rate_limit
+
+if TYPE_CHECKING:
+    from .providers._base import ChatCall
+
+__all__ = ["AsyncGateway", "AsyncStream", "Gateway", "GatewayCore", "Stream"]
+
+logger = logging.getLogger("aigate")
+T = TypeVar("T")
+_MAX_TARGET_CACHE = 4096
+
+
+def _timeout(value: float | TimeoutConfig | None, default: httpx.Timeout) -> httpx.Timeout:
+    if value is None:
+        return default
+    if isinstance(value, (int, float)):
+        return httpx.Timeout(float(value), connect=min(5.0, float(value)))
+    return httpx.Timeout(
+        value.total,
+        connect=value.connect,
+        read=value.read or value.total,
+        write=value.write or value.total,
+        pool=value.pool or value.total,
+    )
+
+
+def _keys(name: str, config: ProviderConfig, kind: str) -> tuple[ApiKey, ...]:
+    sources: list[Any] = list(config.api_keys)
+    if config.api_key is not None:
+        sources.insert(0, config.api_key)
+    if not sources:
+        names = (config.api_key_env,) if config.api_key_env else KINDS[kind].key_env
+        for env in names:
+            value = os.environ.get(env)
+            if value:
+                sources.append(value)
+                break
+    keys = []
+    for i, source in enumerate(sources):
+        if isinstance(source, SecretStr):
+            source = source.get_secret_value()
+        if isinstance(source, str) and not source.strip():
+            raise ConfigurationError(
+                f"providers.{name}.api_keys.{i}: empty key", field=f"providers.{name}.api_keys.{i}"
+            )
+        keys.append(ApiKey(source))
+    if not keys and KINDS[kind].needs_key and config.base_url is None:
+        env = config.api_key_env or " or ".join(KINDS[kind].key_env)
+        raise ConfigurationError(
+            f"providers.{name}: no API key; set api_keys in the config or the {env} "
+            "environment variable",
+            field=f"providers.{name}.api_keys",
+        )
+    return tuple(keys)
+
+
+class GatewayCore:
+    """The pure part of a gateway: resolved providers and routes, pricing, recording."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        default_timeout = _timeout(config.timeout, httpx.Timeout(600.0, connect=5.0))
+        self.providers: dict[str, ProviderRuntime] = {}
+        for name, pc in config.providers.items():
+            kind = pc.kind or name
+            if kind not in KINDS:
+                raise ConfigurationError(
+                    f"providers.{name}.kind: unknown kind {kind!r}; expected one of "
+                    f"{sorted(KINDS)} (set kind explicitly for a custom provider name)",
+                    field=f"providers.{name}.kind",
+                )
+            base_url = (pc.base_url or KINDS[kind].base_url).rstrip("/")
+            if not base_url.startswith(("http://", "https://")):
+                raise ConfigurationError(
+                    f"providers.{name}.base_url: expected an http(s) URL",
+                    field=f"providers.{name}.base_url",
+                )
+            self.providers[name] = ProviderRuntime(
+                name=name,
+                kind=kind,
+                base_url=base_url,
+                codec=make_codec(kind),
+                keys=_keys(name, pc, kind),
+                headers=dict(pc.headers),
+                timeout=_timeout(pc.timeout, default_timeout),
+                options=dict(pc.options),
+            )
+        self.routes: dict[str, tuple[Target, ...]] = {}
+        for alias, route in config.routes.items():
+            specs = route if isinstance(route, list) else route.targets
+            targets = []
+            for i, spec in enumerate(specs):
+                field = f"routes.{alias}.targets.{i}"
+                target = self._direct(spec, field, ConfigurationError)
+                targets.append(target)
+            if not targets:
+                raise ConfigurationError(f"routes.{alias}: no targets", field=f"routes.{alias}")
+            self.routes[alias] = tuple(targets)
+        self._targets: dict[str, tuple[Target, ...]] = {}
+        self._prices: dict[tuple[str, str], Any] = {}
+        self._unpriced_warned: set[tuple[str, str]] = set()
+        self._catalog: Any = None
+        self._catalog_lock = threading.Lock()
+        self.ledger: Any = None
+        if config.ledger:
+            from .ledger import SafeLedger, open_ledger
+
+            self.ledger = SafeLedger(open_ledger(config.ledger), on_error=config.ledger_errors)
+
+    # -- models and routes -------------------------------------------------------------------
+
+    def _direct(self, spec: str, field: str, error: type[AigateError]) -> Target:
+        provider_name, sep, model = spec.partition("/")
+        provider = self.providers.get(provider_name)
+        if not sep or not model or provider is None:
+            raise self._unknown(spec, field, error)
+        return Target(provider, model)
+
+    def _unknown(self, spec: object, field: str, error: type[AigateError]) -> AigateError:
+        message = (
+            f"{field}: unknown model {spec!r}; expected '<provider>/<model>' with a provider in "
+            f"{sorted(self.providers)} or a route in {sorted(self.routes)}"
+        )
+        if error is ConfigurationError:
+            return ConfigurationError(message, field=field)
+        return InvalidRequestError(message, field=field, expected="'<provider>/<model>' or a route")
+
+    def resolve(self, model: object) -> tuple[str | None, tuple[Target, ...]]:
+        """The route name (or None for a direct model) and its targets in order."""
+        if not isinstance(model, str):
+            raise InvalidRequestError(
+                f"model: expected a string, got {type(model).__name__}",
+                field="model",
+                expected="'<provider>/<model>' or a route",
+            )
+        route = self.routes.get(model)
+        if route is not None:
+            return model, route
+        targets = self._targets.get(model)
+        if targets is None:
+            targets = (self._direct(model, "model", InvalidRequestError),)
+            if len(self._targets) < _MAX_TARGET_CACHE:
+                self._targets[model] = targets
+        return None, targets
+
+    def context(self, kind: str, model: object, params: Mapping[str, Any], stream: bool = False):  # type: ignore[no-untyped-def]
+        route, targets = self.resolve(model)
+        metadata = params.get("metadata") or {}
+        return CallContext(
+            kind=kind,
+            targets=targets,
+            route=route,
+            metadata=dict(metadata),
+            user=params.get("user"),
+            stream=stream,
+        )
+
+    # -- flows -------------------------------------------------------------------------------
+
+    def chat_flow(self, kwargs: dict[str, Any]) -> Flow[Any]:
+        model = kwargs.pop("model", None)
+        messages = kwargs.pop("messages", None)
+        stream = kwargs.pop("stream", False)
+        call = chat_call(messages, stream, kwargs)
+        ctx = self.context("chat", model, call.params, stream=call.stream)
+
+        def build(target: Target, key: str | None) -> httpx.Request:
+            return target.provider.codec.chat_request(call, target, key)
+
+        if call.stream:
+            return attempts(ctx, build, accept_stream(self, ctx, call), stream=True)
+        return attempts(ctx, build, accept_chat(self, ctx, call))
+
+    def embeddings_flow(self, kwargs: dict[str, Any]) -> Flow[CreateEmbeddingResponse]:
+        model = kwargs.pop("model", None)
+        call = embeddings_call(kwargs.pop("input", None), kwargs)
+        ctx = self.context("embedding", model, call.params)
+
+        def build(target: Target, key: str | None) -> httpx.Request:
+            return target.provider.codec.embeddings_request(call, target, key)
+
+        def accept(
+            target: Target, key: ApiKey | None, response: httpx.Response, started: float
+        ) -> Flow[CreateEmbeddingResponse]:
+            result = target.provider.codec.embeddings_response(response.content, target)
+            usage = Usage(
+                prompt_tokens=result.usage.prompt_tokens, total_tokens=result.usage.total_tokens
+            )
+            result.gateway = self.info(ctx, target, key, response, usage, ttft_ms=None)
+            yield from self.record(ctx, result.gateway, usage, None)
+            return result
+
+        return attempts(ctx, build, accept)
+
+    def transcription_flow(self, kwargs: dict[str, Any]) -> Flow[Transcription]:
+        model = kwargs.pop("model", None)
+        call = transcription_call(kwargs.pop("file", None), kwargs)
+        ctx = self.context("transcription", model, {})
+
+        def build(target: Target, key: str | None) -> httpx.Request:
+            return target.provider.codec.transcription_request(call, target, key)
+
+        def accept(
+            target: Target, key: ApiKey | None, response: httpx.Response, started: float
+        ) -> Flow[Transcription]:
+            result = target.provider.codec.transcription_response(
+                response, response.content, target
+            )
+            result.gateway = self.info(ctx, target, key, response, None, ttft_ms=None)
+            seconds = (result.model_extra or {}).get("duration")
+            if isinstance(seconds, (int, float)):
+                result.gateway.cost_usd = self.transcription_cost(target, seconds)
+            yield from self.record(ctx, result.gateway, None, None)
+            return result
+
+        return attempts(ctx, build, accept)
+
+    # -- pricing and recording ---------------------------------------------------------------
+
+    def _catalog_entry(self, target: Target) -> Any:
+        key = (target.provider.name, target.model)
+        if key in self._prices:
+            return self._prices[key]
+        if self._catalog is None:
+            from .pricing import Catalog
+
+            catalog = Catalog.default()
+            overrides = dict(self.config.prices)
+            for name, pc in self.config.providers.items():
+                for model, entry in pc.prices.items():
+                    overrides[f"{name}/{model}"] = entry
+            if overrides:
+                catalog = catalog.with_overrides(overrides)
+            with self._catalog_lock:
+                self._catalog = catalog
+        entry = self._catalog.get(target.provider.name, target.model)
+        if entry is None and target.provider.name != target.provider.kind:
+            entry = self._catalog.get(target.provider.kind, target.model)
+        self._prices[key] = entry
+        return entry
+
+    def cost(self, target: Target, usage: Usage | None) -> Decimal | None:
+        """Exact cost of ``usage`` on ``target``: the provider's own reported cost when it
+        sends one (OpenRouter), else the catalog price; None when unknown (never 0)."""
+        if usage is None:
+            return None
+        from .pricing import cost, reported_cost
+
+        reported = reported_cost(usage)
+        if reported is not None:
+            return reported
+        entry = self._catalog_entry(target)
+        value = cost(usage, entry.price) if entry is not None else None
+        if value is None:
+            key = (target.provider.name, target.model)
+            if key not in self._unpriced_warned:
+                self._unpriced_warned.add(key)
+                logger.warning(
+                    "no price known for %s; cost_usd is None (add it under prices)",
+                    target.name,
+                    extra={"aigate_provider": target.provider.name, "aigate_model": target.model},
+                )
+        return value
+
+    def transcription_cost(self, target: Target, seconds: float) -> Decimal | None:
+        from .pricing import transcription_cost
+
+        entry = self._catalog_entry(target)
+        return transcription_cost(seconds, entry.price) if entry is not None else None
+
+    def estimate_usage(self, target: Target, call: ChatCall, text: str) -> Usage:
+        """Usage counted locally, for a stream whose provider sent none."""
+        from .tokens import count_text, estimate_prompt_tokens
+
+        kind, model = target.provider.kind, target.model
+        prompt = estimate_prompt_tokens(
+            call.messages, provider=kind, model=model, tools=call.params.get("tools")
+        )
+        completion = count_text(text, provider=kind, model=model).tokens
+        return Usage(
+            prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+        )
+
+    def info(
+        self,
+        ctx: CallContext,
+        target: Target,
+        key: ApiKey | None,
+        response: httpx.Response,
+        usage: Usage | None,
+        ttft_ms: float | None,
+    ) -> GatewayInfo:
+        headers = response.headers
+        return GatewayInfo(
+            provider=target.provider.name,
+            model=target.model,
+            route=ctx.route,
+            cost_usd=self.cost(target, usage),
+            attempts=ctx.attempts,
+            latency_ms=(time.perf_counter() - ctx.started) * 1000.0,
+            ttft_ms=ttft_ms,
+            key_id=key.id if key is not None else None,
+            request_id=headers.get(target.provider.codec.request_id_header),
+            rate_limit=parse_rate_limit(headers) if len(headers) > 4 else None,
+        )
+
+    def record(
+        self,
+        ctx: CallContext,
+        info: GatewayInfo,
+        usage: Usage | None,
+        call: ChatCall | None,
+        error: BaseException | None = None,
+    ) -> Flow[None]:
+        """Write the call's ledger record (when a ledger is configured)."""
+        if self.ledger is None:
+            return
+        from .ledger import record_for
+
+        record = record_for(ctx, info, usage, error)
+        result = yield Call(self.ledger.record, self.ledger.arecord, (record,))
+        if isinstance(result, BaseException):
+            raise result
+
+
+# -- drivers -------------------------------------------------------------------------------
+
+
+def _client_kwargs(config: GatewayConfig, transport: Any) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "limits": httpx.Limits(
+            max_connections=config.max_connections,
+            max_keepalive_connections=config.max_keepalive_connections,
+        ),
+        "timeout": None,  # every request carries its provider's timeout
+        "follow_redirects": False,
+    }
+    if transport is not None:
+        kwargs["transport"] = transport
+    return kwargs
+
+
+def _fake_mounts(core: GatewayCore) -> dict[str, Any] | None:
+    """Route each ``fake`` provider's host to an in-process :class:`~aigate.testing.FakeTransport`
+    (its ``options.transport`` when given), so it answers without a socket."""
+    fakes = [p for p in core.providers.values() if p.kind == "fake"]
+    if not fakes:
+        return None
+    from .testing import FakeTransport
+
+    mounts: dict[str, Any] = {}
+    for provider in fakes:
+        url = httpx.URL(provider.base_url)
+        origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+        mounts[origin] = provider.options.get("transport") or FakeTransport()
+    return mounts
+
+
+class _BaseGateway:
+    def __init__(
+        self,
+        config: GatewayConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        **settings: Any,
+    ) -> None:
+        if config is None:
+            config = settings
+        elif settings:
+            base = load_config(config).model_dump(exclude_unset=True)
+            config = {**base, **settings}
+        self._core = GatewayCore(load_config(config))
+
+    @property
+    def config(self) -> GatewayConfig:
+        return self._core.config
+
+    @property
+    def providers(self) -> Mapping[str, ProviderRuntime]:
+        return self._core.providers
+
+    @property
+    def routes(self) -> Mapping[str, tuple[Target, ...]]:
+        return self._core.routes
+
+    @classmethod
+    def from_file(cls: type[T], path: str | os.PathLike[str], **kwargs: Any) -> T:
+        """A gateway from a ``.toml`` or ``.json`` file (same schema as the keywords)."""
+        return cls(load_config(path), **kwargs)  # type: ignore[call-arg]
+
+    @classmethod
+    def from_dict(cls: type[T], data: Mapping[str, Any], **kwargs: Any) -> T:
+        return cls(load_config(data), **kwargs)  # type: ignore[call-arg]
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(providers={sorted(self._core.providers)}, "
+            f"routes={sorted(self._core.routes)})"
+        )
+
+
+class Gateway(_BaseGateway):
+    """The synchronous gateway. Call it like ``openai.OpenAI``::
+
+        gw = aigate.Gateway(providers={"openai": {}}, routes={"fast": ["openai/gpt-4o-mini"]})
+        r = gw.chat.completions.create(model="fast", messages=[{"role": "user", "content": "Hi"}])
+        r.choices[0].message.content, r.gateway.cost_usd
+
+    ``transport`` or ``http_client`` inject an httpx transport/client (tests: MockTransport,
+    respx); otherwise the gateway owns one pooled client, closed by :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        config: GatewayConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **settings: Any,
+    ) -> None:
+        super().__init__(config, **settings)
+        self._owns_client = http_client is None
+        if http_client is None:
+            http_client = httpx.Client(
+                mounts=_fake_mounts(self._core), **_client_kwargs(self.config, transport)
+            )
+        self._client = http_client
+        self._sleep = sleep
+        self.chat = Chat(self)
+        self.embeddings = Embeddings(self)
+        self.audio = Audio(self)
+
+    def _perform(self, effect: Effect) -> Any:
+        try:
+            if isinstance(effect, Send):
+                response = self._client.send(effect.request, stream=effect.stream)
+                if effect.stream:
+                    return StreamHandle(response, response.iter_bytes())
+                return response
+            if isinstance(effect, Read):
+                if effect.whole:
+                    return b"".join(effect.handle.iterator)
+                return next(effect.handle.iterator, b"")
+            if isinstance(effect, Close):
+                effect.handle.response.close()
+                return None
+            if isinstance(effect, Sleep):
+                self._sleep(effect.seconds)
+                return None
+            return effect.sync(*effect.args)
+        except Exception as exc:  # handed to the flow, which decides what it means
+            return exc
+
+    def _run(self, flow: Flow[T]) -> T:
+        perform = self._perform
+        value: Any = None
+        try:
+            while True:
+                value = perform(flow.send(value))
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Close the HTTP client (if the gateway made it) and the state stores."""
+        if self._owns_client:
+            self._client.close()
+        if self._core.ledger is not None:
+            self._core.ledger.close()
+
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncGateway(_BaseGateway):
+    """The asyncio gateway: the same resources as :class:`Gateway`, awaited.
+
+    Nothing blocks the event loop: HTTP goes through ``httpx.AsyncClient`` and state stores
+    through their async methods.
+    """
+
+    def __init__(
+        self,
+        config: GatewayConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        **settings: Any,
+    ) -> None:
+        super().__init__(config, **settings)
+        self._owns_client = http_client is None
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                mounts=_fake_mounts(self._core), **_client_kwargs(self.config, transport)
+            )
+        self._client = http_client
+        self._sleep = sleep
+        self.chat = AsyncChat(self)
+        self.embeddings = AsyncEmbeddings(self)
+        self.audio = AsyncAudio(self)
+
+    async def _perform(self, effect: Effect) -> Any:
+        try:
+            if isinstance(effect, Send):
+                response = await self._client.send(effect.request, stream=effect.stream)
+                if effect.stream:
+                    return StreamHandle(response, response.aiter_bytes())
+                return response
+            if isinstance(effect, Read):
+                if effect.whole:
+                    return b"".join([part async for part in effect.handle.iterator])
+                return await anext(effect.handle.iterator, b"")
+            if isinstance(effect, Close):
+                await effect.handle.response.aclose()
+                return None
+            if isinstance(effect, Sleep):
+                await self._sleep(effect.seconds)
+                return None
+            return await effect.async_(*effect.args)
+        except Exception as exc:  # handed to the flow, which decides what it means
+            return exc
+
+    async def _run(self, flow: Flow[T]) -> T:
+        perform = self._perform
+        value: Any = None
+        try:
+            while True:
+                value = await perform(flow.send(value))
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (if the gateway made it) and the state stores."""
+        if self._owns_client:
+            await self._client.aclose()
+        if self._core.ledger is not None:
+            await self._core.ledger.aclose()
+
+    async def __aenter__(self) -> AsyncGateway:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+# -- streams -------------------------------------------------------------------------------
+
+
+class _StreamBase:
+    """What both stream classes share: buffered chunks, the state, the final record."""
+
+    def __init__(self, start: StreamStart) -> None:
+        self._start = start
+        self._done = False
+        self.gateway: GatewayInfo | None = None
+
+    @property
+    def usage(self) -> Usage | None:
+        """The usage reported so far (complete once the stream is exhausted)."""
+        return self._start.state.acc.usage
+
+    def completion(self) -> ChatCompletion:
+        """The chunks so far, assembled into one :class:`ChatCompletion`."""
+        completion = self._start.state.acc.completion()
+        completion.gateway = self.gateway
+        return completion
+
+    def _finish(self, core: GatewayCore, error: BaseException | None) -> Flow[GatewayInfo]:
+        self._done = True
+        return finish_stream(core, self._start, error)
+
+
+class Stream(_StreamBase):
+    """A streamed chat completion: iterate it for :class:`ChatCompletionChunk` objects.
+
+    Close it (or use ``with``) to stop early; ``gateway`` is set when it ends.
+    """
+
+    def __init__(self, gateway: Gateway, start: StreamStart) -> None:
+        super().__init__(start)
+        self._gateway = gateway
+        self._iterator = self._iterate()
+
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+        return self._iterator
+
+    def __next__(self) -> ChatCompletionChunk:
+        return next(self._iterator)
+
+    def _iterate(self) -> Iterator[ChatCompletionChunk]:
+        start = self._start
+        yield from start.buffered
+        start.buffered = []
+        state = start.state
+        feed = state.feed
+        error: BaseException | None = None
+        try:
+            for data in start.handle.iterator:
+                yield from feed(data)
+            if not state.complete:
+                yield from state.end()
+        except (httpx.HTTPError, AigateError) as exc:
+            error = exc
+        finally:
+            start.handle.response.close()
+        if not self._done:
+            self.gateway = self._gateway._run(self._finish(self._gateway._core, error))
+
+    def close(self) -> None:
+        """Stop reading; the used tokens are still recorded."""
+        if not self._done:
+            self._iterator.close()
+            self._start.handle.response.close()
+            if not self._done:
+                self._done = True
+                try:
+                    self.gateway = self._gateway._run(
+                        self._finish(self._gateway._core, None if self._start.state.complete else _Cancelled())
+                    )
+                except AigateError:
+                    pass
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncStream(_StreamBase):
+    """The async twin of :class:`Stream`: ``async for chunk in stream``."""
+
+    def __init__(self, gateway: AsyncGateway, start: StreamStart) -> None:
+        super().__init__(start)
+        self._gateway = gateway
+        self._iterator = self._iterate()
+
+    def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        return self._iterator
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        return await anext(self._iterator)
+
+    async def _iterate(self) -> AsyncIterator[ChatCompletionChunk]:
+        start = self._start
+        for chunk in start.buffered:
+            yield chunk
+        start.buffered = []
+        state = start.state
+        feed = state.feed
+        error: BaseException | None = None
+        try:
+            async for data in start.handle.iterator:
+                for chunk in feed(data):
+                    yield chunk
+            if not state.complete:
+                for chunk in state.end():
+                    yield chunk
+        except (httpx.HTTPError, AigateError) as exc:
+            error = exc
+        finally:
+            await start.handle.response.aclose()
+        if not self._done:
+            self.gateway = await self._gateway._run(self._finish(self._gateway._core, error))
+
+    async def close(self) -> None:
+        """Stop reading; the used tokens are still recorded."""
+        if not self._done:
+            await self._iterator.aclose()
+            await self._start.handle.response.aclose()
+            if not self._done:
+                self._done = True
+                try:
+                    self.gateway = await self._gateway._run(
+                        self._finish(self._gateway._core, None if self._start.state.complete else _Cancelled())
+                    )
+                except AigateError:
+                    pass
+
+    async def __aenter__(self) -> AsyncStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+class _Cancelled(Exception):
+    """The caller closed a stream before its end (recorded as error type ``cancelled``)."""
+
+
+# -- resources (openai's namespaces) --------------------------------------------------------
+
+
+class Completions:
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    @overload
+    def create(self, *, stream: Literal[False] = False, **kwargs: Any) -> ChatCompletion: ...
+    @overload
+    def create(self, *, stream: Literal[True], **kwargs: Any) -> Stream: ...
+    @overload
+    def create(self, *, stream: bool, **kwargs: Any) -> ChatCompletion | Stream: ...
+
+    def create(self, **kwargs: Any) -> ChatCompletion | Stream:
+        """``openai``'s ``chat.completions.create``: same parameters, same result shape."""
+        gateway = self._gateway
+        result = gateway._run(gateway._core.chat_flow(kwargs))
+        if isinstance(result, StreamStart):
+            return Stream(gateway, result)
+        return result  # type: ignore[no-any-return]
+
+
+class AsyncCompletions:
+    def __init__(self, gateway: AsyncGateway) -> None:
+        self._gateway = gateway
+
+    @overload
+    async def create(self, *, stream: Literal[False] = False, **kwargs: Any) -> ChatCompletion: ...
+    @overload
+    async def create(self, *, stream: Literal[True], **kwargs: Any) -> AsyncStream: ...
+    @overload
+    async def create(self, *, stream: bool, **kwargs: Any) -> ChatCompletion | AsyncStream: ...
+
+    async def create(self, **kwargs: Any) -> ChatCompletion | AsyncStream:
+        """``openai``'s ``chat.completions.create``: same parameters, same result shape."""
+        gateway = self._gateway
+        result = await gateway._run(gateway._core.chat_flow(kwargs))
+        if isinstance(result, StreamStart):
+            return AsyncStream(gateway, result)
+        return result  # type: ignore[no-any-return]
+
+
+class Chat:
+    def __init__(self, gateway: Gateway) -> None:
+        self.completions = Completions(gateway)
+
+
+class AsyncChat:
+    def __init__(self, gateway: AsyncGateway) -> None:
+        self.completions = AsyncCompletions(gateway)
+
+
+class Embeddings:
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    def create(self, **kwargs: Any) -> CreateEmbeddingResponse:
+        """``openai``'s ``embeddings.create``."""
+        return self._gateway._run(self._gateway._core.embeddings_flow(kwargs))
+
+
+class AsyncEmbeddings:
+    def __init__(self, gateway: AsyncGateway) -> None:
+        self._gateway = gateway
+
+    async def create(self, **kwargs: Any) -> CreateEmbeddingResponse:
+        """``openai``'s ``embeddings.create``."""
+        return await self._gateway._run(self._gateway._core.embeddings_flow(kwargs))
+
+
+class Transcriptions:
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    def create(self, **kwargs: Any) -> Transcription:
+        """``openai``'s ``audio.transcriptions.create`` (multipart upload)."""
+        return self._gateway._run(self._gateway._core.transcription_flow(kwargs))
+
+
+class AsyncTranscriptions:
+    def __init__(self, gateway: AsyncGateway) -> None:
+        self._gateway = gateway
+
+    async def create(self, **kwargs: Any) -> Transcription:
+        """``openai``'s ``audio.transcriptions.create`` (multipart upload)."""
+        return await self._gateway._run(self._gateway._core.transcription_flow(kwargs))
+
+
+class Audio:
+    def __init__(self, gateway: Gateway) -> None:
+        self.transcriptions = Transcriptions(gateway)
+
+
+class AsyncAudio:
+    def __init__(self, gateway: AsyncGateway) -> None:
+        self.transcriptions = AsyncTranscriptions(gateway)

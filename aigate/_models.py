@@ -1,0 +1,279 @@
+"""OpenAI-shaped response models, plus aigate's own call metadata.
+
+Field names and types follow the ``openai`` package (``openai.types.chat.ChatCompletion`` and
+friends), so code written against the OpenAI client reads aigate's results unchanged; a test
+validates every model here against openai's own. Extra fields a provider sends are kept
+(``extra="allow"``), as openai does.
+
+Models are built lazily (``defer_build``) so that ``import aigate`` stays cheap; the first
+validation of each model pays for its schema once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+__all__ = [
+    "Attempt",
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "ChatCompletionMessageToolCall",
+    "Choice",
+    "ChoiceDelta",
+    "ChoiceDeltaToolCall",
+    "ChoiceDeltaToolCallFunction",
+    "ChunkChoice",
+    "CompletionTokensDetails",
+    "CreateEmbeddingResponse",
+    "Embedding",
+    "EmbeddingUsage",
+    "Function",
+    "GatewayInfo",
+    "PromptTokensDetails",
+    "RateLimitInfo",
+    "Transcription",
+    "Usage",
+]
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", defer_build=True, protected_namespaces=())
+
+
+class _WithGateway(_Model):
+    """A result that carries aigate's :class:`GatewayInfo` beside openai's fields.
+
+    It is a private attribute behind a property: never validated, never in ``model_dump``,
+    so the rest of the object is exactly openai's shape.
+    """
+
+    _gateway: GatewayInfo | None = PrivateAttr(default=None)
+
+    @property
+    def gateway(self) -> GatewayInfo | None:
+        """What aigate did for this call (provider, cost, attempts, latency...)."""
+        return self._gateway
+
+    @gateway.setter
+    def gateway(self, value: GatewayInfo | None) -> None:
+        self._gateway = value
+
+
+# -- usage ---------------------------------------------------------------------------------
+
+
+class PromptTokensDetails(_Model):
+    """Breakdown of ``prompt_tokens``; every count here is *included* in ``prompt_tokens``.
+
+    ``cache_write_tokens`` counts tokens written to a provider's prompt cache at the default
+    (5 minute) duration; ``cache_write_1h_tokens`` those written for one hour (Anthropic).
+    """
+
+    cached_tokens: int | None = None
+    audio_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
+
+
+class CompletionTokensDetails(_Model):
+    """Breakdown of ``completion_tokens``; reasoning tokens are *included* in it."""
+
+    reasoning_tokens: int | None = None
+    audio_tokens: int | None = None
+    accepted_prediction_tokens: int | None = None
+    rejected_prediction_tokens: int | None = None
+
+
+class Usage(_Model):
+    """Token usage in OpenAI's convention, whichever provider answered.
+
+    ``prompt_tokens`` includes cached reads and cache writes, ``completion_tokens`` includes
+    reasoning tokens. ``cost`` is a provider-reported cost in USD where one is sent
+    (OpenRouter); aigate's own price is on ``GatewayInfo.cost_usd``.
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    prompt_tokens_details: PromptTokensDetails | None = None
+    completion_tokens_details: CompletionTokensDetails | None = None
+
+
+# -- chat completion -----------------------------------------------------------------------
+
+
+class Function(_Model):
+    name: str
+    arguments: str
+
+
+class ChatCompletionMessageToolCall(_Model):
+    id: str
+    type: Literal["function"] = "function"
+    function: Function
+
+
+class ChatCompletionMessage(_Model):
+    """The assistant's message. ``reasoning_content`` carries a model's visible thinking
+    (Anthropic thinking blocks, Gemini thought parts, DeepSeek/OpenRouter reasoning), kept
+    apart from ``content``."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ChatCompletionMessageToolCall] | None = None
+    reasoning_content: str | None = None
+
+
+class Choice(_Model):
+    index: int = 0
+    message: ChatCompletionMessage
+    finish_reason: FinishReason | None = None
+    logprobs: Any = None
+
+
+class ChatCompletion(_WithGateway):
+    """A chat completion, field for field as OpenAI's; ``.gateway`` is aigate's metadata."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage | None = None
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
+
+
+# -- streaming -----------------------------------------------------------------------------
+
+
+class ChoiceDeltaToolCallFunction(_Model):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ChoiceDeltaToolCall(_Model):
+    index: int
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: ChoiceDeltaToolCallFunction | None = None
+
+
+class ChoiceDelta(_Model):
+    role: Literal["assistant", "system", "user", "developer", "tool"] | None = None
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ChoiceDeltaToolCall] | None = None
+    reasoning_content: str | None = None
+
+
+class ChunkChoice(_Model):
+    index: int = 0
+    delta: ChoiceDelta
+    finish_reason: FinishReason | None = None
+    logprobs: Any = None
+
+
+class ChatCompletionChunk(_Model):
+    """One streamed chunk, as OpenAI's ``ChatCompletionChunk``."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: Usage | None = None
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
+
+
+# -- embeddings and audio ------------------------------------------------------------------
+
+
+class Embedding(_Model):
+    embedding: list[float] | str
+    index: int
+    object: Literal["embedding"] = "embedding"
+
+
+class EmbeddingUsage(_Model):
+    prompt_tokens: int = 0
+    total_tokens: int = 0
+
+
+class CreateEmbeddingResponse(_WithGateway):
+    data: list[Embedding]
+    model: str
+    object: Literal["list"] = "list"
+    usage: EmbeddingUsage = Field(default_factory=EmbeddingUsage)
+
+
+class Transcription(_WithGateway):
+    """A transcription. For ``response_format`` ``text``/``srt``/``vtt`` the raw body is in
+    ``text`` (OpenAI's client returns a bare ``str`` there; a model keeps ``gateway``)."""
+
+    text: str
+
+
+# -- aigate metadata -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitInfo:
+    """Rate-limit state a provider reported in its headers, in one shape for every provider.
+
+    Durations are seconds from the moment the response arrived. ``None`` means not sent.
+    """
+
+    limit_requests: int | None = None
+    remaining_requests: int | None = None
+    reset_requests_s: float | None = None
+    limit_tokens: int | None = None
+    remaining_tokens: int | None = None
+    reset_tokens_s: float | None = None
+    retry_after_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One HTTP attempt made for a call: where it went, how it ended, how long it took."""
+
+    provider: str
+    model: str
+    key_id: str | None
+    status_code: int | None
+    error: str | None  # the aigate error class name, None on success
+    error_class: str | None  # "transient", "key", "request" or None on success
+    latency_ms: float
+    wait_ms: float = 0.0  # time slept before this attempt
+
+
+@dataclass(slots=True)
+class GatewayInfo:
+    """What aigate did for one call: who answered, what it cost, how it got there.
+
+    ``cost_usd`` is ``None`` when the model has no known price (never a silent 0).
+    ``estimated`` is true when usage was counted locally because the provider sent none.
+    """
+
+    provider: str
+    model: str
+    route: str | None = None
+    cost_usd: Decimal | None = None
+    cached: bool = False
+    attempts: list[Attempt] = field(default_factory=list)
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    key_id: str | None = None
+    request_id: str | None = None
+    estimated: bool = False
+    rate_limit: RateLimitInfo | None = None
+    saved_cost_usd: Decimal | None = None

@@ -1,0 +1,179 @@
+"""Pure streaming state: bytes in, OpenAI-shaped chunks out, and the running total.
+
+:class:`ChunkAccumulator` reassembles chunks into the :class:`ChatCompletion` they add up
+to (content, tool calls, reasoning, finish reason, usage); it gives a stream's partial
+output on interruption, its usage for pricing, and the stored form for caching.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ._models import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    Choice,
+    Function,
+    Usage,
+)
+from .providers._sse import SSEDecoder
+
+if TYPE_CHECKING:
+    from .providers._base import StreamDecoder
+
+__all__ = ["ChunkAccumulator", "StreamState"]
+
+
+class _ChoiceParts:
+    __slots__ = ("content", "finish_reason", "reasoning", "refusal", "tool_calls")
+
+    def __init__(self) -> None:
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.refusal: list[str] = []
+        self.tool_calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument parts]]
+        self.finish_reason: str | None = None
+
+
+class ChunkAccumulator:
+    """Adds up chunks; :meth:`completion` returns what they amount to so far."""
+
+    __slots__ = ("choices", "created", "id", "model", "system_fingerprint", "usage")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.model = ""
+        self.created = 0
+        self.system_fingerprint: str | None = None
+        self.usage: Usage | None = None
+        self.choices: dict[int, _ChoiceParts] = {}
+
+    def add(self, chunk: ChatCompletionChunk) -> bool:
+        """Add one chunk; true when it carries content the caller will see (the point after
+        which a stream can no longer fail over)."""
+        if not self.id:
+            self.id = chunk.id
+            self.model = chunk.model
+            self.created = chunk.created
+            self.system_fingerprint = chunk.system_fingerprint
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        visible = False
+        for choice in chunk.choices:
+            parts = self.choices.get(choice.index)
+            if parts is None:
+                parts = self.choices[choice.index] = _ChoiceParts()
+            delta = choice.delta
+            if delta.content:
+                parts.content.append(delta.content)
+                visible = True
+            if delta.reasoning_content:
+                parts.reasoning.append(delta.reasoning_content)
+                visible = True
+            if delta.refusal:
+                parts.refusal.append(delta.refusal)
+                visible = True
+            if delta.tool_calls:
+                visible = True
+                for call in delta.tool_calls:
+                    entry = parts.tool_calls.get(call.index)
+                    if entry is None:
+                        entry = parts.tool_calls[call.index] = [None, None, []]
+                    if call.id:
+                        entry[0] = call.id
+                    if call.function is not None:
+                        if call.function.name:
+                            entry[1] = call.function.name
+                        if call.function.arguments:
+                            entry[2].append(call.function.arguments)
+            if choice.finish_reason is not None:
+                parts.finish_reason = choice.finish_reason
+                visible = True
+        return visible
+
+    @property
+    def finished(self) -> bool:
+        """Every choice seen has a finish reason."""
+        return bool(self.choices) and all(
+            p.finish_reason is not None for p in self.choices.values()
+        )
+
+    def text(self) -> str:
+        parts = self.choices.get(0)
+        return "".join(parts.content) if parts else ""
+
+    def completion(self) -> ChatCompletion:
+        choices = []
+        for index in sorted(self.choices):
+            parts = self.choices[index]
+            tool_calls = None
+            if parts.tool_calls:
+                tool_calls = [
+                    ChatCompletionMessageToolCall(
+                        id=entry[0] or f"call_{index}_{i}",
+                        function=Function(name=entry[1] or "", arguments="".join(entry[2])),
+                    )
+                    for i, entry in sorted(parts.tool_calls.items())
+                ]
+            message = ChatCompletionMessage(
+                content="".join(parts.content) if parts.content or not tool_calls else None,
+                refusal="".join(parts.refusal) if parts.refusal else None,
+                tool_calls=tool_calls,
+                reasoning_content="".join(parts.reasoning) if parts.reasoning else None,
+            )
+            choices.append(
+                Choice(
+                    index=index,
+                    message=message,
+                    finish_reason=parts.finish_reason,  # type: ignore[arg-type]
+                )
+            )
+        return ChatCompletion(
+            id=self.id or "chatcmpl-aigate",
+            created=self.created or int(time.time()),
+            model=self.model,
+            choices=choices,
+            usage=self.usage,
+            system_fingerprint=self.system_fingerprint,
+        )
+
+
+class StreamState:
+    """One provider stream being read: SSE bytes -> provider events -> chunks -> totals."""
+
+    __slots__ = ("acc", "decoder", "first_visible_at", "sse")
+
+    def __init__(self, decoder: StreamDecoder) -> None:
+        self.sse = SSEDecoder()
+        self.decoder = decoder
+        self.acc = ChunkAccumulator()
+        self.first_visible_at: float | None = None
+
+    def feed(self, data: bytes) -> list[ChatCompletionChunk]:
+        chunks: list[ChatCompletionChunk] = []
+        decode = self.decoder.decode
+        add = self.acc.add
+        for event in self.sse.feed(data):
+            for chunk in decode(event):
+                if add(chunk) and self.first_visible_at is None:
+                    self.first_visible_at = time.perf_counter()
+                chunks.append(chunk)
+        return chunks
+
+    def end(self) -> list[ChatCompletionChunk]:
+        """The connection closed: decode what remains."""
+        chunks: list[ChatCompletionChunk] = []
+        for event in self.sse.flush():
+            for chunk in self.decoder.decode(event):
+                if self.acc.add(chunk) and self.first_visible_at is None:
+                    self.first_visible_at = time.perf_counter()
+                chunks.append(chunk)
+        return chunks
+
+    @property
+    def complete(self) -> bool:
+        """The provider said the stream is over, or every choice has its finish reason."""
+        return self.decoder.finished or self.acc.finished

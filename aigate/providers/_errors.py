@@ -1,0 +1,247 @@
+"""Error mapping shared by every codec: status -> error class, body -> message, headers ->
+:class:`~aigate.RateLimitInfo`, and httpx transport errors -> aigate connection errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from .._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ContentPolicyError,
+    ContextLengthExceededError,
+    InternalServerError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from .._models import RateLimitInfo
+
+__all__ = [
+    "error_from_response",
+    "error_from_transport",
+    "parse_duration",
+    "parse_rate_limit",
+]
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: BadRequestError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+# Phrases providers use for an over-long prompt (OpenAI code, Anthropic and Gemini messages).
+_CONTEXT_LENGTH = re.compile(
+    r"context_length_exceeded|context length|context window|maximum context|prompt is too long"
+    r"|input token count.*exceeds|too many tokens",
+    re.IGNORECASE,
+)
+_CONTENT_POLICY = re.compile(r"content_policy|content management policy|safety system", re.I)
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+
+
+def parse_duration(value: str | None) -> float | None:
+    """Seconds from a provider's duration: ``"1.5"``, ``"12ms"``, ``"1m30.5s"``, ``"27.4s"``,
+    an RFC 3339 time (Anthropic resets) or an HTTP date (``Retry-After``)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    parts = _DURATION_PART.findall(value)
+    if parts and "".join(n + u for n, u in parts) == value:
+        scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+        return sum(float(n) * scale[u] for n, u in parts)
+    when: datetime | None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+def parse_rate_limit(headers: httpx.Headers, body: object = None) -> RateLimitInfo | None:
+    """One :class:`RateLimitInfo` from OpenAI/Groq ``x-ratelimit-*``, Anthropic
+    ``anthropic-ratelimit-*``, ``retry-after(-ms)`` and Gemini's ``RetryInfo.retryDelay``."""
+    get = headers.get
+    retry_after: float | None = None
+    if (ms := get("retry-after-ms")) is not None:
+        try:
+            retry_after = max(float(ms) / 1000.0, 0.0)
+        except ValueError:
+            retry_after = None
+    if retry_after is None:
+        retry_after = parse_duration(get("retry-after"))
+    if retry_after is None and isinstance(body, Mapping):
+        retry_after = _gemini_retry_delay(body)
+    if get("x-ratelimit-limit-requests") or get("x-ratelimit-remaining-tokens"):
+        info = RateLimitInfo(
+            limit_requests=_int(get("x-ratelimit-limit-requests")),
+            remaining_requests=_int(get("x-ratelimit-remaining-requests")),
+            reset_requests_s=parse_duration(get("x-ratelimit-reset-requests")),
+            limit_tokens=_int(get("x-ratelimit-limit-tokens")),
+            remaining_tokens=_int(get("x-ratelimit-remaining-tokens")),
+            reset_tokens_s=parse_duration(get("x-ratelimit-reset-tokens")),
+            retry_after_s=retry_after,
+        )
+    elif get("anthropic-ratelimit-requests-limit") or get("anthropic-ratelimit-tokens-limit"):
+        info = RateLimitInfo(
+            limit_requests=_int(get("anthropic-ratelimit-requests-limit")),
+            remaining_requests=_int(get("anthropic-ratelimit-requests-remaining")),
+            reset_requests_s=parse_duration(get("anthropic-ratelimit-requests-reset")),
+            limit_tokens=_int(get("anthropic-ratelimit-tokens-limit")),
+            remaining_tokens=_int(get("anthropic-ratelimit-tokens-remaining")),
+            reset_tokens_s=parse_duration(get("anthropic-ratelimit-tokens-reset")),
+            retry_after_s=retry_after,
+        )
+    elif retry_after is not None:
+        info = RateLimitInfo(retry_after_s=retry_after)
+    else:
+        return None
+    return info
+
+
+def _gemini_retry_delay(body: Mapping[str, Any]) -> float | None:
+    error = body.get("error", body)
+    details = error.get("details") if isinstance(error, Mapping) else None
+    if not isinstance(details, list):
+        return None
+    for detail in details:
+        if isinstance(detail, Mapping) and str(detail.get("@type", "")).endswith("RetryInfo"):
+            delay = detail.get("retryDelay")
+            return parse_duration(delay) if isinstance(delay, str) else None
+    return None
+
+
+def _decode_body(content: bytes) -> object:
+    try:
+        return json.loads(content) if content else None
+    except ValueError:
+        return content.decode("utf-8", errors="replace")[:2000] or None
+
+
+def error_from_response(
+    response: httpx.Response,
+    content: bytes,
+    *,
+    provider: str,
+    model: str,
+    request_id_header: str = "x-request-id",
+) -> APIStatusError:
+    """Map a non-2xx response to the most specific aigate error.
+
+    The body is unwrapped the way openai's client does (``body["error"]`` when present) and
+    the message taken from ``error.message``; Anthropic's ``{"type": "error", "error": ...}``
+    and Google's ``google.rpc.Status`` fit the same rule.
+    """
+    status = response.status_code
+    body = _decode_body(content)
+    error: object = body
+    if isinstance(body, Mapping) and "error" in body:
+        error = body["error"]
+    message = f"{provider} returned HTTP {status}"
+    code = type_ = param = None
+    if isinstance(error, Mapping):
+        if isinstance(error.get("message"), str):
+            message = f"{message}: {error['message']}"
+        raw_code = error.get("code", error.get("status"))
+        code = str(raw_code) if raw_code is not None else None
+        type_ = error.get("type") if isinstance(error.get("type"), str) else None
+        if type_ is None and isinstance(error.get("status"), str):
+            type_ = error["status"]
+        param = error.get("param") if isinstance(error.get("param"), str) else None
+    elif isinstance(error, str):
+        message = f"{message}: {error[:500]}"
+
+    cls: type[APIStatusError]
+    if status >= 500:
+        cls = InternalServerError
+    else:
+        cls = _STATUS_ERRORS.get(status, APIStatusError)
+    text = f"{code} {type_} {message}"
+    if cls is BadRequestError or (status == 400 and cls is APIStatusError):
+        if _CONTEXT_LENGTH.search(text):
+            cls = ContextLengthExceededError
+        elif _CONTENT_POLICY.search(text):
+            cls = ContentPolicyError
+    err = cls(
+        message,
+        response=response,
+        status_code=status,
+        rate_limit=parse_rate_limit(response.headers, body),
+        request_id=response.headers.get(request_id_header),
+        body=error,
+        provider=provider,
+        model=model,
+        code=code,
+        type=type_,
+        param=param,
+    )
+    if status == 429 and (code == "insufficient_quota" or type_ == "insufficient_quota"):
+        err.error_class = "key"  # the key's quota is gone: retrying it cannot help
+    elif status == 408:
+        err.error_class = "transient"
+    elif cls is APIStatusError and 400 <= status < 500:
+        err.error_class = "request"
+    return err
+
+
+def error_from_transport(exc: httpx.HTTPError, *, provider: str, model: str) -> APIError:
+    """Map an httpx transport error to :class:`APITimeoutError` or
+    :class:`APIConnectionError`, keeping the original as ``__cause__``."""
+    request = None
+    try:
+        request = exc.request
+    except RuntimeError:
+        pass
+    # The URL is never in the message: some providers put keys in query strings.
+    name = type(exc).__name__
+    err: APIError
+    if isinstance(exc, httpx.TimeoutException):
+        err = APITimeoutError(
+            f"{provider} timed out ({name})", request=request, provider=provider, model=model
+        )
+    else:
+        err = APIConnectionError(
+            f"could not reach {provider} ({name})", request=request, provider=provider, model=model
+        )
+    err.__cause__ = exc
+    return err

@@ -1,0 +1,318 @@
+"""The OpenAI chat-completions wire format: OpenAI itself, Groq, OpenRouter, Mistral,
+DeepSeek, and any OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from .._exceptions import APIResponseValidationError, APIStatusError, StreamError
+from .._models import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    CreateEmbeddingResponse,
+    Transcription,
+    Usage,
+)
+from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
+from ._errors import error_from_response
+from ._sse import ServerSentEvent
+
+__all__ = ["OpenAICodec", "build_request", "dumps"]
+
+_FINISH_REASONS = {"stop", "length", "tool_calls", "content_filter", "function_call"}
+# What some OpenAI-compatible servers send instead of OpenAI's finish reasons.
+_FINISH_ALIASES = {
+    "eos": "stop",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "error": "stop",
+}
+_JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+
+
+def dumps(payload: Any) -> bytes:
+    """Compact JSON bytes, UTF-8 kept as is (smaller bodies, same meaning)."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def build_request(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    target: Target,
+    extra_headers: Mapping[str, str] | None,
+    extra_query: Mapping[str, Any] | None,
+    timeout: httpx.Timeout | None,
+    content: bytes | None = None,
+    files: Any = None,
+    data: Any = None,
+) -> httpx.Request:
+    """An ``httpx.Request`` with the provider's headers, the call's extras and its timeout."""
+    provider = target.provider
+    if provider.headers:
+        headers = {**provider.headers, **headers}
+    if extra_headers:
+        headers.update(extra_headers)
+    request = httpx.Request(
+        method,
+        url,
+        params=dict(extra_query) if extra_query else None,
+        headers=headers,
+        content=content,
+        files=files,
+        data=data,
+    )
+    request.extensions["timeout"] = (timeout or provider.timeout).as_dict()
+    return request
+
+
+def _fix_finish_reasons(payload: Any) -> Any:
+    for choice in payload.get("choices") or ():
+        if isinstance(choice, dict):
+            reason = choice.get("finish_reason")
+            if reason is not None and reason not in _FINISH_REASONS:
+                choice["finish_reason"] = _FINISH_ALIASES.get(str(reason).lower(), "stop")
+    return payload
+
+
+class OpenAICodec:
+    """Codec for ``POST {base_url}/chat/completions`` and friends.
+
+    Options (``ProviderConfig.options``): ``organization``/``project`` (OpenAI headers),
+    ``site_url``/``app_name`` (OpenRouter's ``HTTP-Referer``/``X-Title``).
+    """
+
+    request_id_header = "x-request-id"
+
+    def __init__(self, kind: str = "openai") -> None:
+        self.kind = kind
+
+    # -- chat ------------------------------------------------------------------------------
+
+    def _headers(self, target: Target, key: str | None) -> dict[str, str]:
+        headers = dict(_JSON_HEADERS)
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        options = target.provider.options
+        if options:
+            if org := options.get("organization"):
+                headers["openai-organization"] = org
+            if project := options.get("project"):
+                headers["openai-project"] = project
+            if site := options.get("site_url"):
+                headers["http-referer"] = site
+            if app := options.get("app_name"):
+                headers["x-title"] = app
+        return headers
+
+    def chat_request(self, call: ChatCall, target: Target, key: str | None) -> httpx.Request:
+        payload: dict[str, Any] = {"model": target.model, "messages": call.messages}
+        params = call.params
+        if params:
+            payload.update(params)
+            if "metadata" in params and not params.get("store"):
+                # aigate consumes `metadata` as ledger tags; OpenAI only accepts it with store
+                del payload["metadata"]
+        if call.stream:
+            payload["stream"] = True
+            options = dict(payload.get("stream_options") or {})
+            options.setdefault("include_usage", True)
+            payload["stream_options"] = options
+        if call.extra_body:
+            payload.update(call.extra_body)
+        headers = self._headers(target, key)
+        if call.stream:
+            headers["accept"] = "text/event-stream"
+        return build_request(
+            "POST",
+            target.provider.base_url + "/chat/completions",
+            headers=headers,
+            target=target,
+            extra_headers=call.extra_headers,
+            extra_query=call.extra_query,
+            timeout=call.timeout,
+            content=dumps(payload),
+        )
+
+    def chat_response(self, content: bytes, target: Target) -> ChatCompletion:
+        try:
+            return ChatCompletion.model_validate_json(content)
+        except ValidationError as exc:
+            payload = _load_object(content, target)
+            try:
+                return ChatCompletion.model_validate(_fix_finish_reasons(payload))
+            except ValidationError:
+                raise _invalid(target, exc) from exc
+
+    def stream_decoder(self, call: ChatCall, target: Target) -> OpenAIStreamDecoder:
+        return OpenAIStreamDecoder(target)
+
+    def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError:
+        return error_from_response(
+            response,
+            content,
+            provider=target.provider.name,
+            model=target.model,
+            request_id_header=self.request_id_header,
+        )
+
+    # -- embeddings ------------------------------------------------------------------------
+
+    def embeddings_request(
+        self, call: EmbeddingsCall, target: Target, key: str | None
+    ) -> httpx.Request:
+        payload: dict[str, Any] = {"model": target.model, "input": call.input, **call.params}
+        if call.extra_body:
+            payload.update(call.extra_body)
+        return build_request(
+            "POST",
+            target.provider.base_url + "/embeddings",
+            headers=self._headers(target, key),
+            target=target,
+            extra_headers=call.extra_headers,
+            extra_query=call.extra_query,
+            timeout=call.timeout,
+            content=dumps(payload),
+        )
+
+    def embeddings_response(self, content: bytes, target: Target) -> CreateEmbeddingResponse:
+        try:
+            return CreateEmbeddingResponse.model_validate_json(content)
+        except ValidationError as exc:
+            raise _invalid(target, exc) from exc
+
+    # -- audio -----------------------------------------------------------------------------
+
+    def transcription_request(
+        self, call: TranscriptionCall, target: Target, key: str | None
+    ) -> httpx.Request:
+        data: dict[str, Any] = {"model": target.model}
+        for name, value in call.params.items():
+            if name == "timestamp_granularities":
+                data["timestamp_granularities[]"] = list(value)
+            elif isinstance(value, (dict, list)):
+                data[name] = json.dumps(value)
+            else:
+                data[name] = str(value)
+        if call.extra_body:
+            data.update({k: str(v) for k, v in call.extra_body.items()})
+        headers = self._headers(target, key)
+        del headers["content-type"]  # httpx sets the multipart boundary
+        return build_request(
+            "POST",
+            target.provider.base_url + "/audio/transcriptions",
+            headers=headers,
+            target=target,
+            extra_headers=call.extra_headers,
+            extra_query=call.extra_query,
+            timeout=call.timeout,
+            files={"file": call.file},
+            data=data,
+        )
+
+    def transcription_response(
+        self, response: httpx.Response, content: bytes, target: Target
+    ) -> Transcription:
+        if response.headers.get("content-type", "").startswith("application/json"):
+            try:
+                return Transcription.model_validate_json(content)
+            except ValidationError as exc:
+                raise _invalid(target, exc) from exc
+        return Transcription(text=content.decode("utf-8", errors="replace"))
+
+
+class OpenAIStreamDecoder:
+    """Chunks from ``data:`` events; ``[DONE]`` ends the stream; an ``{"error": ...}`` object
+    mid-stream (OpenRouter, vLLM) raises :class:`~aigate.StreamError`."""
+
+    __slots__ = ("finished", "target")
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.finished = False
+
+    def decode(self, event: ServerSentEvent) -> list[ChatCompletionChunk]:
+        data = event.data
+        if data.startswith("[DONE]"):
+            self.finished = True
+            return []
+        if '"error"' in data or event.event == "error":
+            payload = _load_object(data.encode(), self.target)
+            if isinstance(payload.get("error"), Mapping) or event.event == "error":
+                raise _stream_error(payload, self.target)
+        try:
+            chunk = ChatCompletionChunk.model_validate_json(data)
+        except ValidationError as exc:
+            payload = _load_object(data.encode(), self.target)
+            try:
+                chunk = ChatCompletionChunk.model_validate(_fix_finish_reasons(payload))
+            except ValidationError:
+                raise _invalid(self.target, exc) from exc
+        if chunk.usage is None and chunk.model_extra:
+            # Groq's older streams put the usage in the last chunk's `x_groq`
+            groq = chunk.model_extra.get("x_groq")
+            if isinstance(groq, Mapping) and isinstance(groq.get("usage"), Mapping):
+                chunk.usage = Usage.model_validate(groq["usage"])
+        return [chunk]
+
+
+def _load_object(content: bytes, target: Target) -> dict[str, Any]:
+    try:
+        payload = json.loads(content)
+    except ValueError as exc:
+        raise APIResponseValidationError(
+            f"{target.provider.name} sent a body that is not JSON",
+            provider=target.provider.name,
+            model=target.model,
+        ) from exc
+    if not isinstance(payload, dict):
+        raise APIResponseValidationError(
+            f"{target.provider.name} sent JSON that is not an object",
+            provider=target.provider.name,
+            model=target.model,
+        )
+    return payload
+
+
+def _invalid(target: Target, exc: ValidationError) -> APIResponseValidationError:
+    where = ", ".join(
+        ".".join(str(p) for p in err["loc"]) + f" ({err['msg']})" for err in exc.errors()[:3]
+    )
+    return APIResponseValidationError(
+        f"{target.provider.name} sent a response aigate cannot read: {where}",
+        provider=target.provider.name,
+        model=target.model,
+    )
+
+
+def _stream_error(payload: Mapping[str, Any], target: Target) -> StreamError:
+    error = payload.get("error", payload)
+    message = "stream error"
+    code = type_ = None
+    if isinstance(error, Mapping):
+        message = str(error.get("message", message))
+        code = str(error["code"]) if error.get("code") is not None else None
+        type_ = str(error["type"]) if error.get("type") is not None else None
+    elif isinstance(error, str):
+        message = error
+    return StreamError(
+        f"{target.provider.name} sent an error mid-stream: {message}",
+        body=error,
+        provider=target.provider.name,
+        model=target.model,
+        code=code,
+        type=type_,
+    )
+
+
+def now() -> int:
+    return int(time.time())
