@@ -1,0 +1,43 @@
+"""`MemoryLedger`: records in a list, for tests and short-lived scripts."""
+
+from __future__ import annotations
+
+import threading
+
+from ._base import BaseLedger
+from ._record import LedgerRecord, SummaryRow
+from ._reports import Spec, matches, summarize
+
+__all__ = ["MemoryLedger"]
+
+
+class MemoryLedger(BaseLedger):
+    """A process-local ledger (thread-safe); reports are computed in Python."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, LedgerRecord] = {}  # by id, in recording order
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"MemoryLedger(records={len(self._records)})"
+
+    def record(self, rec: LedgerRecord) -> None:
+        """Keep ``rec`` unless its id is already recorded."""
+        with self._lock:
+            self._records.setdefault(rec.id, rec)
+
+    def _snapshot(self) -> list[LedgerRecord]:
+        with self._lock:
+            return list(self._records.values())
+
+    def _fetch(self, id: str) -> LedgerRecord | None:
+        with self._lock:
+            return self._records.get(id)
+
+    def _select(self, spec: Spec, limit: int | None, newest_first: bool) -> list[LedgerRecord]:
+        found = [r for r in self._snapshot() if matches(r, spec)]
+        found.sort(key=lambda r: (r.ts, r.id), reverse=newest_first)
+        return found if limit is None else found[:limit]
+
+    def _summarize(self, spec: Spec) -> list[SummaryRow]:
+        return summarize(self._snapshot(), spec)

@@ -1,0 +1,187 @@
+"""`PostgresLedger`: one table shared by every process and host (psycopg 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ._base import BaseLedger
+from ._record import LedgerRecord, SummaryRow
+from ._reports import Spec
+from ._sql import POSTGRES, Statements, Step, decode, decode_summary, encode, migrate, run_steps
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+__all__ = ["PostgresLedger"]
+
+# Connections inherited through fork() share their socket with the parent; never use or
+# close them in the child (closing would send a Terminate on the parent's session).
+_INHERITED: list[Any] = []
+
+
+async def _arun_steps(cursor: Any, steps: Generator[Step, Any, None]) -> None:
+    """`run_steps` for an async cursor."""
+    try:
+        sql, params = next(steps)
+        while True:
+            await cursor.execute(sql, params or None)
+            rows = await cursor.fetchall() if cursor.description is not None else []
+            sql, params = steps.send(rows)
+    except StopIteration:
+        pass
+
+
+class PostgresLedger(BaseLedger):
+    """A ledger in a PostgreSQL table (default ``aigate_ledger``), reports in SQL.
+
+    `record` uses a sync connection and `arecord` (and the other ``a*`` methods) an
+    ``psycopg.AsyncConnection``; each is opened on first use, in autocommit mode, so every
+    record is one committed INSERT. The first connection creates or migrates the schema
+    under an advisory lock, so many processes may open the ledger at once. Use the async
+    methods from one event loop at a time and `aclose` in it. The DSN is never shown in
+    ``repr`` (it may hold a password).
+    """
+
+    def __init__(self, dsn: str, *, table: str = "aigate_ledger") -> None:
+        self._dsn = dsn
+        self._sql = Statements(POSTGRES, table)
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._pid = os.getpid()
+        self._aconn: Any = None
+        self._aloop: asyncio.AbstractEventLoop | None = None
+        self._alock: asyncio.Lock | None = None
+
+    def __repr__(self) -> str:
+        return f"PostgresLedger(table={self._sql.table!r})"
+
+    def _forked(self) -> None:
+        # A child process must open its own connections; park the parent's.
+        _INHERITED.extend(c for c in (self._conn, self._aconn) if c is not None)
+        self._conn = self._aconn = self._aloop = self._alock = None
+        self._pid = os.getpid()
+
+    # -- connections ---------------------------------------------------------------------
+
+    def _connection(self) -> Any:
+        conn = self._conn
+        if conn is not None and not conn.closed and self._pid == os.getpid():
+            return conn
+        with self._lock:
+            if self._pid != os.getpid():
+                self._forked()
+            if self._conn is None or self._conn.closed:
+                import psycopg
+
+                conn = psycopg.connect(self._dsn, autocommit=True)
+                try:
+                    with conn.transaction():
+                        run_steps(conn.cursor(), migrate(POSTGRES, self._sql.table))
+                except BaseException:
+                    conn.close()
+                    raise
+                self._conn = conn
+            return self._conn
+
+    async def _aconnection(self) -> Any:
+        loop = asyncio.get_running_loop()
+        conn = self._aconn
+        if conn is not None and not conn.closed and self._aloop is loop:
+            return conn
+        if self._pid != os.getpid():
+            with self._lock:
+                self._forked()
+        if self._aloop is not loop or self._alock is None:
+            self._drop_async()
+            self._aloop, self._alock = loop, asyncio.Lock()
+        async with self._alock:  # one connect per loop, however many tasks arrive at once
+            if self._aconn is None or self._aconn.closed:
+                import psycopg
+
+                conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
+                try:
+                    async with conn.transaction():
+                        await _arun_steps(conn.cursor(), migrate(POSTGRES, self._sql.table))
+                except BaseException:
+                    await conn.close()
+                    raise
+                self._aconn = conn
+            return self._aconn
+
+    def _drop_async(self) -> None:
+        """Close the async connection without awaiting (its event loop may be gone)."""
+        conn, self._aconn = self._aconn, None
+        if conn is not None and not conn.closed:
+            conn.pgconn.finish()  # libpq close: synchronous, needs no event loop
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def record(self, rec: LedgerRecord) -> None:
+        """Insert ``rec`` (ignored if its id exists); committed when this returns."""
+        self._connection().execute(self._sql.insert, encode(rec, rec.ts))
+
+    async def arecord(self, rec: LedgerRecord) -> None:
+        """Async `record`, on the async connection."""
+        conn = await self._aconnection()
+        await conn.execute(self._sql.insert, encode(rec, rec.ts))
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: Any) -> list[Any]:
+        rows: list[Any] = self._connection().execute(sql, params).fetchall()
+        return rows
+
+    async def _arows(self, sql: str, params: Any) -> list[Any]:
+        conn = await self._aconnection()
+        cursor = await conn.execute(sql, params)
+        rows: list[Any] = await cursor.fetchall()
+        return rows
+
+    def _fetch(self, id: str) -> LedgerRecord | None:
+        rows = self._rows(self._sql.get, (id,))
+        return decode(rows[0], text=False) if rows else None
+
+    async def _afetch(self, id: str) -> LedgerRecord | None:
+        rows = await self._arows(self._sql.get, (id,))
+        return decode(rows[0], text=False) if rows else None
+
+    def _select(self, spec: Spec, limit: int | None, newest_first: bool) -> list[LedgerRecord]:
+        rows = self._rows(*self._sql.select(spec, limit, newest_first))
+        return [decode(row, text=False) for row in rows]
+
+    async def _aselect(
+        self, spec: Spec, limit: int | None, newest_first: bool
+    ) -> list[LedgerRecord]:
+        rows = await self._arows(*self._sql.select(spec, limit, newest_first))
+        return [decode(row, text=False) for row in rows]
+
+    def _summarize(self, spec: Spec) -> list[SummaryRow]:
+        rows = self._rows(*self._sql.summary(spec))
+        return [decode_summary(row, spec.group_by) for row in rows]
+
+    async def _asummarize(self, spec: Spec) -> list[SummaryRow]:
+        rows = await self._arows(*self._sql.summary(spec))
+        return [decode_summary(row, spec.group_by) for row in rows]
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._forked()
+                return
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()
+            self._drop_async()
+
+    async def _aclose(self) -> None:
+        conn = self._aconn
+        mine = self._pid == os.getpid() and self._aloop is asyncio.get_running_loop()
+        if conn is not None and mine:
+            self._aconn = None
+            await conn.close()
+        self._close()

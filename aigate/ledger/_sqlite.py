@@ -1,0 +1,121 @@
+"""`SQLiteLedger`: the embedded default, one file shared by every process on a host."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+
+from .._exceptions import ConfigurationError
+from ._base import BaseLedger
+from ._record import LedgerRecord, SummaryRow
+from ._reports import Spec
+from ._sql import SQLITE, Statements, decode, decode_summary, encode, migrate, run_steps
+
+__all__ = ["SQLiteLedger"]
+
+_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+# Connections inherited through fork() belong to the parent: closing them in the child (or
+# letting them be garbage-collected) could checkpoint or unlock the parent's file. Park them.
+_INHERITED: list[sqlite3.Connection] = []
+
+
+class SQLiteLedger(BaseLedger):
+    """A ledger in one SQLite file, safe for many threads and processes on one host.
+
+    The file uses WAL (readers never block the writer) and a busy timeout (``timeout``
+    seconds) so concurrent writers queue instead of failing. Each `record` is one INSERT
+    in its own transaction, committed before it returns; with the default
+    ``synchronous="NORMAL"`` a committed row survives the process being killed, and
+    ``"FULL"`` also survives power loss at the price of an fsync per record. The schema is
+    created or migrated when the ledger opens, inside one ``BEGIN IMMEDIATE`` transaction.
+    `arecord` calls `record` (a local write of tens of microseconds).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        table: str = "aigate_ledger",
+        timeout: float = 5.0,
+        synchronous: str = "NORMAL",
+    ) -> None:
+        if synchronous.upper() not in _SYNCHRONOUS:
+            raise ConfigurationError(
+                f"ledger synchronous={synchronous!r}; expected one of {', '.join(_SYNCHRONOUS)}",
+                field="ledger.synchronous",
+            )
+        self.path = os.fspath(path)
+        self._sql = Statements(SQLITE, table)
+        self._timeout = timeout
+        self._synchronous = synchronous.upper()
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        with self._lock:
+            self._connection()  # bad paths and schema problems surface here, not mid-call
+
+    def __repr__(self) -> str:
+        return f"SQLiteLedger({self.path!r})"
+
+    def _connection(self) -> sqlite3.Connection:
+        """The open connection (caller holds the lock); reopened after close() or fork()."""
+        conn = self._conn
+        if conn is not None and self._pid == os.getpid():
+            return conn
+        if conn is not None:
+            _INHERITED.append(conn)
+        self._conn = None
+        if self.path != ":memory:" and not self.path.startswith("file:"):
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        # isolation_level=None: autocommit, so each INSERT is its own committed transaction.
+        conn = sqlite3.connect(
+            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            conn.execute("BEGIN IMMEDIATE")  # takes the write lock: one migrator at a time
+            try:
+                run_steps(conn.cursor(), migrate(SQLITE, self._sql.table))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.close()
+            raise
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def record(self, rec: LedgerRecord) -> None:
+        """Insert ``rec`` (ignored if its id exists); committed when this returns."""
+        row = encode(rec, SQLITE.ts(rec.ts))
+        with self._lock:
+            self._connection().execute(self._sql.insert, row)
+
+    def _fetch(self, id: str) -> LedgerRecord | None:
+        with self._lock:
+            row = self._connection().execute(self._sql.get, (id,)).fetchone()
+        return None if row is None else decode(row, text=True)
+
+    def _select(self, spec: Spec, limit: int | None, newest_first: bool) -> list[LedgerRecord]:
+        sql, params = self._sql.select(spec, limit, newest_first)
+        with self._lock:
+            rows = self._connection().execute(sql, params).fetchall()
+        return [decode(row, text=True) for row in rows]
+
+    def _summarize(self, spec: Spec) -> list[SummaryRow]:
+        sql, params = self._sql.summary(spec)
+        with self._lock:
+            rows = self._connection().execute(sql, params).fetchall()
+        return [decode_summary(row, spec.group_by) for row in rows]
+
+    def _close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None and self._pid == os.getpid():
+                conn.close()
+            elif conn is not None:
+                _INHERITED.append(conn)
