@@ -2,7 +2,7 @@
 
 ```
 AigateError
-├── ConfigurationError            bad gateway config: unknown field, missing key, bad URL (ValueError)
+├── ConfigurationError            bad config: unknown field, missing key, bad URL (ValueError)
 ├── InvalidRequestError           bad call arguments, raised before any HTTP request (ValueError)
 ├── APIError                      anything a provider call produced (.provider, .model, .request)
 │   ├── APIConnectionError        the request never got a response

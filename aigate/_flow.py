@@ -134,6 +134,10 @@ class StreamStart:
     call: ChatCall
 
 
+class StreamCancelled(Exception):
+    """Recorded (never raised) when the caller closes a stream before its end."""
+
+
 # -- failover ------------------------------------------------------------------------------
 
 
@@ -294,15 +298,18 @@ def accept_stream(core: GatewayCore, ctx: CallContext, call: ChatCall) -> Callab
 
 
 def finish_stream(
-    core: GatewayCore, start: StreamStart, error: BaseException | None
+    core: GatewayCore, start: StreamStart, error: BaseException | None, cancelled: bool = False
 ) -> Flow[GatewayInfo]:
     """After a stream ends (completely or not): price what was used and record it.
 
     A stream cut after content raises :class:`StreamInterrupted` carrying the partial
-    completion; it is recorded first, so no used tokens go unaccounted.
+    completion; it is recorded first, so no used tokens go unaccounted. A stream the caller
+    closed early (``cancelled``) is recorded as such and raises nothing.
     """
     state, ctx, target, call = start.state, start.ctx, start.target, start.call
-    if error is None and not state.complete:
+    if cancelled and not state.complete:
+        error = StreamCancelled("the caller closed the stream before its end")
+    elif error is None and not state.complete:
         error = APIResponseValidationError(
             f"{target.provider.name} ended the stream without finishing it",
             provider=target.provider.name,
@@ -313,12 +320,10 @@ def finish_stream(
     if usage is None:
         usage = core.estimate_usage(target, call, state.acc.text())
         estimated = True
-    info = core.info(
-        ctx, target, start.key, start.handle.response, usage, ttft_ms=start.ttft_ms
-    )
+    info = core.info(ctx, target, start.key, start.handle.response, usage, ttft_ms=start.ttft_ms)
     info.estimated = estimated
     yield from core.record(ctx, info, usage, call, error=error)
-    if error is not None:
+    if error is not None and not cancelled:
         if isinstance(error, httpx.HTTPError):
             error = error_from_transport(error, provider=target.provider.name, model=target.model)
         partial = state.acc.completion()

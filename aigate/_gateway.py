@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
@@ -627,9 +627,11 @@ class _StreamBase:
         completion.gateway = self.gateway
         return completion
 
-    def _finish(self, core: GatewayCore, error: BaseException | None) -> Flow[GatewayInfo]:
+    def _finish(
+        self, core: GatewayCore, error: BaseException | None, cancelled: bool = False
+    ) -> Flow[GatewayInfo]:
         self._done = True
-        return finish_stream(core, self._start, error)
+        return finish_stream(core, self._start, error, cancelled)
 
 
 class Stream(_StreamBase):
@@ -643,13 +645,13 @@ class Stream(_StreamBase):
         self._gateway = gateway
         self._iterator = self._iterate()
 
-    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+    def __iter__(self) -> Generator[ChatCompletionChunk, None, None]:
         return self._iterator
 
     def __next__(self) -> ChatCompletionChunk:
         return next(self._iterator)
 
-    def _iterate(self) -> Iterator[ChatCompletionChunk]:
+    def _iterate(self) -> Generator[ChatCompletionChunk, None, None]:
         start = self._start
         yield from start.buffered
         start.buffered = []
@@ -674,13 +676,9 @@ class Stream(_StreamBase):
             self._iterator.close()
             self._start.handle.response.close()
             if not self._done:
-                self._done = True
-                try:
-                    self.gateway = self._gateway._run(
-                        self._finish(self._gateway._core, None if self._start.state.complete else _Cancelled())
-                    )
-                except AigateError:
-                    pass
+                self.gateway = self._gateway._run(
+                    self._finish(self._gateway._core, None, cancelled=True)
+                )
 
     def __enter__(self) -> Stream:
         return self
@@ -697,13 +695,13 @@ class AsyncStream(_StreamBase):
         self._gateway = gateway
         self._iterator = self._iterate()
 
-    def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+    def __aiter__(self) -> AsyncGenerator[ChatCompletionChunk, None]:
         return self._iterator
 
     async def __anext__(self) -> ChatCompletionChunk:
         return await anext(self._iterator)
 
-    async def _iterate(self) -> AsyncIterator[ChatCompletionChunk]:
+    async def _iterate(self) -> AsyncGenerator[ChatCompletionChunk, None]:
         start = self._start
         for chunk in start.buffered:
             yield chunk
@@ -731,23 +729,15 @@ class AsyncStream(_StreamBase):
             await self._iterator.aclose()
             await self._start.handle.response.aclose()
             if not self._done:
-                self._done = True
-                try:
-                    self.gateway = await self._gateway._run(
-                        self._finish(self._gateway._core, None if self._start.state.complete else _Cancelled())
-                    )
-                except AigateError:
-                    pass
+                self.gateway = await self._gateway._run(
+                    self._finish(self._gateway._core, None, cancelled=True)
+                )
 
     async def __aenter__(self) -> AsyncStream:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-
-class _Cancelled(Exception):
-    """The caller closed a stream before its end (recorded as error type ``cancelled``)."""
 
 
 # -- resources (openai's namespaces) --------------------------------------------------------

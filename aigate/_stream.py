@@ -16,6 +16,7 @@ from ._models import (
     ChatCompletionMessage,
     ChatCompletionMessageToolCall,
     Choice,
+    FinishReason,
     Function,
     Usage,
 )
@@ -35,7 +36,7 @@ class _ChoiceParts:
         self.reasoning: list[str] = []
         self.refusal: list[str] = []
         self.tool_calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument parts]]
-        self.finish_reason: str | None = None
+        self.finish_reason: FinishReason | None = None
 
 
 class ChunkAccumulator:
@@ -128,7 +129,7 @@ class ChunkAccumulator:
                 Choice(
                     index=index,
                     message=message,
-                    finish_reason=parts.finish_reason,  # type: ignore[arg-type]
+                    finish_reason=parts.finish_reason,
                 )
             )
         return ChatCompletion(

@@ -95,8 +95,8 @@ def timeout_of(value: object, field: str = "timeout") -> httpx.Timeout | None:
         return None
     if isinstance(value, httpx.Timeout):
         return value
-    if _is_number(value) and value > 0:  # type: ignore[operator]
-        return httpx.Timeout(float(value))  # type: ignore[arg-type]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return httpx.Timeout(float(value))
     raise _bad(field, "a positive number of seconds or an httpx.Timeout", value)
 
 
@@ -121,13 +121,13 @@ def _check_messages(messages: object) -> list[dict[str, Any]]:
         if isinstance(content, str):
             pass
         elif content is None or content is _NOT_GIVEN:
-            if role != "assistant" or not (message.get("tool_calls") or message.get("function_call")):
-                if role != "assistant":
-                    raise InvalidRequestError(
-                        f"messages.{i}.content: required for role {role!r}",
-                        field=f"messages.{i}.content",
-                        expected="a string or a list of content parts",
-                    )
+            # only an assistant turn may omit content (it carries tool calls or audio)
+            if role != "assistant":
+                raise InvalidRequestError(
+                    f"messages.{i}.content: required for role {role!r}",
+                    field=f"messages.{i}.content",
+                    expected="a string or a list of content parts",
+                )
         elif isinstance(content, Sequence):
             for j, part in enumerate(content):
                 if not isinstance(part, Mapping) or part.get("type") not in _PART_TYPES:
@@ -148,17 +148,17 @@ def _check_messages(messages: object) -> list[dict[str, Any]]:
         tool_calls = message.get("tool_calls")
         if tool_calls is not None:
             if role != "assistant" or not isinstance(tool_calls, Sequence):
-                raise _bad(f"messages.{i}.tool_calls", "a list, on an assistant message", tool_calls)
+                raise _bad(f"messages.{i}.tool_calls", "a list on an assistant message", tool_calls)
             for j, call in enumerate(tool_calls):
                 function = call.get("function") if isinstance(call, Mapping) else None
                 if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
                     raise InvalidRequestError(
-                        f"messages.{i}.tool_calls.{j}: expected {{id, type, function: {{name, "
-                        "arguments}}}",
+                        f"messages.{i}.tool_calls.{j}: expected "
+                        "{id, type, function: {name, arguments}}",
                         field=f"messages.{i}.tool_calls.{j}",
                         expected="a tool call object",
                     )
-    return messages if isinstance(messages, list) else list(messages)  # type: ignore[return-value]
+    return messages if isinstance(messages, list) else list(messages)
 
 
 def _check_params(params: dict[str, Any]) -> None:
@@ -190,9 +190,12 @@ def _check_params(params: dict[str, Any]) -> None:
                 expected=f"{low}..{high}",
             )
     stop = params.get("stop")
-    if stop is not None and not isinstance(stop, str):
-        if not isinstance(stop, Sequence) or not all(isinstance(s, str) for s in stop):
-            raise _bad("stop", "a string or a list of strings", stop)
+    if (
+        stop is not None
+        and not isinstance(stop, str)
+        and (not isinstance(stop, Sequence) or not all(isinstance(s, str) for s in stop))
+    ):
+        raise _bad("stop", "a string or a list of strings", stop)
     tools = params.get("tools")
     if tools is not None:
         if not isinstance(tools, Sequence) or isinstance(tools, str):
@@ -279,7 +282,7 @@ def embeddings_call(input: object, kwargs: dict[str, Any]) -> EmbeddingsCall:
     if dimensions is not None and (not _is_int(dimensions) or dimensions < 1):
         raise _bad("dimensions", "an integer >= 1", dimensions)
     return EmbeddingsCall(
-        input=input if isinstance(input, str) else list(input),  # type: ignore[arg-type]
+        input=input if isinstance(input, str) else list(input),  # type: ignore[call-overload]
         params=params,
         extra_headers=extra_headers,
         extra_query=extra_query,

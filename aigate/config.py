@@ -102,7 +102,9 @@ def config_error(exc: ValidationError, prefix: str = "") -> ConfigurationError:
     return ConfigurationError("invalid configuration: " + "; ".join(lines[:5]), field=first_field)
 
 
-def load_config(source: GatewayConfig | Mapping[str, Any] | str | os.PathLike[str]) -> GatewayConfig:
+def load_config(
+    source: GatewayConfig | Mapping[str, Any] | str | os.PathLike[str],
+) -> GatewayConfig:
     """A validated :class:`GatewayConfig` from a config, a dict, or a ``.toml``/``.json`` file."""
     if isinstance(source, GatewayConfig):
         return source
@@ -127,14 +129,12 @@ def _read_file(path: Path) -> dict[str, Any]:
             if sys.version_info >= (3, 11):
                 import tomllib
             else:  # pragma: no cover - exercised on 3.10 only
-                import tomli as tomllib
+                import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
             data: Any = tomllib.loads(text)
         elif suffix == ".json":
             data = json.loads(text)
         else:
-            raise ConfigurationError(
-                f"config file {path} must end in .toml or .json", field="path"
-            )
+            raise ConfigurationError(f"config file {path} must end in .toml or .json", field="path")
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(f"cannot parse {path}: {exc}") from None
     if not isinstance(data, dict):

@@ -303,7 +303,9 @@ class FakeTransport(httpx.MockTransport):
             words = (text or "").split(" ")
             pieces = [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
         parts = [event([{"index": 0, "delta": {"role": "assistant", "content": ""}}])]
-        parts += [event([{"index": 0, "delta": {"content": p}, "finish_reason": None}]) for p in pieces]
+        parts += [
+            event([{"index": 0, "delta": {"content": p}, "finish_reason": None}]) for p in pieces
+        ]
         for i, t in enumerate(tool_calls):
             parts.append(
                 event(

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 REDIS_URL = os.environ.get("AIGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-POSTGRES_DSN = os.environ.get("AIGATE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_DSN = os.environ.get(
+    "AIGATE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+)
 _PROVIDER_ENV = (
     "OPENAI_API_KEY",
     "GROQ_API_KEY",
@@ -79,3 +81,90 @@ def _postgres_dsn() -> Iterator[str]:
     finally:
         admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.close()
+
+
+# -- one test body for Gateway and AsyncGateway ---------------------------------------------
+
+
+class Harness:
+    """Runs calls on a Gateway or an AsyncGateway built from the same arguments, so a test
+    is written once and checks both drivers. Async calls run each in ``asyncio.run``."""
+
+    def __init__(self, mode: str, **kwargs: object) -> None:
+        import aigate
+
+        self.mode = mode
+        self.gw: aigate.Gateway | aigate.AsyncGateway
+        self.gw = aigate.Gateway(**kwargs) if mode == "sync" else aigate.AsyncGateway(**kwargs)
+
+    def _run(self, make: object) -> object:
+        import asyncio
+
+        result = make()  # type: ignore[operator]
+        if self.mode == "sync":
+            return result
+        return asyncio.run(result)
+
+    def chat(self, **kwargs: object) -> object:
+        return self._run(lambda: self.gw.chat.completions.create(**kwargs))
+
+    def embeddings(self, **kwargs: object) -> object:
+        return self._run(lambda: self.gw.embeddings.create(**kwargs))
+
+    def transcribe(self, **kwargs: object) -> object:
+        return self._run(lambda: self.gw.audio.transcriptions.create(**kwargs))
+
+    def stream(self, *, limit: int | None = None, **kwargs: object) -> tuple[list[object], object]:
+        """Open a stream and read it (``limit`` chunks, then close); returns (chunks, stream)."""
+        import asyncio
+
+        if self.mode == "sync":
+            stream = self.gw.chat.completions.create(stream=True, **kwargs)
+            chunks = []
+            with stream:
+                for chunk in stream:
+                    chunks.append(chunk)
+                    if limit is not None and len(chunks) >= limit:
+                        break
+            return chunks, stream
+
+        async def run() -> tuple[list[object], object]:
+            stream = await self.gw.chat.completions.create(stream=True, **kwargs)
+            chunks = []
+            async with stream:
+                async for chunk in stream:
+                    chunks.append(chunk)
+                    if limit is not None and len(chunks) >= limit:
+                        break
+            return chunks, stream
+
+        return asyncio.run(run())
+
+    def close(self) -> None:
+        import asyncio
+
+        if self.mode == "sync":
+            self.gw.close()
+        else:
+            asyncio.run(self.gw.aclose())
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs once with Gateway and once with AsyncGateway."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make_gateway(mode: str) -> Iterator[object]:
+    """``make_gateway(**kwargs)`` builds a :class:`Harness` for the current mode."""
+    made: list[Harness] = []
+
+    def make(**kwargs: object) -> Harness:
+        harness = Harness(mode, **kwargs)
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        harness.close()

@@ -17,7 +17,12 @@ import httpx
 
 if TYPE_CHECKING:
     from .._exceptions import APIStatusError
-    from .._models import ChatCompletion, ChatCompletionChunk, CreateEmbeddingResponse, Transcription
+    from .._models import (
+        ChatCompletion,
+        ChatCompletionChunk,
+        CreateEmbeddingResponse,
+        Transcription,
+    )
     from ._sse import ServerSentEvent
 
 __all__ = [
@@ -127,7 +132,9 @@ class ProviderRuntime:
         return keys[self._turn % len(keys)]
 
     def __repr__(self) -> str:
-        return f"ProviderRuntime(name={self.name!r}, kind={self.kind!r}, base_url={self.base_url!r})"
+        return (
+            f"ProviderRuntime(name={self.name!r}, kind={self.kind!r}, base_url={self.base_url!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +175,7 @@ class Codec(Protocol):
 
     def stream_decoder(self, call: ChatCall, target: Target) -> StreamDecoder: ...
 
-    def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError:
-        ...
+    def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError: ...
 
     def embeddings_request(
         self, call: EmbeddingsCall, target: Target, key: str | None

@@ -192,10 +192,7 @@ def error_from_response(
         message = f"{message}: {error[:500]}"
 
     cls: type[APIStatusError]
-    if status >= 500:
-        cls = InternalServerError
-    else:
-        cls = _STATUS_ERRORS.get(status, APIStatusError)
+    cls = InternalServerError if status >= 500 else _STATUS_ERRORS.get(status, APIStatusError)
     text = f"{code} {type_} {message}"
     if cls is BadRequestError or (status == 400 and cls is APIStatusError):
         if _CONTEXT_LENGTH.search(text):
