@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from ._effects import Call, Close, Effect, Flow, Read, Send, Sleep, StreamHandle
 from ._exceptions import (
-    AigateError,
-    AllTargetsFailed,
-    APIError,
     APIResponseValidationError,
     StreamInterrupted,
 )
@@ -47,58 +45,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-# -- effects -------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Send:
-    """Send ``request``; the result is the ``httpx.Response`` (body read unless ``stream``,
-    in which case a :class:`StreamHandle`) or the ``httpx.HTTPError`` raised."""
-
-    request: httpx.Request
-    stream: bool = False
-
-
-@dataclass(slots=True)
-class StreamHandle:
-    """An open streaming response and the driver's iterator over its body."""
-
-    response: httpx.Response
-    iterator: Any  # Iterator[bytes] or AsyncIterator[bytes], owned by the driver
-
-
-@dataclass(slots=True)
-class Read:
-    """Read the next bytes of a stream: ``bytes`` (``b""`` at the end) or the error."""
-
-    handle: StreamHandle
-    whole: bool = False  # read everything that is left (an error body)
-
-
-@dataclass(slots=True)
-class Close:
-    handle: StreamHandle
-
-
-@dataclass(slots=True)
-class Sleep:
-    seconds: float
-
-
-@dataclass(slots=True)
-class Call(Generic[T]):
-    """Call a state store: ``sync(*args)`` in Gateway, ``await async_(*args)`` in
-    AsyncGateway. The result is the return value or the exception."""
-
-    sync: Callable[..., T]
-    async_: Callable[..., Any]
-    args: tuple[Any, ...] = ()
-
-
-Effect = Send | Read | Close | Sleep | Call[Any]
-Flow = Generator[Effect, Any, T]
 
 
 # -- the call context ----------------------------------------------------------------------
@@ -136,104 +82,6 @@ class StreamStart:
 
 class StreamCancelled(Exception):
     """Recorded (never raised) when the caller closes a stream before its end."""
-
-
-# -- failover ------------------------------------------------------------------------------
-
-
-def worth_another_target(error: BaseException) -> bool:
-    """Whether another target may succeed where this one failed.
-
-    Transient errors (429, 5xx, timeouts, broken connections, unreadable answers) and key
-    errors (401/402/403: this provider's key, not the request) move on; request errors
-    (400, 404, 422, context length, content policy) would fail anywhere and surface at once.
-    """
-    return isinstance(error, APIError) and error.error_class != "request"
-
-
-def _attempt(
-    target: Target,
-    key: ApiKey | None,
-    started: float,
-    status: int | None,
-    error: BaseException | None,
-) -> Attempt:
-    return Attempt(
-        provider=target.provider.name,
-        model=target.model,
-        key_id=key.id if key is not None else None,
-        status_code=status,
-        error=type(error).__name__ if error is not None else None,
-        error_class=getattr(error, "error_class", None) if error is not None else None,
-        latency_ms=(time.perf_counter() - started) * 1000.0,
-    )
-
-
-def _give_up(ctx: CallContext) -> AigateError:
-    last = ctx.errors[-1]
-    if len(ctx.attempts) == 1 and isinstance(last, AigateError):
-        return last
-    names = ", ".join(f"{a.provider}/{a.model}: {a.error}" for a in ctx.attempts)
-    failed = AllTargetsFailed(
-        f"all {len(ctx.attempts)} attempts failed ({names})",
-        attempts=ctx.attempts,
-        errors=ctx.errors,
-    )
-    failed.__cause__ = last
-    return failed
-
-
-# -- one attempt loop for every kind of call -----------------------------------------------
-
-
-def attempts(
-    ctx: CallContext,
-    build: Callable[[Target, str | None], httpx.Request],
-    accept: Callable[[Target, ApiKey | None, Any, float], Flow[T]],
-    stream: bool = False,
-) -> Flow[T]:
-    """Try each target in order until one is accepted; fail over on errors worth it.
-
-    ``build`` makes the request for a target and key; ``accept`` is a sub-flow that turns a
-    2xx answer into the result or raises an :class:`APIError` to move on.
-    """
-    for target in ctx.targets:
-        provider = target.provider
-        key = provider.next_key()
-        request = build(target, key.get() if key is not None else None)
-        started = time.perf_counter()
-        result = yield Send(request, stream)
-        status: int | None = None
-        error: BaseException
-        if isinstance(result, httpx.HTTPError):
-            error = error_from_transport(result, provider=provider.name, model=target.model)
-        elif isinstance(result, BaseException):
-            raise result
-        else:
-            response: httpx.Response = result.response if stream else result
-            status = response.status_code
-            if status < 300:
-                try:
-                    value = yield from accept(target, key, result, started)
-                except APIError as exc:
-                    error = exc
-                else:
-                    ctx.attempts.append(_attempt(target, key, started, status, None))
-                    return value
-            else:
-                if stream:
-                    content = yield Read(result, whole=True)
-                    yield Close(result)
-                    if isinstance(content, BaseException):
-                        content = b""
-                else:
-                    content = response.content
-                error = provider.codec.error(response, content, target)
-        ctx.attempts.append(_attempt(target, key, started, status, error))
-        ctx.errors.append(error)
-        if not worth_another_target(error):
-            break
-    raise _give_up(ctx)
 
 
 def accept_chat(core: GatewayCore, ctx: CallContext, call: ChatCall) -> Callable[..., Flow[Any]]:

@@ -20,23 +20,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 import httpx
 from pydantic import SecretStr
 
+from ._effects import Call, Close, Effect, Flow, Read, Send, Sleep, StreamHandle
 from ._exceptions import AigateError, ConfigurationError, InvalidRequestError
-from ._flow import (
-    Call,
-    CallContext,
-    Close,
-    Effect,
-    Flow,
-    Read,
-    Send,
-    Sleep,
-    StreamHandle,
-    StreamStart,
-    accept_chat,
-    accept_stream,
-    attempts,
-    finish_stream,
-)
+from ._flow import CallContext, StreamStart, accept_chat, accept_stream, finish_stream
 from ._models import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -49,6 +35,7 @@ from ._validate import chat_call, embeddings_call, transcription_call
 from .config import GatewayConfig, ProviderConfig, TimeoutConfig, load_config
 from .providers import KINDS, ApiKey, ProviderRuntime, Target, make_codec
 from .providers._errors import parse_rate_limit
+from .routing import attempts
 
 if TYPE_CHECKING:
     from .providers._base import ChatCall
