@@ -1,0 +1,561 @@
+"""Model catalog (prices, context windows, capabilities) and exact cost.
+
+Prices are ``Decimal`` USD per token; costs are exact ``Decimal`` sums, stored as integer
+nano-dollars with :func:`to_nano`. An unknown price is ``None`` and stays ``None`` in every
+result, never a silent 0.
+
+>>> catalog = Catalog.default()
+>>> info = catalog.get("openai", "gpt-4o-2024-08-06")   # date suffix tolerated
+>>> cost(usage, info.price)                              # Decimal('0.0001475') or None
+
+The packaged catalog is generated from LiteLLM's MIT price table by
+``scripts/generate_catalog.py``; :meth:`Catalog.with_overrides` adds or corrects models
+without touching it, and :meth:`Catalog.from_file` loads a newer copy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from ._models import Usage
+
+__all__ = [
+    "Catalog",
+    "ModelInfo",
+    "ModelPrice",
+    "cost",
+    "cost_breakdown",
+    "estimate_cost",
+    "from_nano",
+    "reported_cost",
+    "to_nano",
+    "transcription_cost",
+]
+
+_DATA = Path(__file__).parent / "_data" / "catalog.json"
+_NANO = Decimal(1_000_000_000)
+_MILLION = Decimal(1_000_000)
+_PRICE_NAMES = (
+    "input",
+    "cached_input",
+    "cache_write",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "audio_input",
+    "audio_output",
+    "input_per_second",
+)
+# Per-token prices that may also be given per million tokens in overrides.
+_PER_MILLION = {f"{name}_per_million": name for name in _PRICE_NAMES if name != "input_per_second"}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """USD per token for each token category (``input_per_second``: per second of audio).
+
+    ``None`` means the price is unknown. ``long_context`` is the tier some models charge for
+    the *whole* request once the prompt exceeds ``long_context_threshold`` tokens (Gemini 2.5
+    Pro above 200k, GPT-5.4 above 272k); its ``None`` fields fall back to the base prices.
+    """
+
+    input: Decimal | None = None
+    cached_input: Decimal | None = None  # cache read
+    cache_write: Decimal | None = None  # 5-minute / default cache write
+    cache_write_1h: Decimal | None = None  # 1-hour cache write (Anthropic)
+    output: Decimal | None = None
+    reasoning: Decimal | None = None  # only where priced apart from output
+    audio_input: Decimal | None = None
+    audio_output: Decimal | None = None
+    input_per_second: Decimal | None = None  # transcription
+    long_context_threshold: int | None = None
+    long_context: ModelPrice | None = None
+
+    def at(self, prompt_tokens: int) -> ModelPrice:
+        """The prices that apply to a request with ``prompt_tokens`` prompt tokens."""
+        tier = self.long_context
+        if tier is None or self.long_context_threshold is None:
+            return self
+        if prompt_tokens <= self.long_context_threshold:
+            return self
+        merged = {
+            name: getattr(tier, name) if getattr(tier, name) is not None else getattr(self, name)
+            for name in _PRICE_NAMES
+        }
+        return ModelPrice(**merged)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """One catalog entry: what a model costs and what it can do."""
+
+    provider: str
+    model: str
+    mode: str = "chat"
+    price: ModelPrice = field(default_factory=ModelPrice)
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    capabilities: frozenset[str] = frozenset()
+    deprecation_date: str | None = None
+
+
+# -- catalog -------------------------------------------------------------------------------
+
+_DATE_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8})$")
+_GEMINI_VERSION = re.compile(r"-\d{3}$")  # gemini-2.0-flash-001 -> gemini-2.0-flash
+# OpenRouter vendor prefix -> the provider kind whose catalog rows price that vendor's models.
+# OpenRouter passes the upstream provider's price through (openrouter.ai/docs/faq), and the
+# source table has no OpenRouter rows, so those rows are the best price we have.
+_OPENROUTER_VENDORS = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "google": "gemini",
+    "mistralai": "mistral",
+    "deepseek": "deepseek",
+}
+_LOOKUP_CACHE_MAX = 4096
+
+_default: Catalog | None = None
+_default_lock = threading.Lock()
+
+
+class Catalog:
+    """An immutable set of :class:`ModelInfo`, keyed by ``(provider, model)``."""
+
+    __slots__ = ("_aliases", "_entries", "_lookups")
+
+    def __init__(self, entries: Iterable[ModelInfo] = ()) -> None:
+        self._entries: dict[tuple[str, str], ModelInfo] = {
+            (info.provider, info.model): info for info in entries
+        }
+        # "gpt-4o-audio-preview" -> the newest dated row when only dated rows exist.
+        aliases: dict[tuple[str, str], str] = {}
+        for provider, model in sorted(self._entries):
+            base = _DATE_SUFFIX.sub("", model)
+            if base != model and (provider, base) not in self._entries:
+                aliases[(provider, base)] = model  # sorted, so the newest date wins
+        self._aliases = aliases
+        self._lookups: dict[tuple[str, str], ModelInfo | None] = {}
+
+    # -- construction ------------------------------------------------------------------
+
+    @classmethod
+    def default(cls) -> Catalog:
+        """The catalog shipped with aigate, loaded once on first use (thread-safe)."""
+        global _default
+        catalog = _default
+        if catalog is None:
+            loaded = cls.from_file(_DATA)  # file I/O outside the lock
+            with _default_lock:
+                if _default is None:
+                    _default = loaded
+                catalog = _default
+        return catalog
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Catalog:
+        """Load a catalog in the format ``scripts/generate_catalog.py`` writes."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
+        """Build from ``{"provider/model": {field: value}}``; keys starting ``_`` are metadata."""
+        infos = []
+        for name, entry in data.items():
+            if name.startswith("_"):
+                continue
+            provider, model = _split_name(name)
+            infos.append(_apply(ModelInfo(provider, model), entry, name, strict=False))
+        return cls(infos)
+
+    def with_overrides(self, entries: Mapping[str, Mapping[str, Any]]) -> Catalog:
+        """A new catalog with entries added or corrected; this one is unchanged.
+
+        Keys are ``"provider/model"`` (``"ollama/llama3"``, ``"openrouter/x/y"``). Values set
+        any of: ``input``, ``cached_input``, ``cache_write``, ``cache_write_1h``, ``output``,
+        ``reasoning``, ``audio_input``, ``audio_output`` (USD per token), the same names with
+        ``_per_million`` (USD per million tokens, e.g. ``{"input_per_million": "0.15"}``),
+        ``input_per_second``, ``mode``, ``context_window``, ``max_output_tokens``,
+        ``capabilities`` (an iterable of names) and ``deprecation_date``. Prices accept
+        ``str``, ``Decimal``, ``int`` or ``float`` (converted through ``str``, so ``0.15`` is
+        exactly 0.15) and ``None`` to make a price unknown. A new model starts with every
+        price unknown: ``{"ollama/llama3": {"input": 0, "output": 0}}`` prices a local model
+        at exactly 0. Overriding any price of an existing model drops its long-context tier
+        (the override is taken as the whole price). Unknown keys raise ``ValueError``.
+        """
+        merged = dict(self._entries)
+        for name, values in entries.items():
+            provider, model = _split_name(name)
+            base = merged.get((provider, model)) or ModelInfo(provider, model)
+            merged[(provider, model)] = _apply(base, values, name, strict=True)
+        return Catalog(merged.values())
+
+    # -- lookup ------------------------------------------------------------------------
+
+    def get(self, provider: str, model: str) -> ModelInfo | None:
+        """The entry for ``model`` at ``provider``, or ``None`` when it is unknown.
+
+        Exact match first, then tolerant forms: a trailing date (``-2024-08-06``,
+        ``-20241022``) stripped or, when only dated rows exist, the newest of them; Gemini's
+        ``models/`` prefix and ``-001`` version suffix; OpenAI fine-tunes
+        (``ft:gpt-4o-mini-2024-07-18:org::id`` -> the ``ft:gpt-4o-mini-2024-07-18`` row, never
+        the cheaper base model); and for OpenRouter, the upstream vendor's row
+        (``anthropic/claude-sonnet-4.5`` -> anthropic ``claude-sonnet-4-5``), returned under
+        the OpenRouter name.
+        """
+        key = (provider, model)
+        try:
+            return self._lookups[key]
+        except KeyError:
+            pass
+        found = self._find(provider, model)
+        if len(self._lookups) < _LOOKUP_CACHE_MAX:
+            self._lookups[key] = found  # dict assignment is atomic; races only recompute
+        return found
+
+    def _find(self, provider: str, model: str) -> ModelInfo | None:
+        for candidate in _candidates(provider, model):
+            info = self._entries.get((provider, candidate))
+            if info is None:
+                alias = self._aliases.get((provider, candidate))
+                info = self._entries.get((provider, alias)) if alias else None
+            if info is not None:
+                return info
+        if provider == "openrouter" and "/" in model:
+            vendor, _, upstream_model = model.partition("/")
+            upstream = _OPENROUTER_VENDORS.get(vendor)
+            if upstream is not None:
+                upstream_model = upstream_model.split(":", 1)[0]  # ":free", ":nitro" variants
+                for candidate in (upstream_model, upstream_model.replace(".", "-")):
+                    info = self.get(upstream, candidate)
+                    if info is not None:
+                        return replace(info, provider=provider, model=model)
+        return None
+
+    def search(
+        self,
+        *,
+        provider: str | None = None,
+        capability: str | Iterable[str] | None = None,
+        max_input_price: Decimal | str | int | float | None = None,
+        min_context: int | None = None,
+        text: str | None = None,
+        mode: str | None = None,
+    ) -> list[ModelInfo]:
+        """Entries matching every given filter, sorted by provider then model.
+
+        ``capability`` is one name or several (all required); ``max_input_price`` is USD per
+        input token and excludes models whose input price is unknown; ``text`` is a
+        case-insensitive substring of ``"provider/model"``.
+        """
+        wanted = {capability} if isinstance(capability, str) else set(capability or ())
+        limit = (
+            _decimal(max_input_price, "max_input_price") if max_input_price is not None else None
+        )
+        needle = text.casefold() if text else None
+        out = []
+        for (prov, model), info in sorted(self._entries.items()):
+            if provider is not None and prov != provider:
+                continue
+            if mode is not None and info.mode != mode:
+                continue
+            if wanted and not wanted <= info.capabilities:
+                continue
+            if limit is not None and (info.price.input is None or info.price.input > limit):
+                continue
+            if min_context is not None and (info.context_window or 0) < min_context:
+                continue
+            if needle is not None and needle not in f"{prov}/{model}".casefold():
+                continue
+            out.append(info)
+        return out
+
+    def __iter__(self) -> Iterator[ModelInfo]:
+        return iter([self._entries[key] for key in sorted(self._entries)])
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __repr__(self) -> str:
+        return f"<Catalog {len(self._entries)} models>"
+
+
+def _candidates(provider: str, model: str) -> Iterator[str]:
+    yield model
+    if provider == "gemini" and model.startswith("models/"):
+        model = model[len("models/") :]
+        yield model
+    if model.startswith("ft:"):
+        # ft:<base>:<org>:<suffix>:<id> is priced by its own "ft:<base>" row.
+        base = "ft:" + model[3:].split(":", 1)[0]
+        yield base
+        undated = _DATE_SUFFIX.sub("", base)
+        if undated != base:
+            yield undated
+        return
+    undated = _DATE_SUFFIX.sub("", model)
+    if undated != model:
+        yield undated
+    if provider == "gemini":
+        unversioned = _GEMINI_VERSION.sub("", undated)
+        if unversioned != undated:
+            yield unversioned
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    provider, sep, model = name.partition("/")
+    if not sep or not provider or not model:
+        raise ValueError(f"catalog key {name!r} is not 'provider/model'")
+    return provider, model
+
+
+def _decimal(value: object, what: str) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError(f"{what}: expected a number, got {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, (int, float, str)):
+        try:
+            result = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"{what}: {value!r} is not a number") from None
+    else:
+        raise ValueError(f"{what}: expected a number, got {type(value).__name__}")
+    if not result.is_finite() or result < 0:
+        raise ValueError(f"{what}: {value!r} is not a finite non-negative number")
+    return result
+
+
+def _optional_int(value: object, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{what}: expected a non-negative int, got {value!r}")
+    return value
+
+
+def _parse_price(values: Mapping[str, Any], name: str) -> ModelPrice:
+    kwargs: dict[str, Any] = {}
+    for key in _PRICE_NAMES:
+        if values.get(key) is not None:
+            kwargs[key] = _decimal(values[key], f"{name}.{key}")
+    return ModelPrice(**kwargs)
+
+
+def _apply(info: ModelInfo, values: Mapping[str, Any], name: str, *, strict: bool) -> ModelInfo:
+    """``info`` with ``values`` (catalog-file or override fields) applied."""
+    price_updates: dict[str, Decimal | None] = {}
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in _PRICE_NAMES or key in _PER_MILLION:
+            target = _PER_MILLION.get(key, key)
+            if value is None:
+                price_updates[target] = None
+            else:
+                amount = _decimal(value, f"{name}.{key}")
+                price_updates[target] = amount / _MILLION if key in _PER_MILLION else amount
+        elif key == "long_context":
+            if not isinstance(value, Mapping) or "threshold" not in value:
+                raise ValueError(f"{name}.long_context needs a 'threshold'")
+            changes["long_context"] = (
+                _optional_int(value["threshold"], f"{name}.long_context.threshold"),
+                _parse_price(value, f"{name}.long_context"),
+            )
+        elif key == "mode":
+            changes["mode"] = str(value)
+        elif key in ("context_window", "max_output_tokens"):
+            changes[key] = _optional_int(value, f"{name}.{key}")
+        elif key == "capabilities":
+            if isinstance(value, str) or not isinstance(value, Iterable):
+                raise ValueError(f"{name}.capabilities: expected an iterable of names")
+            changes["capabilities"] = frozenset(str(item) for item in value)
+        elif key == "deprecation_date":
+            changes["deprecation_date"] = None if value is None else str(value)
+        elif strict:
+            raise ValueError(f"{name}: unknown catalog field {key!r}")
+    price = info.price
+    if price_updates:
+        # An explicit price is the whole truth: the table's long-context tier goes with it.
+        price = replace(price, long_context=None, long_context_threshold=None, **price_updates)
+    tier = changes.pop("long_context", None)
+    if tier is not None:
+        price = replace(price, long_context_threshold=tier[0], long_context=tier[1])
+    return replace(info, price=price, **changes)
+
+
+# -- cost ----------------------------------------------------------------------------------
+
+
+def _n(value: int | None) -> int:
+    return value if value else 0
+
+
+def cost_breakdown(usage: Usage, price: ModelPrice) -> dict[str, Decimal]:
+    """Cost in USD per token category, for the categories with tokens.
+
+    Categories: ``input`` (uncached text), ``cached_input``, ``cache_write``,
+    ``cache_write_1h``, ``audio_input``, ``output`` (text, including reasoning unless it is
+    priced apart), ``reasoning``, ``audio_output``. Every token is in exactly one category
+    (see :func:`cost`). A category whose price is unknown, after the fallbacks :func:`cost`
+    documents, is left out; ``sum(cost_breakdown(u, p).values()) == cost(u, p)`` whenever
+    ``cost`` is not ``None``.
+    """
+    return _breakdown(usage, price)[0]
+
+
+def cost(usage: Usage, price: ModelPrice) -> Decimal | None:
+    """Exact cost in USD of ``usage`` at ``price``, or ``None`` if a needed price is unknown.
+
+    ``usage`` is in OpenAI's convention (``prompt_tokens`` includes cached reads and cache
+    writes and audio; ``completion_tokens`` includes reasoning and audio), so each token is
+    priced once:
+
+    - uncached text input = prompt - cached - cache_write - cache_write_1h - audio_input,
+      at ``input``;
+    - cached reads at ``cached_input``, falling back to ``input`` when the model has no
+      cache-read price (the provider then bills them as ordinary input);
+    - cache writes at ``cache_write``; 1-hour writes at ``cache_write_1h``, falling back to
+      ``cache_write`` and then ``input`` (providers without a write surcharge bill writes
+      as input);
+    - text output = completion - audio_output - reasoning at ``output``, where reasoning
+      tokens are taken out only when the model prices them apart (``reasoning``); otherwise
+      they are priced as output, as providers bill them;
+    - audio tokens at ``audio_input`` / ``audio_output``; there is no fallback, so audio
+      tokens without an audio price make the cost ``None`` (text prices are far lower).
+
+    ``None`` is also returned when the input price is unknown, or the output price is unknown
+    and there are completion tokens; the cost is never 0 for lack of a price. Prices above a
+    model's long-context threshold apply to the whole request (:meth:`ModelPrice.at`). The
+    result is exact (no rounding); store it with :func:`to_nano`. A provider-reported cost
+    (OpenRouter's ``usage.cost``) is ignored here: see :func:`reported_cost`.
+    Embeddings are priced the same way (prompt tokens only).
+    """
+    parts, complete = _breakdown(usage, price)
+    if not complete:
+        return None
+    return sum(parts.values(), Decimal(0))
+
+
+def _breakdown(usage: Usage, price: ModelPrice) -> tuple[dict[str, Decimal], bool]:
+    prompt = _n(usage.prompt_tokens)
+    completion = _n(usage.completion_tokens)
+    p = price.at(prompt)
+    ptd = usage.prompt_tokens_details
+    ctd = usage.completion_tokens_details
+    cached = _n(ptd.cached_tokens) if ptd else 0
+    write = _n(ptd.cache_write_tokens) if ptd else 0
+    write_1h = _n(ptd.cache_write_1h_tokens) if ptd else 0
+    audio_in = _n(ptd.audio_tokens) if ptd else 0
+    reasoning = _n(ctd.reasoning_tokens) if ctd else 0
+    audio_out = _n(ctd.audio_tokens) if ctd else 0
+    if p.reasoning is None:
+        reasoning = 0  # billed as output tokens, so it stays in the output category
+    # Inconsistent details (more broken-out tokens than the total) clamp at zero rather than
+    # producing a negative amount.
+    text_in = max(prompt - cached - write - write_1h - audio_in, 0)
+    text_out = max(completion - audio_out - reasoning, 0)
+
+    categories = (
+        ("input", text_in, p.input),
+        ("cached_input", cached, p.cached_input if p.cached_input is not None else p.input),
+        ("cache_write", write, p.cache_write if p.cache_write is not None else p.input),
+        ("cache_write_1h", write_1h, _first(p.cache_write_1h, p.cache_write, p.input)),
+        ("audio_input", audio_in, p.audio_input),
+        ("output", text_out, p.output),
+        ("reasoning", reasoning, p.reasoning),
+        ("audio_output", audio_out, p.audio_output),
+    )
+    complete = p.input is not None and (completion == 0 or p.output is not None)
+    parts: dict[str, Decimal] = {}
+    for name, tokens, unit in categories:
+        if not tokens:
+            continue
+        if unit is None:
+            complete = False
+            continue
+        parts[name] = unit * tokens
+    return parts, complete
+
+
+def _first(*values: Decimal | None) -> Decimal | None:
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+def transcription_cost(seconds: float | Decimal, price: ModelPrice) -> Decimal | None:
+    """Cost of ``seconds`` of audio at ``price.input_per_second``; ``None`` if unpriced.
+
+    Token-priced transcription models (usage with audio tokens) go through :func:`cost`.
+    """
+    if price.input_per_second is None:
+        return None
+    return price.input_per_second * _decimal(seconds, "seconds")
+
+
+def estimate_cost(
+    prompt_tokens: int,
+    max_output_tokens: int,
+    price: ModelPrice,
+    *,
+    cache_writes: bool = False,
+) -> Decimal | None:
+    """Worst-case cost of a call, for budget admission; ``None`` if input/output is unpriced.
+
+    ``prompt_tokens`` x input price + ``max_output_tokens`` x the higher of the output and
+    reasoning prices, at the long-context tier when the prompt exceeds it. With
+    ``cache_writes`` (the request asks the provider to cache, as Anthropic's
+    ``cache_control``) the input price is the highest of input and cache-write prices, since
+    the whole prompt may be written. Audio output is not included.
+    """
+    if prompt_tokens < 0 or max_output_tokens < 0:
+        raise ValueError("token counts must be non-negative")
+    p = price.at(prompt_tokens)
+    if p.input is None or p.output is None:
+        return None
+    unit_in = p.input
+    if cache_writes:
+        unit_in = max(v for v in (p.input, p.cache_write, p.cache_write_1h) if v is not None)
+    unit_out = p.output if p.reasoning is None else max(p.output, p.reasoning)
+    return unit_in * prompt_tokens + unit_out * max_output_tokens
+
+
+def reported_cost(usage: Usage) -> Decimal | None:
+    """The provider-reported cost in USD (OpenRouter's ``usage.cost``), or ``None``.
+
+    Read through ``str`` so the JSON float 0.95 becomes exactly ``Decimal("0.95")``. Absent,
+    negative or malformed values give ``None``.
+    """
+    extra = usage.model_extra or {}
+    value = extra.get("cost")
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return _decimal(value, "cost")
+    except ValueError:
+        return None
+
+
+def to_nano(amount: Decimal) -> int:
+    """``amount`` USD as integer nano-dollars (1e-9 USD), rounded half-up.
+
+    Half-up means away from zero on an exact half (0.5 nano -> 1, -0.5 nano -> -1), so a
+    stored cost is never below the exact one by more than half a nano-dollar.
+    """
+    return int((amount * _NANO).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def from_nano(nanos: int) -> Decimal:
+    """Integer nano-dollars back to USD, exactly."""
+    return Decimal(nanos).scaleb(-9)
