@@ -23,6 +23,7 @@ from ._entry import ENTRY_VERSION, decode_entry, encode_entry
 from ._keys import (
     IGNORED_FIELDS,
     KEY_VERSION,
+    KEYED_HEADERS,
     USER_FIELDS,
     cache_key,
     canonical_json,
@@ -40,6 +41,7 @@ __all__ = [
     "ENTRY_VERSION",
     "IGNORED_FIELDS",
     "KEY_VERSION",
+    "KEYED_HEADERS",
     "USER_FIELDS",
     "AsyncSingleFlight",
     "Cache",

@@ -33,6 +33,7 @@ from typing import Any
 
 __all__ = [
     "IGNORED_FIELDS",
+    "KEYED_HEADERS",
     "KEY_VERSION",
     "USER_FIELDS",
     "cache_key",
@@ -52,6 +53,7 @@ USER_FIELDS: frozenset[str] = frozenset({"user", "safety_identifier"})
 #: transport (``stream``, ``stream_options``, ``extra_headers``, ``timeout``), speed/price
 #: tier (``service_tier``) and provider prompt-cache hints (``prompt_cache_key``,
 #: ``prompt_cache_retention``). A stream and a non-stream call therefore share an entry.
+#: Of ``extra_headers``, the ones in ``KEYED_HEADERS`` are kept.
 IGNORED_FIELDS: frozenset[str] = USER_FIELDS | frozenset(
     {
         "metadata",
@@ -65,6 +67,10 @@ IGNORED_FIELDS: frozenset[str] = USER_FIELDS | frozenset(
         "prompt_cache_retention",
     }
 )
+
+#: Headers that switch provider features on (betas, API versions), so they do change the
+#: answer: kept in the key (names lower-cased) when given in ``extra_headers``.
+KEYED_HEADERS: frozenset[str] = frozenset({"anthropic-beta", "anthropic-version", "openai-beta"})
 
 _SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})  # openai's "argument not given" markers
 _BYTES_TAG = "\x00bytes-sha256"  # a NUL-led key no JSON request uses
@@ -139,8 +145,13 @@ def _request_body(request: Mapping[str, Any], include_user: bool) -> dict[str, A
             raise TypeError(f"a request is a mapping, not {type(request).__name__}")
     body: dict[str, Any] = {}
     for name, value in request.items():
-        if name in IGNORED_FIELDS and not (include_user and name in USER_FIELDS):
-            continue
+        if name in IGNORED_FIELDS:
+            if name == "extra_headers":
+                value = _keyed_headers(value)
+                if not value:
+                    continue
+            elif not (include_user and name in USER_FIELDS):
+                continue
         canon = _canon(value)
         if canon is not _OMITTED:
             body[_canon_key(name)] = canon
@@ -150,6 +161,16 @@ def _request_body(request: Mapping[str, Any], include_user: bool) -> dict[str, A
             if type(message) is dict:
                 _normalise_tool_arguments(message)
     return body
+
+
+def _keyed_headers(headers: Any) -> dict[str, Any] | None:
+    if not isinstance(headers, Mapping):
+        return None
+    return {
+        name.lower(): value
+        for name, value in headers.items()
+        if isinstance(name, str) and name.lower() in KEYED_HEADERS
+    }
 
 
 def _normalise_tool_arguments(message: dict[str, Any]) -> None:

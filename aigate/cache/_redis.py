@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -45,6 +46,7 @@ class RedisCache:
         self._aloop: object = None
         self._owns_client = client is None
         self._owns_aclient = aclient is None
+        self._client_lock = threading.Lock()  # threads racing to the first call make one client
 
     # -- sync -----------------------------------------------------------------------------
 
@@ -150,7 +152,9 @@ class RedisCache:
             import redis
             from redis.retry import Retry
 
-            self._client = redis.Redis.from_url(self._url, **self._options(Retry))
+            with self._client_lock:
+                if self._client is None:
+                    self._client = redis.Redis.from_url(self._url, **self._options(Retry))
         return self._client
 
     def _async(self) -> Any:
