@@ -7,7 +7,6 @@ the two gateway classes differ only in how they perform effects (``httpx.Client`
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
@@ -107,6 +106,10 @@ class GatewayCore:
                     field=f"providers.{name}.kind",
                 )
             base_url = (pc.base_url or KINDS[kind].base_url).rstrip("/")
+            if kind == "fake" and pc.base_url is None:
+                # one host per fake provider, so each can have its own scripted transport
+                host = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+                base_url = f"http://{host or 'fake'}.fake.aigate.invalid/v1"
             if not base_url.startswith(("http://", "https://")):
                 raise ConfigurationError(
                     f"providers.{name}.base_url: expected an http(s) URL",
@@ -515,6 +518,12 @@ class Gateway(_BaseGateway):
         self.close()
 
 
+async def _asyncio_sleep(seconds: float) -> None:
+    import asyncio  # lazily: asyncio costs milliseconds of import time sync users never need
+
+    await asyncio.sleep(seconds)
+
+
 class AsyncGateway(_BaseGateway):
     """The asyncio gateway: the same resources as :class:`Gateway`, awaited.
 
@@ -528,7 +537,7 @@ class AsyncGateway(_BaseGateway):
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
-        sleep: Callable[[float], Any] = asyncio.sleep,
+        sleep: Callable[[float], Any] | None = None,
         **settings: Any,
     ) -> None:
         super().__init__(config, **settings)
@@ -538,7 +547,7 @@ class AsyncGateway(_BaseGateway):
                 mounts=_fake_mounts(self._core), **_client_kwargs(self.config, transport)
             )
         self._client = http_client
-        self._sleep = sleep
+        self._sleep = sleep or _asyncio_sleep
         self.chat = AsyncChat(self)
         self.embeddings = AsyncEmbeddings(self)
         self.audio = AsyncAudio(self)

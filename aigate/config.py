@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 KeySource = SecretStr | Callable[[], str]
+Seconds = Annotated[float, Field(gt=0)]
 
 
 class _Config(BaseModel):
@@ -59,7 +60,7 @@ class ProviderConfig(_Config):
     api_keys: list[KeySource] = Field(default_factory=list, repr=False)
     api_key_env: str | None = None
     headers: dict[str, str] = Field(default_factory=dict, repr=False)
-    timeout: float | TimeoutConfig | None = None
+    timeout: Seconds | TimeoutConfig | None = None
     options: dict[str, Any] = Field(default_factory=dict, repr=False)
     prices: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -75,7 +76,7 @@ class GatewayConfig(_Config):
 
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     routes: dict[str, RouteConfig | list[str]] = Field(default_factory=dict)
-    timeout: float | TimeoutConfig = Field(default_factory=TimeoutConfig)
+    timeout: Seconds | TimeoutConfig = Field(default_factory=TimeoutConfig)
     max_connections: int = Field(100, ge=1)
     max_keepalive_connections: int = Field(20, ge=0)
     ledger: str | None = None

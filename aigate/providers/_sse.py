@@ -48,10 +48,25 @@ class SSEDecoder:
         lines = buffer.split(b"\n")
         self._buffer = lines.pop()
         events: list[ServerSentEvent] = []
+        data = self._data
         for raw in lines:
-            event = self._line(raw)
-            if event is not None:
-                events.append(event)
+            # fast path: the lines of a typical stream are "data: ..." and blank ones
+            if raw[:6] == b"data: ":
+                data.append(raw[6:].decode("utf-8", errors="replace"))
+            elif not raw:
+                if data:
+                    events.append(
+                        ServerSentEvent(
+                            data[0] if len(data) == 1 else "\n".join(data),
+                            self._event or "message",
+                            self._id,
+                            self._retry,
+                        )
+                    )
+                    data = self._data = []
+                self._event = None
+            else:
+                self._field(raw)
         return events
 
     def flush(self) -> list[ServerSentEvent]:
@@ -79,8 +94,13 @@ class SSEDecoder:
             self._data = []
             self._event = None
             return event
+        self._field(raw)
+        return None
+
+    def _field(self, raw: bytes) -> None:
+        """One non-blank line: a comment or a ``field: value`` pair."""
         if raw[:1] == b":":
-            return None  # comment, e.g. ": OPENROUTER PROCESSING" keep-alives
+            return  # comment, e.g. ": OPENROUTER PROCESSING" keep-alives
         line = raw.decode("utf-8", errors="replace")
         name, sep, value = line.partition(":")
         if sep and value[:1] == " ":
@@ -94,4 +114,3 @@ class SSEDecoder:
                 self._id = value
         elif name == "retry" and value.isdigit():
             self._retry = int(value)
-        return None

@@ -1,0 +1,46 @@
+"""The public surface: exported names, import cost, openai-compatible shapes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import aigate
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """__all__ lists every public name once, sorted, and each is importable."""
+    names = [n for n in aigate.__all__ if not n.startswith("__")]
+    assert names == sorted(names, key=str.upper) or names == sorted(names)
+    assert len(set(aigate.__all__)) == len(aigate.__all__)
+    public = {n for n in dir(aigate) if not n.startswith("_") and n[0].isupper()}
+    assert public <= set(aigate.__all__)
+    for name in aigate.__all__:
+        assert getattr(aigate, name) is not None
+
+
+def test_public_classes_show_as_aigate() -> None:
+    assert aigate.Gateway.__module__ == "aigate"
+    assert repr(aigate.RateLimitError).startswith("<class 'aigate.")
+
+
+def test_import_is_light() -> None:
+    """`import aigate` loads none of the heavy or optional dependencies."""
+    code = (
+        "import sys, aigate; "
+        "heavy = ['tiktoken', 'diskcache', 'redis', 'psycopg', 'opentelemetry', 'tenacity', "
+        "'sqlite3', 'asyncio', 'openai']; "
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_error_tree() -> None:
+    assert issubclass(aigate.RateLimitError, aigate.APIStatusError)
+    assert issubclass(aigate.APIStatusError, aigate.APIError)
+    assert issubclass(aigate.APITimeoutError, aigate.APIConnectionError)
+    assert issubclass(aigate.ContextLengthExceededError, aigate.BadRequestError)
+    for cls in (aigate.ConfigurationError, aigate.InvalidRequestError, aigate.AllTargetsFailed):
+        assert issubclass(cls, aigate.AigateError)
+    assert issubclass(aigate.InvalidRequestError, ValueError)
