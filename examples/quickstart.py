@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 import aigate
-from aigate.testing import FakeTransport, error, reply
+from aigate.testing import FakeTransport, error
 
 
 def build_gateway() -> aigate.Gateway:
@@ -45,7 +45,8 @@ def main() -> None:
         print("answered:", f"{info.provider}/{info.model}", f"after {len(info.attempts)} attempts")
         for attempt in info.attempts:
             print("   tried:", f"{attempt.provider}/{attempt.model}", attempt.status_code)
-        print("cost:    ", f"${info.cost_usd}", f"({r.usage.total_tokens if r.usage else 0} tokens)")
+        tokens = r.usage.total_tokens if r.usage else 0
+        print("cost:    ", f"${info.cost_usd}", f"({tokens} tokens)")
 
         print("stream:  ", end=" ")
         stream = gw.chat.completions.create(
