@@ -57,6 +57,24 @@ class LedgerReader(Protocol):
         where: Mapping[str, str] | None = None,
     ) -> list[SummaryRow]: ...
 
+    def totals(
+        self, *, since: When = None, until: When = None, where: Mapping[str, str] | None = None
+    ) -> SummaryRow: ...
+
+    def top_spenders(
+        self,
+        by: str = "user",
+        n: int = 10,
+        *,
+        since: When = None,
+        until: When = None,
+        where: Mapping[str, str] | None = None,
+    ) -> list[SummaryRow]: ...
+
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
 
 class BaseLedger:
     """Shared public API. A backend implements ``record``/``arecord`` and four hooks:
