@@ -60,6 +60,7 @@ class CallContext:
     metadata: dict[str, str]
     user: str | None
     stream: bool = False
+    virtual_key: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started: float = field(default_factory=time.perf_counter)
     attempts: list[Attempt] = field(default_factory=list)
@@ -91,10 +92,9 @@ def accept_chat(core: GatewayCore, ctx: CallContext, call: ChatCall) -> Callable
         target: Target, key: ApiKey | None, response: httpx.Response, started: float
     ) -> Flow[ChatCompletion]:
         completion = target.provider.codec.chat_response(response.content, target)
-        info = core.info(ctx, target, key, response, completion.usage, ttft_ms=None)
-        completion.gateway = info
-        yield from core.record(ctx, info, completion.usage, call)
+        completion.gateway = core.info(ctx, target, key, response, completion.usage, ttft_ms=None)
         return completion
+        yield  # a flow with no effects of its own; the gateway records after the loop
 
     return accept
 

@@ -7,6 +7,7 @@ the two gateway classes differ only in how they perform effects (``httpx.Client`
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import threading
@@ -208,8 +209,10 @@ class GatewayCore:
             return target.provider.codec.chat_request(call, target, key)
 
         if call.stream:
-            return attempts(ctx, build, accept_stream(self, ctx, call), stream=True)
-        return attempts(ctx, build, accept_chat(self, ctx, call))
+            return self.recorded(
+                ctx, attempts(ctx, build, accept_stream(self, ctx, call), stream=True)
+            )
+        return self.recorded(ctx, attempts(ctx, build, accept_chat(self, ctx, call)))
 
     def embeddings_flow(self, kwargs: dict[str, Any]) -> Flow[CreateEmbeddingResponse]:
         model = kwargs.pop("model", None)
@@ -227,10 +230,10 @@ class GatewayCore:
                 prompt_tokens=result.usage.prompt_tokens, total_tokens=result.usage.total_tokens
             )
             result.gateway = self.info(ctx, target, key, response, usage, ttft_ms=None)
-            yield from self.record(ctx, result.gateway, usage, None)
             return result
+            yield  # a flow with no effects of its own
 
-        return attempts(ctx, build, accept)
+        return self.recorded(ctx, attempts(ctx, build, accept))
 
     def transcription_flow(self, kwargs: dict[str, Any]) -> Flow[Transcription]:
         model = kwargs.pop("model", None)
@@ -250,10 +253,10 @@ class GatewayCore:
             seconds = (result.model_extra or {}).get("duration")
             if isinstance(seconds, (int, float)):
                 result.gateway.cost_usd = self.transcription_cost(target, seconds)
-            yield from self.record(ctx, result.gateway, None, None)
             return result
+            yield  # a flow with no effects of its own
 
-        return attempts(ctx, build, accept)
+        return self.recorded(ctx, attempts(ctx, build, accept))
 
     # -- pricing and recording ---------------------------------------------------------------
 
@@ -261,6 +264,16 @@ class GatewayCore:
         key = (target.provider.name, target.model)
         if key in self._prices:
             return self._prices[key]
+        catalog = self.catalog
+        entry = catalog.get(target.provider.name, target.model)
+        if entry is None and target.provider.name != target.provider.kind:
+            entry = catalog.get(target.provider.kind, target.model)
+        self._prices[key] = entry
+        return entry
+
+    @property
+    def catalog(self) -> Any:
+        """The model catalog with this gateway's price overrides applied."""
         if self._catalog is None:
             from .pricing import Catalog
 
@@ -273,11 +286,7 @@ class GatewayCore:
                 catalog = catalog.with_overrides(overrides)
             with self._catalog_lock:
                 self._catalog = catalog
-        entry = self._catalog.get(target.provider.name, target.model)
-        if entry is None and target.provider.name != target.provider.kind:
-            entry = self._catalog.get(target.provider.kind, target.model)
-        self._prices[key] = entry
-        return entry
+        return self._catalog
 
     def cost(self, target: Target, usage: Usage | None) -> Decimal | None:
         """Exact cost of ``usage`` on ``target``: the provider's own reported cost when it
@@ -342,6 +351,7 @@ class GatewayCore:
             key_id=key.id if key is not None else None,
             request_id=headers.get(target.provider.codec.request_id_header),
             rate_limit=parse_rate_limit(headers) if len(headers) > 4 else None,
+            call_id=ctx.request_id,
         )
 
     def record(
@@ -352,15 +362,103 @@ class GatewayCore:
         call: ChatCall | None,
         error: BaseException | None = None,
     ) -> Flow[None]:
-        """Write the call's ledger record (when a ledger is configured)."""
+        """Write the call's ledger record (when a ledger is configured), committed before
+        the call returns."""
         if self.ledger is None:
             return
-        from .ledger import record_for
-
-        record = record_for(ctx, info, usage, error)
+        record = ledger_record(ctx, info.provider, info.model, info, usage, error)
         result = yield Call(self.ledger.record, self.ledger.arecord, (record,))
         if isinstance(result, BaseException):
             raise result
+
+    def recorded(self, ctx: CallContext, flow: Flow[T]) -> Flow[T]:
+        """Run ``flow`` and write its ledger record: after success (every attempt is known
+        by then; a stream records when it ends) or after a failure that reached a provider."""
+        try:
+            result = yield from flow
+        except AigateError as exc:
+            if self.ledger is not None and ctx.attempts:
+                last = ctx.attempts[-1]
+                record = ledger_record(ctx, last.provider, last.model, None, None, exc)
+                yield Call(self.ledger.record, self.ledger.arecord, (record,))
+            raise
+        info = getattr(result, "gateway", None)
+        if self.ledger is not None and info is not None:
+            usage = getattr(result, "usage", None)
+            if usage is not None and not isinstance(usage, Usage):  # embeddings
+                usage = Usage(prompt_tokens=usage.prompt_tokens, total_tokens=usage.total_tokens)
+            yield from self.record(ctx, info, usage, None)
+        return result
+
+
+def ledger_record(
+    ctx: CallContext,
+    provider: str,
+    model: str,
+    info: GatewayInfo | None,
+    usage: Usage | None,
+    error: BaseException | None,
+) -> Any:
+    """The :class:`~aigate.ledger.LedgerRecord` of one call, successful or not."""
+    from dataclasses import asdict
+
+    from .ledger import LedgerRecord
+    from .pricing import to_nano
+
+    prompt = completion = cached = write = write_1h = reasoning = audio_in = audio_out = 0
+    if usage is not None:
+        prompt, completion = usage.prompt_tokens, usage.completion_tokens
+        if (details := usage.prompt_tokens_details) is not None:
+            cached = details.cached_tokens or 0
+            write = details.cache_write_tokens or 0
+            write_1h = details.cache_write_1h_tokens or 0
+            audio_in = details.audio_tokens or 0
+        if (out := usage.completion_tokens_details) is not None:
+            reasoning = out.reasoning_tokens or 0
+            audio_out = out.audio_tokens or 0
+    metadata = ctx.metadata
+    cost = info.cost_usd if info is not None else None
+    saved = info.saved_cost_usd if info is not None else None
+    return LedgerRecord(
+        id=ctx.request_id,
+        kind=ctx.kind,
+        org=metadata.get("org"),
+        project=metadata.get("project"),
+        user=ctx.user,
+        virtual_key=ctx.virtual_key,
+        route=ctx.route,
+        provider=provider,
+        model=model,
+        provider_key_id=info.key_id if info is not None else None,
+        cost_nano=to_nano(cost) if cost is not None else None,
+        saved_nano=to_nano(saved) if saved is not None else None,
+        latency_ms=(time.perf_counter() - ctx.started) * 1000.0,
+        ttft_ms=info.ttft_ms if info is not None else None,
+        status="ok" if error is None else "error",
+        error_class=getattr(error, "error_class", None) if error is not None else None,
+        error_type=_error_type(error),
+        cached=info.cached if info is not None else False,
+        estimated=info.estimated if info is not None else False,
+        stream=ctx.stream,
+        attempts=tuple(asdict(a) for a in ctx.attempts),
+        metadata=metadata,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cached_tokens=cached,
+        cache_write_tokens=write,
+        cache_write_1h_tokens=write_1h,
+        reasoning_tokens=reasoning,
+        audio_input_tokens=audio_in,
+        audio_output_tokens=audio_out,
+    )
+
+
+def _error_type(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    if type(error).__name__ == "StreamCancelled":
+        return "cancelled"
+    return type(error).__name__
 
 
 # -- drivers -------------------------------------------------------------------------------
@@ -468,6 +566,8 @@ class Gateway(_BaseGateway):
         self.chat = Chat(self)
         self.embeddings = Embeddings(self)
         self.audio = Audio(self)
+        self.models = Models(self._core)
+        self.usage = UsageReports(self._core)
 
     def _perform(self, effect: Effect) -> Any:
         try:
@@ -551,6 +651,8 @@ class AsyncGateway(_BaseGateway):
         self.chat = AsyncChat(self)
         self.embeddings = AsyncEmbeddings(self)
         self.audio = AsyncAudio(self)
+        self.models = Models(self._core)
+        self.usage = AsyncUsageReports(self._core)
 
     async def _perform(self, effect: Effect) -> Any:
         try:
@@ -833,3 +935,93 @@ class Audio:
 class AsyncAudio:
     def __init__(self, gateway: AsyncGateway) -> None:
         self.transcriptions = AsyncTranscriptions(gateway)
+
+
+class Models:
+    """A model browser over the catalog (with this gateway's overrides) and its routes."""
+
+    def __init__(self, core: GatewayCore) -> None:
+        self._core = core
+
+    def list(self) -> builtins.list[Any]:
+        """Catalog entries for the kinds of provider this gateway has."""
+        kinds = {p.kind for p in self._core.providers.values()} | set(self._core.providers)
+        return [m for m in self._core.catalog if m.provider in kinds]
+
+    def search(self, *, provider: str | None = None, **filters: Any) -> builtins.list[Any]:
+        """``Catalog.search`` (capability, max_input_price, min_context, text, mode). A
+        configured provider name matches its own overrides and its kind's catalog entries."""
+        catalog = self._core.catalog
+        runtime = self._core.providers.get(provider) if provider is not None else None
+        if runtime is None or runtime.kind == provider:
+            found: builtins.list[Any] = catalog.search(provider=provider, **filters)
+            return found
+        return [
+            *catalog.search(provider=provider, **filters),
+            *catalog.search(provider=runtime.kind, **filters),
+        ]
+
+    def routes(self) -> dict[str, builtins.list[str]]:
+        """Each route alias and its targets, in order."""
+        return {alias: [t.name for t in ts] for alias, ts in self._core.routes.items()}
+
+
+class _Reports:
+    def __init__(self, core: GatewayCore) -> None:
+        self._core = core
+
+    def _ledger(self) -> Any:
+        if self._core.ledger is None:
+            raise ConfigurationError(
+                "usage reports need a ledger: set ledger='sqlite:///aigate.db' (or memory://, "
+                "postgresql://...) in the gateway config",
+                field="ledger",
+            )
+        return self._core.ledger
+
+
+class UsageReports(_Reports):
+    """Usage and cost reports from the ledger (``gw.usage.summary(group_by=["model"])``)."""
+
+    def summary(self, **kwargs: Any) -> list[Any]:
+        """Rows per group: requests, errors, tokens, cost, cache savings, latency p50/p95.
+        Takes ``since``, ``until``, ``group_by`` (day, hour, month, model, provider,
+        project, user, org, key, route, status, kind, ``meta:<tag>``) and ``where``."""
+        rows: list[Any] = self._ledger().summary(**kwargs)
+        return rows
+
+    def totals(self, **kwargs: Any) -> Any:
+        return self._ledger().totals(**kwargs)
+
+    def top_spenders(self, **kwargs: Any) -> list[Any]:
+        rows: list[Any] = self._ledger().top_spenders(**kwargs)
+        return rows
+
+    def query(self, **kwargs: Any) -> list[Any]:
+        records: list[Any] = self._ledger().query(**kwargs)
+        return records
+
+    def get(self, call_id: str) -> Any:
+        return self._ledger().get(call_id)
+
+
+class AsyncUsageReports(_Reports):
+    """The async twin of :class:`UsageReports` (network ledgers are awaited)."""
+
+    async def summary(self, **kwargs: Any) -> list[Any]:
+        rows: list[Any] = await self._ledger().asummary(**kwargs)
+        return rows
+
+    async def totals(self, **kwargs: Any) -> Any:
+        return await self._ledger().atotals(**kwargs)
+
+    async def top_spenders(self, **kwargs: Any) -> list[Any]:
+        rows: list[Any] = await self._ledger().atop_spenders(**kwargs)
+        return rows
+
+    async def query(self, **kwargs: Any) -> list[Any]:
+        records: list[Any] = await self._ledger().aquery(**kwargs)
+        return records
+
+    async def get(self, call_id: str) -> Any:
+        return await self._ledger().aget(call_id)

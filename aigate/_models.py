@@ -277,3 +277,4 @@ class GatewayInfo:
     estimated: bool = False
     rate_limit: RateLimitInfo | None = None
     saved_cost_usd: Decimal | None = None
+    call_id: str | None = None  # aigate's id for the call: the ledger record's id
