@@ -18,8 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from ._exceptions import ConfigurationError
 
 __all__ = [
+    "CacheConfig",
     "GatewayConfig",
     "ProviderConfig",
+    "RouteCacheConfig",
     "RouteConfig",
     "TimeoutConfig",
     "config_error",
@@ -71,6 +73,33 @@ class RouteConfig(_Config):
     targets: list[str] = Field(min_length=1)
 
 
+class RouteCacheConfig(_Config):
+    """Cache settings of one route (or direct model) under ``cache.routes``."""
+
+    enabled: bool | None = None
+    ttl: Seconds | None = None
+    shared: bool = False  # one namespace for every tenant on this route: an explicit choice
+
+
+class CacheConfig(_Config):
+    """Response caching. ``url``: ``memory://``, ``disk:///path``, ``redis://...``.
+
+    ``default`` decides calls that do not say ``cache=``: ``"auto"`` caches calls with
+    ``temperature=0`` (and embeddings), ``"always"`` every call, ``"never"`` only calls with
+    ``cache=True``. The namespace always holds the caller's scope (virtual key, org,
+    project): tenants never share entries unless a route says ``shared = true``.
+    """
+
+    url: str = "memory://"
+    default: Literal["auto", "always", "never"] = "auto"
+    ttl: Seconds | None = 3600.0
+    include_user: bool = False
+    hit_cost: Literal["zero", "original"] = "zero"
+    single_flight: bool = True
+    single_flight_timeout: Seconds = 30.0
+    routes: dict[str, RouteCacheConfig] = Field(default_factory=dict)
+
+
 class GatewayConfig(_Config):
     """Everything a :class:`~aigate.Gateway` is built from."""
 
@@ -81,6 +110,7 @@ class GatewayConfig(_Config):
     max_keepalive_connections: int = Field(20, ge=0)
     ledger: str | None = None
     ledger_errors: Literal["raise", "log"] = "log"
+    cache: str | CacheConfig | None = None
     prices: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
