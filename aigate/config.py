@@ -18,11 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from ._exceptions import ConfigurationError
 
 __all__ = [
+    "BreakerConfig",
     "CacheConfig",
+    "ConditionConfig",
     "GatewayConfig",
+    "KeyPoolConfig",
     "ProviderConfig",
+    "RetryConfig",
     "RouteCacheConfig",
     "RouteConfig",
+    "RouterConfig",
+    "TargetConfig",
     "TimeoutConfig",
     "config_error",
     "load_config",
@@ -67,10 +73,121 @@ class ProviderConfig(_Config):
     prices: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
-class RouteConfig(_Config):
-    """A route alias: its targets (``"provider/model"``) in order of preference."""
+class TargetConfig(_Config):
+    """One target of a route. ``weight`` is its share under the ``weighted`` strategy;
+    ``priority`` is its tier: lower tiers are tried first, the strategy orders each tier."""
 
-    targets: list[str] = Field(min_length=1)
+    target: str
+    weight: float = Field(1.0, ge=0)
+    priority: int = 0
+
+
+TargetSpec = str | TargetConfig
+
+
+class RetryConfig(_Config):
+    """How one call retries and how long it may take.
+
+    ``retries`` is how many more times a target is tried after a transient error (429, 5xx,
+    timeout, broken connection, unreadable answer) before the call moves to the next target;
+    waits are full-jitter exponential (``backoff_s`` doubling up to ``backoff_max_s``) or a
+    provider's ``Retry-After`` when longer. ``retry_after_cap_s`` is the longest single wait
+    accepted (a longer Retry-After moves on instead). ``max_attempts`` bounds the HTTP
+    requests of one call over every target and key; ``deadline_s`` bounds its attempts and
+    sleeps. Streams: ``first_token_timeout_s`` abandons a stream (and fails over) when no
+    content arrived in time; ``idle_timeout_s`` is the longest wait for any next bytes.
+    ``wait`` (code only) replaces the backoff with a tenacity wait strategy.
+    """
+
+    retries: int = Field(0, ge=0)
+    max_attempts: int = Field(10, ge=1)
+    backoff_s: Seconds = 0.5
+    backoff_max_s: Seconds = 30.0
+    retry_after_cap_s: float = Field(60.0, ge=0)
+    deadline_s: Seconds | None = None
+    first_token_timeout_s: Seconds | None = None
+    idle_timeout_s: Seconds | None = None
+    wait: Callable[[Any], float] | None = None
+
+
+class BreakerConfig(_Config):
+    """Circuit breakers, one per target and one per key.
+
+    A breaker opens after ``failures`` transient failures within ``window_s`` (a success
+    resets the count) and stays open ``cooldown_s`` (longer when the provider asked for
+    it); then one call probes it (half-open) and closes it on success. A 429 cools only its
+    key (``key_cooldown_s`` without Retry-After); a key error (401, 402, 403,
+    insufficient_quota) marks the key dead for ``dead_key_s``. Request errors never count.
+    """
+
+    failures: int = Field(5, ge=1)
+    window_s: Seconds = 60.0
+    cooldown_s: Seconds = 30.0
+    probe_timeout_s: Seconds = 30.0
+    key_cooldown_s: float = Field(5.0, ge=0)
+    dead_key_s: Seconds = 3600.0
+
+
+class KeyPoolConfig(_Config):
+    """How a provider's keys share the calls: ``round_robin``, ``least_used``, ``weighted``
+    (by ``weights``, one per key) or ``sticky`` (one user keeps one key, for provider-side
+    prompt caching). ``rpm``/``tpm`` cap each key locally (a number for every key or one per
+    key, ``None`` for no cap)."""
+
+    strategy: Literal["round_robin", "least_used", "weighted", "sticky"] = "round_robin"
+    weights: list[Annotated[float, Field(ge=0)]] | None = None
+    rpm: int | list[int | None] | None = None
+    tpm: int | list[int | None] | None = None
+
+
+class RouterConfig(_Config):
+    """Gateway-wide routing settings; a route's own ``retry`` overrides fields of ``retry``.
+
+    ``health`` is where breaker state lives: ``memory://`` (this process) or a
+    ``redis://`` URL (shared by every process). ``filter_capabilities`` skips, before any
+    call, the targets of a route that the catalog says cannot serve the request (no vision,
+    no tools, prompt over the context window, wrong kind of model). ``seed`` makes the
+    ``weighted`` choices repeatable.
+    """
+
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    keys: KeyPoolConfig = Field(default_factory=KeyPoolConfig)
+    key_pools: dict[str, KeyPoolConfig] = Field(default_factory=dict)
+    health: str = "memory://"
+    filter_capabilities: bool = True
+    latency_alpha: float = Field(0.3, gt=0, le=1)
+    seed: int | None = None
+
+
+class ConditionConfig(_Config):
+    """A rule of a route: calls whose features match ``when`` go to these ``targets``.
+
+    ``when`` maps a feature to a value (equality), a list (one of) or ``{gt/ge/lt/le/eq/ne/
+    in/not_in = ...}``: ``kind`` (chat, embedding, transcription), ``stream``,
+    ``has_images``, ``has_audio``, ``has_tools``, ``json_mode``, ``prompt_tokens``,
+    ``max_tokens``, ``user``, ``virtual_key``, ``metadata.<name>`` (or ``metadata =
+    {name = value}``). In code, ``when`` may be a callable taking the call's
+    :class:`aigate.routing.Features`.
+    """
+
+    when: dict[str, Any] | Callable[[Any], bool]
+    targets: list[TargetSpec] = Field(min_length=1)
+    strategy: str | Callable[..., Any] | None = None
+
+
+class RouteConfig(_Config):
+    """A route alias: its targets (``"provider/model"`` or ``{target, weight, priority}``),
+    how to order them (``strategy``: ``priority`` (alias ``failover``), ``weighted``,
+    ``round_robin``, ``least_latency``, ``cheapest``, ``least_busy``, or a callable),
+    ``fallbacks`` tried in order after them, ``conditions`` choosing other targets by request
+    features, and ``retry`` settings of its own."""
+
+    targets: list[TargetSpec] = Field(min_length=1)
+    strategy: str | Callable[..., Any] = "priority"
+    fallbacks: list[TargetSpec] = Field(default_factory=list)
+    conditions: list[ConditionConfig] = Field(default_factory=list)
+    retry: RetryConfig | None = None
 
 
 class RouteCacheConfig(_Config):
@@ -112,6 +229,7 @@ class GatewayConfig(_Config):
     ledger_errors: Literal["raise", "log"] = "log"
     cache: str | CacheConfig | None = None
     prices: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    router: RouterConfig = Field(default_factory=RouterConfig)
 
 
 def config_error(exc: ValidationError, prefix: str = "") -> ConfigurationError:
