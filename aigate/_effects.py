@@ -8,12 +8,12 @@ and :class:`~aigate.AsyncGateway` awaits them.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import httpx
 
-__all__ = ["Call", "Close", "Effect", "Flow", "Read", "Send", "Sleep", "StreamHandle"]
+__all__ = ["Call", "Close", "Effect", "Flight", "Flow", "Read", "Send", "Sleep", "StreamHandle"]
 
 T = TypeVar("T")
 
@@ -61,7 +61,19 @@ class Call(Generic[T]):
     sync: Callable[..., T]
     async_: Callable[..., Any]
     args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-Effect = Send | Read | Close | Sleep | Call[Any]
+@dataclass(slots=True)
+class Flight:
+    """Run ``flow`` once for all concurrent callers with the same ``key`` in this process
+    (single flight). The result is ``(value, shared)`` or the exception; a follower waits at
+    most ``timeout`` seconds, then runs its own ``flow``."""
+
+    key: str
+    flow: Generator[Any, Any, Any]
+    timeout: float | None = None
+
+
+Effect = Send | Read | Close | Sleep | Call[Any] | Flight
 Flow = Generator[Effect, Any, T]

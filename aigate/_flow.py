@@ -30,6 +30,7 @@ from ._stream import StreamState
 from .providers._errors import error_from_transport
 
 if TYPE_CHECKING:
+    from ._caching import CacheDecision
     from ._gateway import GatewayCore
     from .providers._base import ApiKey, ChatCall, Target
 
@@ -79,6 +80,7 @@ class StreamStart:
     ctx: CallContext
     ttft_ms: float | None
     call: ChatCall
+    cache: CacheDecision | None = None
 
 
 class StreamCancelled(Exception):
@@ -99,14 +101,18 @@ def accept_chat(core: GatewayCore, ctx: CallContext, call: ChatCall) -> Callable
     return accept
 
 
-def accept_stream(core: GatewayCore, ctx: CallContext, call: ChatCall) -> Callable[..., Flow[Any]]:
+def accept_stream(
+    core: GatewayCore, ctx: CallContext, call: ChatCall, cache: CacheDecision | None = None
+) -> Callable[..., Flow[Any]]:
     """The accept step of a stream: read until the first visible content, so that a stream
     that fails before it can still move to another target."""
 
     def accept(
         target: Target, key: ApiKey | None, handle: StreamHandle, started: float
     ) -> Flow[StreamStart]:
-        state = StreamState(target.provider.codec.stream_decoder(call, target))
+        state = StreamState(
+            target.provider.codec.stream_decoder(call, target), keep=cache is not None
+        )
         buffered: list[ChatCompletionChunk] = []
         try:
             while state.first_visible_at is None:
@@ -140,6 +146,7 @@ def accept_stream(core: GatewayCore, ctx: CallContext, call: ChatCall) -> Callab
             ctx,
             (ttft - ctx.started) * 1000.0 if ttft is not None else None,
             call,
+            cache,
         )
 
     return accept
@@ -171,6 +178,9 @@ def finish_stream(
     info = core.info(ctx, target, start.key, start.handle.response, usage, ttft_ms=start.ttft_ms)
     info.estimated = estimated
     yield from core.record(ctx, info, usage, call, error=error)
+    if error is None and start.cache is not None and core.cache is not None and not estimated:
+        entry = core.cache.stream_entry(state.acc.completion(), state.kept, info.cost_usd)
+        yield from core.cache.store(start.cache.key, entry, start.cache.ttl)
     if error is not None and not cancelled:
         if isinstance(error, httpx.HTTPError):
             error = error_from_transport(error, provider=target.provider.name, model=target.model)

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 import httpx
 from pydantic import SecretStr
 
-from ._effects import Call, Close, Effect, Flow, Read, Send, Sleep, StreamHandle
+from ._caching import CacheLayer, ReplayStart, check_config, parse_option
+from ._effects import Call, Close, Effect, Flight, Flow, Read, Send, Sleep, StreamHandle
 from ._exceptions import AigateError, ConfigurationError, InvalidRequestError
 from ._flow import CallContext, StreamStart, accept_chat, accept_stream, finish_stream
 from ._models import (
@@ -38,7 +39,7 @@ from .providers._errors import parse_rate_limit
 from .routing import attempts
 
 if TYPE_CHECKING:
-    from .providers._base import ChatCall
+    from .providers._base import ChatCall, EmbeddingsCall
 
 __all__ = ["AsyncGateway", "AsyncStream", "Gateway", "GatewayCore", "Stream"]
 
@@ -142,6 +143,9 @@ class GatewayCore:
         self._unpriced_warned: set[tuple[str, str]] = set()
         self._catalog: Any = None
         self._catalog_lock = threading.Lock()
+        self.cache: CacheLayer | None = None
+        if config.cache is not None:
+            self.cache = CacheLayer(check_config(config.cache))
         self.ledger: Any = None
         if config.ledger:
             from .ledger import SafeLedger, open_ledger
@@ -202,38 +206,58 @@ class GatewayCore:
         model = kwargs.pop("model", None)
         messages = kwargs.pop("messages", None)
         stream = kwargs.pop("stream", False)
+        option = parse_option(kwargs.pop("cache", None))
         call = chat_call(messages, stream, kwargs)
         ctx = self.context("chat", model, call.params, stream=call.stream)
+        decision = None
+        if self.cache is not None:
+            decision = self.cache.decide(ctx, option, _cache_request(model, call))
 
         def build(target: Target, key: str | None) -> httpx.Request:
             return target.provider.codec.chat_request(call, target, key)
 
         if call.stream:
-            return self.recorded(
-                ctx, attempts(ctx, build, accept_stream(self, ctx, call), stream=True)
+            accept = accept_stream(
+                self, ctx, call, decision if decision and decision.write else None
             )
-        return self.recorded(ctx, attempts(ctx, build, accept_chat(self, ctx, call)))
+            upstream = attempts(ctx, build, accept, stream=True)
+        else:
+            upstream = attempts(ctx, build, accept_chat(self, ctx, call))
+        if decision is not None:
+            assert self.cache is not None
+            upstream = self.cache.chat(ctx, call, decision, upstream)
+        return self.recorded(ctx, upstream)
 
     def embeddings_flow(self, kwargs: dict[str, Any]) -> Flow[CreateEmbeddingResponse]:
         model = kwargs.pop("model", None)
+        option = parse_option(kwargs.pop("cache", None))
         call = embeddings_call(kwargs.pop("input", None), kwargs)
         ctx = self.context("embedding", model, call.params)
 
-        def build(target: Target, key: str | None) -> httpx.Request:
-            return target.provider.codec.embeddings_request(call, target, key)
+        def upstream(call: EmbeddingsCall) -> Flow[CreateEmbeddingResponse]:
+            def build(target: Target, key: str | None) -> httpx.Request:
+                return target.provider.codec.embeddings_request(call, target, key)
 
-        def accept(
-            target: Target, key: ApiKey | None, response: httpx.Response, started: float
-        ) -> Flow[CreateEmbeddingResponse]:
-            result = target.provider.codec.embeddings_response(response.content, target)
-            usage = Usage(
-                prompt_tokens=result.usage.prompt_tokens, total_tokens=result.usage.total_tokens
-            )
-            result.gateway = self.info(ctx, target, key, response, usage, ttft_ms=None)
-            return result
-            yield  # a flow with no effects of its own
+            def accept(
+                target: Target, key: ApiKey | None, response: httpx.Response, started: float
+            ) -> Flow[CreateEmbeddingResponse]:
+                result = target.provider.codec.embeddings_response(response.content, target)
+                usage = Usage(
+                    prompt_tokens=result.usage.prompt_tokens,
+                    total_tokens=result.usage.total_tokens,
+                )
+                result.gateway = self.info(ctx, target, key, response, usage, ttft_ms=None)
+                return result
+                yield  # a flow with no effects of its own
 
-        return self.recorded(ctx, attempts(ctx, build, accept))
+            return attempts(ctx, build, accept)
+
+        decision = None
+        if self.cache is not None:
+            decision = self.cache.decide(ctx, option, {}, kind="embedding")
+        if decision is None:
+            return self.recorded(ctx, upstream(call))
+        return self.recorded(ctx, self.cache.embeddings(ctx, call, decision, upstream))  # type: ignore[union-attr]
 
     def transcription_flow(self, kwargs: dict[str, Any]) -> Flow[Transcription]:
         model = kwargs.pop("model", None)
@@ -389,6 +413,16 @@ class GatewayCore:
                 usage = Usage(prompt_tokens=usage.prompt_tokens, total_tokens=usage.total_tokens)
             yield from self.record(ctx, info, usage, None)
         return result
+
+
+def _cache_request(model: object, call: ChatCall) -> dict[str, Any]:
+    """What a chat cache key is computed from: everything that can change the answer."""
+    request: dict[str, Any] = {"model": model, "messages": call.messages, **call.params}
+    if call.extra_body:
+        request["extra_body"] = dict(call.extra_body)
+    if call.extra_headers:
+        request["extra_headers"] = dict(call.extra_headers)
+    return request
 
 
 def ledger_record(
@@ -563,6 +597,7 @@ class Gateway(_BaseGateway):
             )
         self._client = http_client
         self._sleep = sleep
+        self._flights = _single_flight(asynchronous=False)
         self.chat = Chat(self)
         self.embeddings = Embeddings(self)
         self.audio = Audio(self)
@@ -586,7 +621,10 @@ class Gateway(_BaseGateway):
             if isinstance(effect, Sleep):
                 self._sleep(effect.seconds)
                 return None
-            return effect.sync(*effect.args)
+            if isinstance(effect, Flight):
+                flow = effect.flow
+                return self._flights.do(effect.key, lambda: self._run(flow), effect.timeout)
+            return effect.sync(*effect.args, **effect.kwargs)
         except Exception as exc:  # handed to the flow, which decides what it means
             return exc
 
@@ -605,6 +643,8 @@ class Gateway(_BaseGateway):
             self._client.close()
         if self._core.ledger is not None:
             self._core.ledger.close()
+        if self._core.cache is not None:
+            self._core.cache.close()
 
     def __enter__(self) -> Gateway:
         return self
@@ -616,6 +656,12 @@ class Gateway(_BaseGateway):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _single_flight(asynchronous: bool) -> Any:
+    from .cache import AsyncSingleFlight, SingleFlight
+
+    return AsyncSingleFlight() if asynchronous else SingleFlight()
 
 
 async def _asyncio_sleep(seconds: float) -> None:
@@ -648,6 +694,7 @@ class AsyncGateway(_BaseGateway):
             )
         self._client = http_client
         self._sleep = sleep or _asyncio_sleep
+        self._flights = _single_flight(asynchronous=True)
         self.chat = AsyncChat(self)
         self.embeddings = AsyncEmbeddings(self)
         self.audio = AsyncAudio(self)
@@ -671,7 +718,10 @@ class AsyncGateway(_BaseGateway):
             if isinstance(effect, Sleep):
                 await self._sleep(effect.seconds)
                 return None
-            return await effect.async_(*effect.args)
+            if isinstance(effect, Flight):
+                flow = effect.flow
+                return await self._flights.do(effect.key, lambda: self._run(flow), effect.timeout)
+            return await effect.async_(*effect.args, **effect.kwargs)
         except Exception as exc:  # handed to the flow, which decides what it means
             return exc
 
@@ -690,6 +740,8 @@ class AsyncGateway(_BaseGateway):
             await self._client.aclose()
         if self._core.ledger is not None:
             await self._core.ledger.aclose()
+        if self._core.cache is not None:
+            await self._core.cache.aclose()
 
     async def __aenter__(self) -> AsyncGateway:
         return self
@@ -838,6 +890,47 @@ class AsyncStream(_StreamBase):
         await self.close()
 
 
+class ReplayStream:
+    """A stream served from the cache: the stored chunks, replayed."""
+
+    def __init__(self, start: ReplayStart) -> None:
+        self._start = start
+        self.gateway: GatewayInfo | None = start.gateway
+        self.usage = start.usage
+
+    def __iter__(self) -> Generator[ChatCompletionChunk, None, None]:
+        yield from self._start.chunks
+
+    def completion(self) -> ChatCompletion:
+        return self._start.completion
+
+    def close(self) -> None:
+        """Nothing to release: the chunks are in memory."""
+
+    def __enter__(self) -> ReplayStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncReplayStream(ReplayStream):
+    """The async twin of :class:`ReplayStream`."""
+
+    async def __aiter__(self) -> AsyncGenerator[ChatCompletionChunk, None]:
+        for chunk in self._start.chunks:
+            yield chunk
+
+    async def aclose(self) -> None:
+        """Nothing to release: the chunks are in memory."""
+
+    async def __aenter__(self) -> AsyncReplayStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
 # -- resources (openai's namespaces) --------------------------------------------------------
 
 
@@ -858,6 +951,8 @@ class Completions:
         result = gateway._run(gateway._core.chat_flow(kwargs))
         if isinstance(result, StreamStart):
             return Stream(gateway, result)
+        if isinstance(result, ReplayStart):
+            return ReplayStream(result)  # type: ignore[return-value]
         return result  # type: ignore[no-any-return]
 
 
@@ -878,6 +973,8 @@ class AsyncCompletions:
         result = await gateway._run(gateway._core.chat_flow(kwargs))
         if isinstance(result, StreamStart):
             return AsyncStream(gateway, result)
+        if isinstance(result, ReplayStart):
+            return AsyncReplayStream(result)  # type: ignore[return-value]
         return result  # type: ignore[no-any-return]
 
 

@@ -145,13 +145,16 @@ class ChunkAccumulator:
 class StreamState:
     """One provider stream being read: SSE bytes -> provider events -> chunks -> totals."""
 
-    __slots__ = ("acc", "decoder", "first_visible_at", "sse")
+    __slots__ = ("_keep", "acc", "decoder", "first_visible_at", "kept", "sse")
 
-    def __init__(self, decoder: StreamDecoder) -> None:
+    def __init__(self, decoder: StreamDecoder, keep: bool = False) -> None:
         self.sse = SSEDecoder()
         self.decoder = decoder
         self.acc = ChunkAccumulator()
         self.first_visible_at: float | None = None
+        #: every chunk, when the stream is to be cached (replayed chunk for chunk)
+        self.kept: list[ChatCompletionChunk] = []
+        self._keep = keep
 
     def feed(self, data: bytes) -> list[ChatCompletionChunk]:
         chunks: list[ChatCompletionChunk] = []
@@ -162,6 +165,8 @@ class StreamState:
                 if add(chunk) and self.first_visible_at is None:
                     self.first_visible_at = time.perf_counter()
                 chunks.append(chunk)
+        if self._keep:
+            self.kept.extend(chunks)
         return chunks
 
     def end(self) -> list[ChatCompletionChunk]:
@@ -172,6 +177,8 @@ class StreamState:
                 if self.acc.add(chunk) and self.first_visible_at is None:
                     self.first_visible_at = time.perf_counter()
                 chunks.append(chunk)
+        if self._keep:
+            self.kept.extend(chunks)
         return chunks
 
     @property
