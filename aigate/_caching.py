@@ -15,8 +15,9 @@ Only complete answers are stored: errors, interrupted and cancelled streams neve
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,7 @@ from ._models import (
 if TYPE_CHECKING:
     from ._flow import CallContext
     from .config import CacheConfig
-    from .providers._base import ChatCall, EmbeddingsCall, Target
+    from .providers._base import ChatCall, EmbeddingsCall
 
 __all__ = ["CacheDecision", "CacheLayer", "ReplayStart"]
 
@@ -101,7 +102,10 @@ class CacheLayer:
 
         self.config = config
         self.backend = SafeCache(open_cache(config.url, field="cache.url"))
-        self._flights: Any = None
+        # Decoded entries by key, reused while the backend hands back the very same bytes
+        # object (the memory backend does): a hit then skips JSON decoding and checksums.
+        self._decoded: dict[str, tuple[bytes, dict[str, Any]]] = {}
+        self._target_ids: dict[Any, str] = {}
 
     def close(self) -> None:
         self.backend.close()
@@ -135,8 +139,10 @@ class CacheLayer:
 
         if option is False:
             return None
-        route_name = ctx.route or (ctx.targets[0].name if ctx.targets else "")
-        route = self.config.routes.get(route_name)
+        routes = self.config.routes
+        route = None
+        if routes:
+            route = routes.get(ctx.route or (ctx.targets[0].name if ctx.targets else ""))
         if option is None:
             if route is not None and route.enabled is not None:
                 wanted = route.enabled
@@ -158,7 +164,7 @@ class CacheLayer:
         if kind == "chat":
             key = cache_key(
                 namespace=namespace,
-                target=_target_id(ctx),
+                target=_target_id(ctx, self._target_ids),
                 request=request,
                 include_user=self.config.include_user,
             )
@@ -170,9 +176,17 @@ class CacheLayer:
         from .cache import decode_entry
 
         raw = yield Call(self.backend.get, self.backend.aget, (key,))
-        if isinstance(raw, BaseException):
+        if raw is None or isinstance(raw, BaseException):
             return None
-        return decode_entry(raw)
+        memo = self._decoded.get(key)
+        if memo is not None and memo[0] is raw:
+            return memo[1]
+        entry = decode_entry(raw)
+        if entry is not None:
+            if len(self._decoded) >= 1024:
+                self._decoded.clear()  # a bound, not an LRU: entries are cheap to decode again
+            self._decoded[key] = (raw, entry)
+        return entry
 
     def store(self, key: str, entry: Mapping[str, Any], ttl: float | None) -> Flow[None]:
         from .cache import encode_entry
@@ -217,7 +231,9 @@ class CacheLayer:
     def _hit(self, ctx: CallContext, entry: dict[str, Any], stream: bool) -> Any:
         """The result an entry stands for, or None when it no longer decodes (a miss)."""
         try:
-            completion = ChatCompletion.model_validate(entry["completion"])
+            if "_json" not in entry:  # validated from JSON each hit: a fresh object, fast
+                entry["_json"] = json.dumps(entry["completion"]).encode()
+            completion = _completion_validator()(entry["_json"])
             original = Decimal(entry["cost"]) if entry.get("cost") is not None else None
             chunks = [ChatCompletionChunk.model_validate(c) for c in entry.get("chunks") or ()]
         except Exception:  # a foreign or outdated entry is a miss, never a crash
@@ -265,7 +281,7 @@ class CacheLayer:
         if items and isinstance(items[0], int):
             items = [items]  # one token list
         params = {k: v for k, v in call.params.items() if k != "user"}
-        target = _target_id(ctx)
+        target = _target_id(ctx, self._target_ids)
         keys = [embedding_item_key(decision.namespace, target, item, params) for item in items]
         vectors: list[Any] = [None] * len(items)
         if decision.read:
@@ -301,12 +317,23 @@ class CacheLayer:
         return fresh
 
 
-def _target_id(ctx: CallContext) -> str:
+def _completion_validator() -> Callable[[bytes], ChatCompletion]:
+    if not ChatCompletion.__pydantic_complete__:
+        ChatCompletion.model_rebuild()
+    return ChatCompletion.__pydantic_validator__.validate_json
+
+
+def _target_id(ctx: CallContext, memo: dict[Any, str]) -> str:
     """What an entry is keyed to: a route's whole target list (any target may answer it),
-    or one ``provider/model@base_url``."""
-    targets: tuple[Target, ...] = ctx.targets
-    ids = ",".join(f"{t.name}@{t.provider.base_url}" for t in targets)
-    return f"route:{ctx.route}=[{ids}]" if ctx.route else ids
+    or one ``provider/model@base_url``. Memoised per gateway: targets are fixed at init."""
+    memo_key = (ctx.route, ctx.targets)
+    found = memo.get(memo_key)
+    if found is None:
+        ids = ",".join(f"{t.name}@{t.provider.base_url}" for t in ctx.targets)
+        found = f"route:{ctx.route}=[{ids}]" if ctx.route else ids
+        if len(memo) < 4096:
+            memo[memo_key] = found
+    return found
 
 
 def _chat_entry(completion: ChatCompletion, cost: Decimal | None = None) -> dict[str, Any]:
