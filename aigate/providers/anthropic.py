@@ -14,7 +14,8 @@ mapping, in short:
 - ``max_tokens`` (required by Anthropic) is ``max_completion_tokens`` / ``max_tokens``, else
   the ``max_tokens_default`` option, else the catalog's max output for the model, else 4096.
 - ``stop`` -> ``stop_sequences``; ``temperature`` (clamped to Anthropic's 0..1) and
-  ``top_p``; ``user`` -> ``metadata.user_id``; ``n`` > 1 is refused (Anthropic has no ``n``);
+  ``top_p`` (both left out when thinking is on: Anthropic then refuses other values);
+  ``user`` -> ``metadata.user_id``; ``n`` > 1 is refused (Anthropic has no ``n``);
   other OpenAI-only sampling parameters (penalties, seed, logprobs...) are dropped, and
   ``extra_body`` reaches Anthropic as is (``top_k``, ``thinking``, ``service_tier``...).
 - ``tools`` -> ``{name, description, input_schema}``; ``tool_choice`` auto/none/required/
@@ -24,7 +25,9 @@ mapping, in short:
   message ``content`` (``finish_reason`` "stop"; any text the model wrote before it is
   dropped so the content parses). With the option ``structured_output = "native"``, or when
   thinking is on (Anthropic refuses a forced tool with thinking), a ``json_schema`` goes in
-  ``output_config.format`` instead.
+  ``output_config.format`` instead; a ``json_object`` with thinking offers the JSON tool
+  without forcing it. Tool call ids Anthropic would refuse (another provider's) are
+  replaced by a stable hash on both the ``tool_use`` and its ``tool_result``.
 - ``reasoning_effort`` -> ``thinking: {"type": "enabled", "budget_tokens": N}`` with N from
   :data:`THINKING_BUDGETS` (capped below ``max_tokens``, which includes thinking, as
   OpenAI's ``max_completion_tokens`` includes reasoning); ``"none"`` sends nothing. A
@@ -51,7 +54,9 @@ Anthropic has no embeddings or transcription API: those calls raise
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -100,6 +105,7 @@ _STOP_REASONS = {
 }
 # A 400/429 that says the organisation cannot pay: another key or provider may still work.
 _KEY_PROBLEMS = ("credit balance is too low", "specified api usage limits")
+_TOOL_ID = re.compile(r"[A-Za-z0-9_-]+")  # what Anthropic accepts as a tool_use id
 
 
 # -- helpers shared with the Gemini codec -------------------------------------------------
@@ -215,6 +221,16 @@ def _blocks(content: Any, field: str) -> list[dict[str, Any]]:
     return blocks
 
 
+def _tool_id(value: Any) -> str:
+    """A tool call id Anthropic accepts: ids from other providers (a Gemini id carrying a
+    thought signature has ``+/=``) are replaced by a stable hash, the same on both the
+    ``tool_use`` and its ``tool_result``."""
+    text = str(value)
+    if _TOOL_ID.fullmatch(text):
+        return text
+    return "toolu_" + hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
 def _tool_input(arguments: Any, field: str) -> Any:
     if isinstance(arguments, Mapping):
         return dict(arguments)
@@ -244,7 +260,7 @@ def _assistant_blocks(message: Mapping[str, Any], field: str) -> list[dict[str, 
         blocks.append(
             {
                 "type": "tool_use",
-                "id": call.get("id") or f"toolu_aigate_{j}",
+                "id": _tool_id(call.get("id") or f"toolu_aigate_{j}"),
                 "name": function.get("name"),
                 "input": _tool_input(function.get("arguments"), f"{field}.tool_calls.{j}"),
             }
@@ -254,7 +270,10 @@ def _assistant_blocks(message: Mapping[str, Any], field: str) -> list[dict[str, 
 
 def _tool_result(message: Mapping[str, Any], field: str) -> dict[str, Any]:
     content = message.get("content")
-    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": message["tool_call_id"]}
+    block: dict[str, Any] = {
+        "type": "tool_result",
+        "tool_use_id": _tool_id(message["tool_call_id"]),
+    }
     if isinstance(content, str):
         if content:
             block["content"] = content
@@ -414,10 +433,6 @@ class AnthropicCodec:
             )
         if (stop := params.get("stop")) is not None:
             payload["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-        if (temperature := params.get("temperature")) is not None:
-            payload["temperature"] = min(float(temperature), 1.0)
-        if params.get("top_p") is not None:
-            payload["top_p"] = params["top_p"]
         if params.get("user"):
             payload["metadata"] = {"user_id": params["user"]}
 
@@ -447,6 +462,11 @@ class AnthropicCodec:
                 )
             thinking = payload["thinking"] = {"type": "enabled", "budget_tokens": budget}
         thinking_on = isinstance(thinking, Mapping) and thinking.get("type") != "disabled"
+        if not thinking_on:  # with thinking, Anthropic takes only its default sampling
+            if (temperature := params.get("temperature")) is not None:
+                payload["temperature"] = min(float(temperature), 1.0)
+            if params.get("top_p") is not None:
+                payload["top_p"] = params["top_p"]
 
         response_format = params.get("response_format")
         kind = response_format.get("type") if isinstance(response_format, Mapping) else None
@@ -465,7 +485,9 @@ class AnthropicCodec:
                         "input_schema": schema,
                     }
                 )
-                if len(tools) == 1:
+                if thinking_on:
+                    pass  # a forced tool is refused with thinking: the model picks it itself
+                elif len(tools) == 1:
                     choice = {"type": "tool", "name": JSON_TOOL}
                 elif choice is None or choice["type"] == "auto":
                     choice = {**(choice or {}), "type": "any"}

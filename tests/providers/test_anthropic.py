@@ -480,6 +480,27 @@ class TestTools:
             },
         ]
 
+    def test_foreign_tool_call_ids_are_made_acceptable(self, run: Run) -> None:
+        """A history from Gemini (ids carry a base64 thought signature) still works: the id
+        is replaced by the same hash on the tool_use and on its tool_result."""
+        rec = Recorder([answer("anthropic/message.json")])
+        foreign = "call_0a1b2c__thought__Et8ECtwE+A/b=="
+        call = {
+            "id": foreign,
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": "{}"},
+        }
+        history = [
+            *HI,
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": foreign, "content": "15 degrees"},
+        ]
+        run(rec, {"providers": ANTHROPIC}, model=MODEL, messages=history, tools=[WEATHER_TOOL])
+        tool_use = rec.body["messages"][1]["content"][0]
+        tool_result = rec.body["messages"][2]["content"][0]
+        assert tool_use["id"] == tool_result["tool_use_id"]
+        assert tool_use["id"].startswith("toolu_") and "+" not in tool_use["id"]
+
     def test_json_schema_goes_through_a_forced_tool(self, run: Run) -> None:
         rec = Recorder([answer("anthropic/json_tool.json")])
         schema = {
@@ -580,6 +601,23 @@ class TestThinking:
         ]
         assert assistant["content"][0]["signature"].startswith("WaUjzkypQ2mU")
         assert rec.body["thinking"] == thinking
+
+    def test_thinking_leaves_out_sampling_and_forcing(self, run: Run) -> None:
+        """Anthropic refuses temperature/top_p and a forced tool with thinking on."""
+        rec = Recorder([answer("anthropic/json_tool.json")])
+        run(
+            rec,
+            {"providers": ANTHROPIC},
+            model=MODEL,
+            messages=HI,
+            reasoning_effort="low",
+            temperature=0.2,
+            top_p=0.5,
+            response_format={"type": "json_object"},
+        )
+        assert "temperature" not in rec.body and "top_p" not in rec.body
+        assert rec.body["tools"][0]["name"] == JSON_TOOL
+        assert "tool_choice" not in rec.body
 
     def test_effort_must_fit_in_max_tokens(self, run: Run) -> None:
         rec = Recorder([answer("anthropic/thinking.json")])
