@@ -4,45 +4,49 @@ Build one :class:`Gateway` (or :class:`AsyncGateway`) and call it like the OpenA
 aigate routes, fails over, prices and records each call inside your process.
 """
 
-from ._exceptions import (
-    AigateError,
-    AllTargetsFailed,
-    APIConnectionError,
-    APIError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    BudgetExceeded,
-    ConfigurationError,
-    ConflictError,
-    ContentPolicyError,
-    ContextLengthExceededError,
-    InternalServerError,
-    InvalidRequestError,
-    NotFoundError,
-    PaymentRequiredError,
-    PermissionDeniedError,
-    RateLimited,
-    RateLimitError,
-    StreamError,
-    StreamInterrupted,
-    UnprocessableEntityError,
-)
-from ._gateway import AsyncGateway, AsyncStream, Gateway, Stream
-from ._models import (
-    Attempt,
-    ChatCompletion,
-    ChatCompletionChunk,
-    CreateEmbeddingResponse,
-    GatewayInfo,
-    RateLimitInfo,
-    Transcription,
-    Usage,
-)
+import typing
+
 from ._version import __version__
-from .config import GatewayConfig, ProviderConfig, RouteConfig, TimeoutConfig
+
+if typing.TYPE_CHECKING:
+    from ._exceptions import (
+        AigateError,
+        AllTargetsFailed,
+        APIConnectionError,
+        APIError,
+        APIResponseValidationError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        BudgetExceeded,
+        ConfigurationError,
+        ConflictError,
+        ContentPolicyError,
+        ContextLengthExceededError,
+        InternalServerError,
+        InvalidRequestError,
+        NotFoundError,
+        PaymentRequiredError,
+        PermissionDeniedError,
+        RateLimited,
+        RateLimitError,
+        StreamError,
+        StreamInterrupted,
+        UnprocessableEntityError,
+    )
+    from ._gateway import AsyncGateway, AsyncStream, Gateway, Stream
+    from ._models import (
+        Attempt,
+        ChatCompletion,
+        ChatCompletionChunk,
+        CreateEmbeddingResponse,
+        GatewayInfo,
+        RateLimitInfo,
+        Transcription,
+        Usage,
+    )
+    from .config import GatewayConfig, ProviderConfig, RouteConfig, TimeoutConfig
 
 __all__ = [
     "APIConnectionError",
@@ -88,11 +92,43 @@ __all__ = [
     "__version__",
 ]
 
-# Show public names as aigate.X in reprs and tracebacks, as httpx does.
-for _name in __all__:
-    if not _name.startswith("__"):
+# Public names load on first use (PEP 562): `import aigate` costs almost nothing, and a
+# program pays for the gateway's modules only when it touches them.
+_HOMES = {
+    "_exceptions": (
+        "APIConnectionError APIError APIResponseValidationError APIStatusError APITimeoutError "
+        "AigateError AllTargetsFailed AuthenticationError BadRequestError BudgetExceeded "
+        "ConfigurationError ConflictError ContentPolicyError ContextLengthExceededError "
+        "InternalServerError InvalidRequestError NotFoundError PaymentRequiredError "
+        "PermissionDeniedError RateLimitError RateLimited StreamError StreamInterrupted "
+        "UnprocessableEntityError"
+    ),
+    "_gateway": "AsyncGateway AsyncStream Gateway Stream",
+    "_models": (
+        "Attempt ChatCompletion ChatCompletionChunk CreateEmbeddingResponse GatewayInfo "
+        "RateLimitInfo Transcription Usage"
+    ),
+    "config": "GatewayConfig ProviderConfig RouteConfig TimeoutConfig",
+}
+_WHERE = {name: module for module, names in _HOMES.items() for name in names.split()}
+
+
+def __getattr__(name: str) -> typing.Any:
+    module_name = _WHERE.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'aigate' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(f"aigate.{module_name}")
+    for public in _HOMES[module_name].split():
+        value = getattr(module, public)
         try:
-            globals()[_name].__module__ = "aigate"
+            value.__module__ = "aigate"  # shown as aigate.X in reprs, as httpx does
         except (AttributeError, TypeError):  # pragma: no cover - not settable
             pass
-del _name
+        globals()[public] = value
+    return globals()[name]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
