@@ -156,17 +156,6 @@ def chunk(
     )
 
 
-def _text_of(content: Any) -> str:
-    """The text of a message content: a string, or the text parts of a list joined."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            str(p.get("text", "")) for p in content if isinstance(p, Mapping) and "text" in p
-        )
-    return ""
-
-
 # -- request translation ------------------------------------------------------------------
 
 
