@@ -9,19 +9,39 @@ by per-line parsing, and it never holds more than one incomplete line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 
 
-@dataclass(slots=True)
 class ServerSentEvent:
-    """One dispatched event. ``event`` is ``"message"`` when the stream names none."""
+    """One dispatched event. ``event`` is ``"message"`` when the stream names none.
 
-    data: str
-    event: str = "message"
-    id: str | None = None
-    retry: int | None = None
+    A plain slotted class rather than a dataclass: one is made per event, so its
+    construction is on the streaming hot path."""
+
+    __slots__ = ("data", "event", "id", "retry")
+
+    def __init__(
+        self, data: str, event: str = "message", id: str | None = None, retry: int | None = None
+    ) -> None:
+        self.data = data
+        self.event = event
+        self.id = id
+        self.retry = retry
+
+    def __repr__(self) -> str:
+        return f"ServerSentEvent(event={self.event!r}, data={self.data[:60]!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ServerSentEvent):
+            return NotImplemented
+        return (self.data, self.event, self.id, self.retry) == (
+            other.data,
+            other.event,
+            other.id,
+            other.retry,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
 
 
 class SSEDecoder:

@@ -253,23 +253,29 @@ class OpenAIStreamDecoder:
         if data[:1] == "[" and data.startswith("[DONE]"):
             self.finished = True
             return []
-        if '"error"' in data or event.event == "error":
-            payload = _load_object(data.encode(), self.target)
-            if isinstance(payload.get("error"), Mapping) or event.event == "error":
-                raise _stream_error(payload, self.target)
+        if event.event == "error":
+            raise _stream_error(_load_object(data.encode(), self.target), self.target)
         try:
             chunk = self._validate(data)
         except ValidationError as exc:
             payload = _load_object(data.encode(), self.target)
+            if isinstance(payload.get("error"), Mapping):  # a bare {"error": {...}} event
+                raise _stream_error(payload, self.target) from None
             try:
                 chunk = ChatCompletionChunk.model_validate(_fix_finish_reasons(payload))
             except ValidationError:
                 raise _invalid(self.target, exc) from exc
         extra = chunk.__pydantic_extra__
-        if extra and chunk.usage is None:
+        if extra:
+            if isinstance(extra.get("error"), Mapping):  # OpenRouter: an error in a chunk
+                raise _stream_error(extra, self.target)
             # Groq's older streams put the usage in the last chunk's `x_groq`
             groq = extra.get("x_groq")
-            if isinstance(groq, Mapping) and isinstance(groq.get("usage"), Mapping):
+            if (
+                chunk.usage is None
+                and isinstance(groq, Mapping)
+                and isinstance(groq.get("usage"), Mapping)
+            ):
                 chunk.usage = Usage.model_validate(groq["usage"])
         return [chunk]
 
