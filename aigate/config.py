@@ -24,6 +24,7 @@ __all__ = [
     "GatewayConfig",
     "KeyPoolConfig",
     "ProviderConfig",
+    "RateLimitConfig",
     "RetryConfig",
     "RouteCacheConfig",
     "RouteConfig",
@@ -217,6 +218,35 @@ class CacheConfig(_Config):
     routes: dict[str, RouteCacheConfig] = Field(default_factory=dict)
 
 
+class RateLimitConfig(_Config):
+    """A client-side rate limit on a scope (``"global"``, ``"project:acme"``, ``"user:*"``,
+    ``"provider:openai"``, ...): requests and tokens per minute."""
+
+    scope: str = "global"
+    rpm: int | None = Field(None, ge=1)
+    tpm: int | None = Field(None, ge=1)
+
+
+class BudgetConfig(_Config):
+    """Budgets and client-side rate limits, enforced with reserve -> call -> settle.
+
+    ``store``: ``memory://`` (one process), ``sqlite:///path`` (processes on one host),
+    ``redis://`` or ``postgresql://`` (many hosts). ``limits`` are
+    :class:`aigate.budget.Limit` tables: ``{scope, amount, unit, window, tz, thresholds,
+    hard, fail_open}``. ``wait_s`` bounds how long a call waits for a rate limit (0: raise
+    :class:`~aigate.RateLimited` at once). ``default_max_output`` is the output reserved for
+    a model whose maximum output is unknown when the call sets no ``max_tokens``.
+    """
+
+    store: str = "memory://"
+    limits: list[dict[str, Any]] = Field(default_factory=list)
+    rate_limits: list[RateLimitConfig] = Field(default_factory=list)
+    rate_store: str | None = None  # memory:// (default) or redis://
+    ttl_s: Seconds = 600.0
+    wait_s: float = Field(0.0, ge=0)
+    default_max_output: int = Field(4096, ge=1)
+
+
 class GatewayConfig(_Config):
     """Everything a :class:`~aigate.Gateway` is built from."""
 
@@ -228,6 +258,7 @@ class GatewayConfig(_Config):
     ledger: str | None = None
     ledger_errors: Literal["raise", "log"] = "log"
     cache: str | CacheConfig | None = None
+    budget: BudgetConfig | None = None
     prices: dict[str, dict[str, Any]] = Field(default_factory=dict)
     router: RouterConfig = Field(default_factory=RouterConfig)
 
