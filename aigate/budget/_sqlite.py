@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
 
-from ._sql import SQLITE, Program, Statements, run
+from ._conn import SQLiteRunner
+from ._sql import SQLITE, Program, Statements
 from ._store import (
     DEFAULT_KEEP_S,
     BaseBudgetStore,
@@ -21,10 +19,6 @@ from ._store import (
 )
 
 __all__ = ["SQLiteBudgetStore"]
-
-T = TypeVar("T")
-# Connections inherited through fork() belong to the parent: park them, never close them.
-_INHERITED: list[sqlite3.Connection] = []
 
 
 class SQLiteBudgetStore(BaseBudgetStore):
@@ -50,62 +44,17 @@ class SQLiteBudgetStore(BaseBudgetStore):
         super().__init__(clock=clock, keep_s=keep_s)
         self.path = os.fspath(path)
         self._sql = Statements(SQLITE, table)
-        self._timeout = timeout
         self._sweep_interval = sweep_interval_s
         self._next_sweep = float("-inf")
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._pid = 0
-        with self._lock:
-            self._connection()  # a bad path fails here, not mid-call
+        self._db = SQLiteRunner(self.path, timeout=timeout, schema=self._schema)
+        self._db.open()
 
     def __repr__(self) -> str:
         return f"SQLiteBudgetStore({self.path!r})"
 
-    def _connection(self) -> sqlite3.Connection:
-        conn = self._conn
-        if conn is not None and self._pid == os.getpid():
-            return conn
-        if conn is not None:
-            _INHERITED.append(conn)
-        self._conn = None
-        if self.path != ":memory:" and not self.path.startswith("file:"):
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-        )
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            self._transaction(conn, self._schema())
-        except BaseException:
-            conn.close()
-            raise
-        self._conn, self._pid = conn, os.getpid()
-        return conn
-
     def _schema(self) -> Program[None]:
         for statement in self._sql.schema:
             yield (statement, ())
-
-    @staticmethod
-    def _transaction(conn: sqlite3.Connection, program: Program[T]) -> T:
-        def execute(sql: str, params: Sequence[Any]) -> list[Any]:
-            return conn.execute(sql, params).fetchall()
-
-        conn.execute("BEGIN IMMEDIATE")  # the write lock, before the first read
-        try:
-            result = run(execute, program)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return result
-
-    def _run(self, program: Program[T]) -> T:
-        with self._lock:
-            return self._transaction(self._connection(), program)
 
     def reserve(
         self,
@@ -120,48 +69,40 @@ class SQLiteBudgetStore(BaseBudgetStore):
         if not ordered:
             return ReserveResult(ok=True)
         at = self._now(now)
-        with self._lock:
-            conn = self._connection()
-            if at >= self._next_sweep:
-                self._next_sweep = at + self._sweep_interval
-                program = self._sweep_then_reserve(reservation_id, ordered, at, ttl_s)
-            else:
-                program = self._sql.reserve(reservation_id, ordered, at + ttl_s, sweep_at=at)
-            result = self._transaction(conn, program)
+        sweep = at >= self._next_sweep
+        if sweep:
+            self._next_sweep = at + self._sweep_interval
+        result = self._db.run(self._reserve(reservation_id, ordered, at, ttl_s, sweep))
         assert result is not None  # SQLite creates missing counters inside the transaction
         return result
 
-    def _sweep_then_reserve(
-        self, rid: str, ordered: Sequence[Charge], at: float, ttl_s: float
+    def _reserve(
+        self, rid: str, ordered: Sequence[Charge], at: float, ttl_s: float, sweep: bool
     ) -> Program[ReserveResult | None]:
-        yield from self._sql.sweep(at, 64)
+        if sweep:
+            yield from self._sql.sweep(at, 64)
         return (yield from self._sql.reserve(rid, ordered, at + ttl_s, sweep_at=at))
 
     def settle(
         self, reservation_id: str, actual: Mapping[str, int], *, now: float | None = None
     ) -> list[Crossing]:
         """Charge the real amounts, release the rest; idempotent (see `BudgetStore`)."""
-        return self._run(self._sql.settle(reservation_id, actual))
+        return self._db.run(self._sql.settle(reservation_id, actual))
 
     def status(self, keys: Sequence[str]) -> dict[str, Counter]:
         """Spent and reserved for each counter key (zeros for unknown keys)."""
-        return self._run(self._sql.status(keys))
+        return self._db.run(self._sql.status(keys))
 
     def sweep(self, *, now: float | None = None) -> int:
         """Release expired reservations, then forget what is older than ``keep_s``."""
         at = self._now(now)
-        released = self._run(self._sql.sweep(at, 1_000_000))
-        self._run(self._sql.purge(at, self.keep_s))
+        released = self._db.run(self._sql.sweep(at, 1_000_000))
+        self._db.run(self._sql.purge(at, self.keep_s))
         return released
 
     def pending(self) -> list[str]:
-        """Ids of the reservations currently held (not settled, not expired)."""
-        return self._run(self._sql.pending_ids())
+        """Ids of the reservations held (not settled, not yet released)."""
+        return self._db.run(self._sql.pending_ids())
 
     def close(self) -> None:
-        with self._lock:
-            conn, self._conn = self._conn, None
-            if conn is not None and self._pid == os.getpid():
-                conn.close()
-            elif conn is not None:
-                _INHERITED.append(conn)
+        self._db.close()
