@@ -36,7 +36,7 @@ from ._validate import chat_call, embeddings_call, transcription_call
 from .config import GatewayConfig, ProviderConfig, TimeoutConfig, load_config
 from .providers import KINDS, ApiKey, ProviderRuntime, Target, make_codec
 from .providers._errors import parse_rate_limit
-from .routing import attempts
+from .routing import Health, Router, attempts
 
 if TYPE_CHECKING:
     from .providers._base import ChatCall, EmbeddingsCall
@@ -127,22 +127,23 @@ class GatewayCore:
                 timeout=_timeout(pc.timeout, default_timeout),
                 options=dict(pc.options),
             )
-        self.routes: dict[str, tuple[Target, ...]] = {}
-        for alias, route in config.routes.items():
-            specs = route if isinstance(route, list) else route.targets
-            targets = []
-            for i, spec in enumerate(specs):
-                field = f"routes.{alias}.targets.{i}"
-                target = self._direct(spec, field, ConfigurationError)
-                targets.append(target)
-            if not targets:
-                raise ConfigurationError(f"routes.{alias}: no targets", field=f"routes.{alias}")
-            self.routes[alias] = tuple(targets)
         self._targets: dict[str, tuple[Target, ...]] = {}
         self._prices: dict[tuple[str, str], Any] = {}
         self._unpriced_warned: set[tuple[str, str]] = set()
         self._catalog: Any = None
         self._catalog_lock = threading.Lock()
+        # Routes are built once: targets with their catalog facts, strategies, rules, key
+        # pools; each is a Plan (a tuple of targets carrying its routing.Route).
+        self.router = Router(config.router)
+        self.router.add_providers(self.providers)
+        self.routes: dict[str, tuple[Target, ...]] = {}
+        for alias, route in config.routes.items():
+            self.routes[alias] = self.router.add_route(
+                alias,
+                route,
+                lambda spec, field: self._direct(spec, field, ConfigurationError),
+                self._catalog_entry,
+            )
         self.cache: CacheLayer | None = None
         if config.cache is not None:
             self.cache = CacheLayer(check_config(config.cache))
@@ -183,7 +184,7 @@ class GatewayCore:
             return model, route
         targets = self._targets.get(model)
         if targets is None:
-            targets = (self._direct(model, "model", InvalidRequestError),)
+            targets = self.router.direct(self._direct(model, "model", InvalidRequestError))
             if len(self._targets) < _MAX_TARGET_CACHE:
                 self._targets[model] = targets
         return None, targets
@@ -552,6 +553,11 @@ class _BaseGateway:
     @property
     def routes(self) -> Mapping[str, tuple[Target, ...]]:
         return self._core.routes
+
+    def health(self) -> Health:
+        """Each target's and key's circuit breaker (closed, open, half-open, dead) with what
+        this process observed: latency, time to first token, calls in flight, key uses."""
+        return self._core.router.health()
 
     @classmethod
     def from_file(cls: type[T], path: str | os.PathLike[str], **kwargs: Any) -> T:

@@ -1,0 +1,290 @@
+"""Routing strategies: which of a route's targets to try first.
+
+A strategy is any callable ``(candidates, features) -> candidates in the order to try``
+(tenacity style: a plain function is fine). The built-in ones sort by a key and keep the
+route's tiers (``priority``: lower tiers first); ``a.then(b)`` breaks ``a``'s ties with
+``b``::
+
+    routes={"smart": {"targets": [...], "strategy": "least_latency"}}
+    routes={"smart": RouteConfig(targets=[...], strategy=cheapest().then(least_latency()))}
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import random
+
+    from ..providers._base import Target
+    from ._features import Features
+    from ._keys import KeyPool
+
+__all__ = [
+    "STRATEGIES",
+    "Candidate",
+    "KeyStrategy",
+    "Strategy",
+    "TargetStats",
+    "cheapest",
+    "least_busy",
+    "least_latency",
+    "make_strategy",
+    "priority",
+    "round_robin",
+    "weighted",
+]
+
+# Output tokens assumed by ``cheapest`` when a call sets no max_tokens.
+DEFAULT_OUTPUT_TOKENS = 256
+
+
+class TargetStats:
+    """What this process observed of one target: latency and time to first token
+    (exponentially weighted moving averages, milliseconds) and calls in flight."""
+
+    __slots__ = ("alpha", "in_flight", "latency_ms", "ttft_ms")
+
+    def __init__(self, alpha: float = 0.3) -> None:
+        self.alpha = alpha
+        self.latency_ms: float | None = None
+        self.ttft_ms: float | None = None
+        self.in_flight = 0
+
+    def observe(self, ms: float, stream: bool) -> None:
+        a = self.alpha
+        if stream:
+            old = self.ttft_ms
+            self.ttft_ms = ms if old is None else old + a * (ms - old)
+        else:
+            old = self.latency_ms
+            self.latency_ms = ms if old is None else old + a * (ms - old)
+
+
+class Candidate:
+    """One target of a route as the router sees it: the catalog's facts about it (``None``
+    when unknown), its weight and tier in the route, its live stats and its key pool."""
+
+    __slots__ = (
+        "capabilities",
+        "index",
+        "input_price",
+        "max_output",
+        "mode",
+        "name",
+        "output_price",
+        "pool",
+        "priority",
+        "stats",
+        "target",
+        "weight",
+        "window",
+    )
+
+    def __init__(
+        self,
+        target: Target,
+        index: int,
+        stats: TargetStats,
+        pool: KeyPool,
+        *,
+        weight: float = 1.0,
+        priority: int = 0,
+        info: Any = None,
+    ) -> None:
+        self.target = target
+        self.name = target.name
+        self.index = index
+        self.stats = stats
+        self.pool = pool
+        self.weight = weight
+        self.priority = priority
+        self.window: int | None = getattr(info, "context_window", None)
+        self.max_output: int | None = getattr(info, "max_output_tokens", None)
+        self.capabilities: frozenset[str] | None = getattr(info, "capabilities", None)
+        self.mode: str | None = getattr(info, "mode", None)
+        price = getattr(info, "price", None)
+        self.input_price = _float(getattr(price, "input", None))
+        self.output_price = _float(getattr(price, "output", None))
+
+    def __repr__(self) -> str:
+        return f"Candidate({self.name!r}, priority={self.priority}, weight={self.weight})"
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+Strategy = Callable[[Sequence[Candidate], "Features"], Sequence[Candidate]]
+"""Orders a route's candidates for one call (a plain callable or a :class:`KeyStrategy`)."""
+
+
+class KeyStrategy:
+    """A strategy that sorts by one number per candidate (lower first), within tiers."""
+
+    #: whether the key needs the call's :class:`Features` (else ``None`` may be passed)
+    uses_features = False
+
+    def keys(self, candidates: Sequence[Candidate], features: Features) -> list[Any]:
+        raise NotImplementedError
+
+    def __call__(self, candidates: Sequence[Candidate], features: Features) -> list[Candidate]:
+        n = len(candidates)
+        if n < 2:
+            return list(candidates)
+        keys = self.keys(candidates, features)
+        tiers = {c.priority for c in candidates}
+        if len(tiers) == 1:
+            order = sorted(range(n), key=keys.__getitem__)
+        else:
+            order = sorted(range(n), key=lambda i: (candidates[i].priority, keys[i]))
+        return [candidates[i] for i in order]
+
+    def then(self, other: KeyStrategy) -> KeyStrategy:
+        """This strategy, its ties broken by ``other``."""
+        return _Then(self, other)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class _Then(KeyStrategy):
+    def __init__(self, first: KeyStrategy, second: KeyStrategy) -> None:
+        self.first, self.second = first, second
+        self.uses_features = first.uses_features or second.uses_features
+
+    def keys(self, candidates: Sequence[Candidate], features: Features) -> list[Any]:
+        a = self.first.keys(candidates, features)
+        b = self.second.keys(candidates, features)
+        return list(zip(a, b, strict=True))
+
+    def __repr__(self) -> str:
+        return f"{self.first!r}.then({self.second!r})"
+
+
+class _Priority(KeyStrategy):
+    def keys(self, candidates: Sequence[Candidate], features: Features) -> list[Any]:
+        return [c.index for c in candidates]
+
+
+class _Weighted(KeyStrategy):
+    """A random order where each target leads with probability weight / total: keys are
+    exponential draws scaled by weight (Efraimidis-Spirakis), so the whole failover order
+    is weighted too. A weight of 0 puts a target last."""
+
+    def __init__(self, seed: int | None = None, rng: random.Random | None = None) -> None:
+        if rng is None:
+            import random
+
+            rng = random.Random(seed)
+        self.rng = rng
+
+    def keys(self, candidates: Sequence[Candidate], features: Features) -> list[Any]:
+        draw = self.rng.random
+        return [
+            -math.log(1.0 - draw()) / c.weight if c.weight > 0 else math.inf for c in candidates
+        ]
+
+
+class _RoundRobin(KeyStrategy):
+    """Each call starts one target further along the route."""
+
+    def __init__(self) -> None:
+        self._turn = itertools.count()
+
+    def keys(self, candidates: Sequence[Candidate], features: Features) -> list[Any]:
+        n = len(candidates)
+        turn = next(self._turn) % n
+        return [(i - turn) % n for i in range(n)]
+
+
+class _LeastLatency(KeyStrategy):
+    """Lowest moving-average latency first (time to first token for streams). A target
+    with no sample yet goes first, so every target gets measured."""
+
+    uses_features = True
+
+    def keys(self, candidates: Sequence[Candidate], features: Features) -> list[Any]:
+        if features is not None and features.stream:
+            return [c.stats.ttft_ms or 0.0 for c in candidates]
+        return [c.stats.latency_ms or 0.0 for c in candidates]
+
+
+class _Cheapest(KeyStrategy):
+    """Lowest estimated cost of this call from the catalog's prices: estimated prompt
+    tokens x input price + max_tokens (or 256) x output price. Unpriced targets go last."""
+
+    uses_features = True
+
+    def keys(self, candidates: Sequence[Candidate], features: Features) -> list[Any]:
+        prompt = features.prompt_tokens if features is not None else 0
+        output = (features.max_output_tokens if features is not None else 0) or (
+            DEFAULT_OUTPUT_TOKENS
+        )
+        keys: list[Any] = []
+        for c in candidates:
+            if c.input_price is None or c.output_price is None:
+                keys.append(math.inf)
+            else:
+                keys.append(prompt * c.input_price + output * c.output_price)
+        return keys
+
+
+class _LeastBusy(KeyStrategy):
+    """Fewest calls in flight from this process first (a stream counts until its first
+    token)."""
+
+    def keys(self, candidates: Sequence[Candidate], features: Features) -> list[Any]:
+        return [c.stats.in_flight for c in candidates]
+
+
+def priority() -> KeyStrategy:
+    """Failover: the route's order (the default)."""
+    return _Priority()
+
+
+def weighted(seed: int | None = None, *, rng: random.Random | None = None) -> KeyStrategy:
+    """Random by weight (``{target = ..., weight = 3}``); ``seed`` makes it repeatable."""
+    return _Weighted(seed, rng)
+
+
+def round_robin() -> KeyStrategy:
+    """Rotate the starting target call by call."""
+    return _RoundRobin()
+
+
+def least_latency() -> KeyStrategy:
+    """Lowest observed latency (EWMA; time to first token for streams) first."""
+    return _LeastLatency()
+
+
+def cheapest() -> KeyStrategy:
+    """Lowest catalog cost for the call's estimated tokens first."""
+    return _Cheapest()
+
+
+def least_busy() -> KeyStrategy:
+    """Fewest in-flight calls first."""
+    return _LeastBusy()
+
+
+STRATEGIES: dict[str, Callable[..., KeyStrategy]] = {
+    "priority": priority,
+    "failover": priority,
+    "weighted": weighted,
+    "round_robin": round_robin,
+    "least_latency": least_latency,
+    "cheapest": cheapest,
+    "least_busy": least_busy,
+}
+
+
+def make_strategy(spec: str | Strategy, seed: int | None = None) -> Strategy:
+    """A fresh strategy for one route from its config name (or the callable itself)."""
+    if callable(spec):
+        return spec
+    factory = STRATEGIES[spec]
+    return factory(seed) if factory is weighted else factory()
