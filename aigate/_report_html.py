@@ -1,0 +1,390 @@
+"""The usage report as one self-contained HTML page: inline CSS and inline SVG charts.
+
+No script, no font, no image is fetched: the page renders the same from a file on a
+laptop with no network as it does attached to an email. :func:`collect_report` reads the
+ledger once per view; :func:`render_html` is a pure function of the collected data.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from .ledger import SummaryRow
+
+__all__ = ["Report", "collect_report", "format_usd", "render_html", "safe_url"]
+
+UTC = timezone.utc
+PALETTE = (
+    "#2563eb",
+    "#f97316",
+    "#16a34a",
+    "#dc2626",
+    "#9333ea",
+    "#0891b2",
+    "#ca8a04",
+    "#db2777",
+    "#4b5563",
+    "#65a30d",
+)
+OTHER_COLOR = "#9ca3af"
+
+
+def format_usd(nano: int | None) -> str:
+    """A readable dollar amount from nano-USD: cents for dollars, more digits for small
+    sums, so a $0.000042 call does not read as $0.00."""
+    if nano is None:
+        return "n/a"
+    amount = Decimal(nano).scaleb(-9)
+    if amount == 0:
+        return "$0"
+    if abs(amount) >= 1:
+        return f"${amount:,.2f}"
+    if abs(amount) >= Decimal("0.01"):
+        return f"${amount:.4f}"
+    if abs(amount) >= Decimal("0.000001"):
+        return f"${amount:.6f}"
+    return "<$0.000001"
+
+
+def format_int(value: int) -> str:
+    return f"{value:,}"
+
+
+def safe_url(url: str) -> str:
+    """A store URL fit to print: any password is masked."""
+    return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)
+
+
+@dataclass
+class Report:
+    """Everything the page shows, read from a ledger."""
+
+    totals: SummaryRow
+    bucket: str = "day"
+    over_time: list[SummaryRow] = field(default_factory=list)  # grouped by (bucket, provider)
+    by_model: list[SummaryRow] = field(default_factory=list)
+    by_provider: list[SummaryRow] = field(default_factory=list)
+    by_project: list[SummaryRow] = field(default_factory=list)
+    top: list[SummaryRow] = field(default_factory=list)
+    top_by: str = "user"
+    since: datetime | date | None = None
+    until: datetime | date | None = None
+    source: str = ""
+    title: str = "aigate usage report"
+    generated: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def collect_report(
+    ledger: Any,
+    *,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    where: Mapping[str, str] | None = None,
+    top_by: str = "user",
+    top_n: int = 10,
+    bucket: str | None = None,
+    source: str = "",
+) -> Report:
+    """Read the report's views from a ledger (anything with ``summary``/``totals``/
+    ``top_spenders``). ``bucket`` (hour, day, month) is chosen from the data when None:
+    hours for a single day, months past ~3 months, else days."""
+    window = {"since": since, "until": until, "where": where}
+    if bucket is None:
+        days = ledger.summary(group_by=["day"], **window)
+        bucket = "hour" if len(days) <= 1 else "month" if len(days) > 92 else "day"
+    return Report(
+        totals=ledger.totals(**window),
+        bucket=bucket,
+        over_time=ledger.summary(group_by=[bucket, "provider"], **window),
+        by_model=ledger.summary(group_by=["model"], **window),
+        by_provider=ledger.summary(group_by=["provider"], **window),
+        by_project=ledger.summary(group_by=["project"], **window),
+        top=ledger.top_spenders(top_by, top_n, **window),
+        top_by=top_by,
+        since=since,
+        until=until,
+        source=safe_url(source),
+    )
+
+
+# -- charts --------------------------------------------------------------------------------
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _label(value: str | None) -> str:
+    return "(none)" if value is None else value
+
+
+def _nice_max(value: int) -> int:
+    """A round axis maximum at or above ``value`` (1, 2 or 5 times a power of ten)."""
+    if value <= 0:
+        return 1
+    magnitude = 1
+    while magnitude * 10 <= value:
+        magnitude *= 10
+    for step in (1, 2, 5, 10):
+        if step * magnitude >= value:
+            return step * magnitude
+    return 10 * magnitude  # pragma: no cover - the loop always returns
+
+
+def _time_chart(report: Report) -> str:
+    """Stacked columns: spend per time bucket, one colour per provider."""
+    buckets: list[str] = []
+    providers: list[str] = []
+    cells: dict[tuple[str, str], SummaryRow] = {}
+    for row in report.over_time:
+        when = _label(row.group.get(report.bucket))
+        provider = _label(row.group.get("provider"))
+        if when not in buckets:
+            buckets.append(when)
+        cells[(when, provider)] = row
+    by_provider_cost: dict[str, int] = {}
+    for (_, provider), row in cells.items():
+        by_provider_cost[provider] = by_provider_cost.get(provider, 0) + row.cost_nano
+    providers = sorted(by_provider_cost, key=lambda p: (-by_provider_cost[p], p))
+    if not buckets:
+        return '<p class="empty">No calls in this range.</p>'
+    totals = [sum(cells[(b, p)].cost_nano for p in providers if (b, p) in cells) for b in buckets]
+    top = _nice_max(max(totals))
+    width, height = 1040, 300
+    left, right, bottom, top_pad = 78, 12, 46, 14
+    plot_w, plot_h = width - left - right, height - bottom - top_pad
+    slot = plot_w / len(buckets)
+    bar_w = max(2.0, min(48.0, slot * 0.72))
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="Spend per {report.bucket}" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for i in range(5):  # grid lines and dollar ticks
+        value = top * i // 4
+        y = top_pad + plot_h - plot_h * i / 4
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{left - 8}" y="{y + 4:.1f}" class="tick" text-anchor="end">'
+            f"{_e(format_usd(value))}</text>"
+        )
+    every = max(1, round(len(buckets) / 14))
+    for index, when in enumerate(buckets):
+        x = left + slot * index + (slot - bar_w) / 2
+        y = top_pad + plot_h
+        for color_index, provider in enumerate(providers):
+            cell = cells.get((when, provider))
+            if cell is None or cell.cost_nano <= 0:
+                continue
+            h = plot_h * cell.cost_nano / top
+            y -= h
+            color = PALETTE[color_index % len(PALETTE)]
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                f'fill="{color}"><title>{_e(when)} {_e(provider)}: '
+                f"{_e(format_usd(cell.cost_nano))}, {cell.requests} calls</title></rect>"
+            )
+        if index % every == 0:
+            cx = left + slot * index + slot / 2
+            parts.append(
+                f'<text x="{cx:.1f}" y="{height - bottom + 18}" class="tick" '
+                f'text-anchor="middle">{_e(_short_bucket(when, report.bucket))}</text>'
+            )
+    parts.append("</svg>")
+    legend = "".join(
+        f'<span><i style="background:{PALETTE[i % len(PALETTE)]}"></i>{_e(p)}</span>'
+        for i, p in enumerate(providers)
+    )
+    return "".join(parts) + f'<div class="legend">{legend}</div>'
+
+
+def _short_bucket(value: str, bucket: str) -> str:
+    if bucket == "day" and len(value) == 10:
+        return value[5:]  # 2024-05-01 -> 05-01
+    if bucket == "hour" and "T" in value:
+        return value.split("T", 1)[1]  # -> 13:00
+    return value
+
+
+def _bars(rows: Sequence[SummaryRow], dimension: str, limit: int = 8) -> str:
+    """Horizontal bars of spend per group, the biggest first; the rest folded in 'other'."""
+    ranked = sorted(rows, key=lambda r: (-r.cost_nano, -r.requests))
+    if not ranked:
+        return '<p class="empty">No data.</p>'
+    shown = ranked[:limit]
+    rest = ranked[limit:]
+    items = [(_label(r.group.get(dimension)), r.cost_nano, r.requests) for r in shown]
+    if rest:
+        items.append(
+            (
+                f"other ({len(rest)})",
+                sum(r.cost_nano for r in rest),
+                sum(r.requests for r in rest),
+            )
+        )
+    top = max(1, max(cost for _, cost, _ in items))
+    width, row_h, label_w, value_w = 360, 26, 124, 74
+    bar_space = width - label_w - value_w
+    height = row_h * len(items) + 6
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="Spend by {_e(dimension)}" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for index, (name, cost, requests) in enumerate(items):
+        y = index * row_h + 4
+        w = max(1.5, bar_space * cost / top) if cost > 0 else 0
+        is_other = rest and index == len(items) - 1
+        color = OTHER_COLOR if is_other else PALETTE[index % len(PALETTE)]
+        shown_name = name if len(name) <= 19 else name[:18] + "\u2026"
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 17}" class="label" text-anchor="end">'
+            f"<title>{_e(name)}</title>{_e(shown_name)}</text>"
+            f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 9}" rx="3" '
+            f'fill="{color}"><title>{_e(name)}: {_e(format_usd(cost))}, '
+            f"{requests} calls</title></rect>"
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 17}" class="value">'
+            f"{_e(format_usd(cost))}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _table(rows: Sequence[SummaryRow], dimension: str, total_nano: int) -> str:
+    if not rows:
+        return '<p class="empty">No data.</p>'
+    head = (
+        f"<tr><th>{_e(dimension)}</th><th>calls</th><th>errors</th><th>tokens in</th>"
+        "<th>tokens out</th><th>spend</th><th>share</th><th>p95 latency</th></tr>"
+    )
+    body = []
+    for row in rows:
+        share = row.cost_nano / total_nano if total_nano else 0.0
+        p95 = f"{row.latency_p95_ms:,.0f} ms" if row.latency_p95_ms is not None else ""
+        unpriced = f' <span class="muted">+{row.unpriced} unpriced</span>' if row.unpriced else ""
+        body.append(
+            f"<tr><td>{_e(_label(row.group.get(dimension)))}</td>"
+            f'<td class="n">{format_int(row.requests)}</td>'
+            f'<td class="n">{format_int(row.errors)}</td>'
+            f'<td class="n">{format_int(row.prompt_tokens)}</td>'
+            f'<td class="n">{format_int(row.completion_tokens)}</td>'
+            f'<td class="n">{_e(format_usd(row.cost_nano))}{unpriced}</td>'
+            f'<td class="n"><span class="share"><b style="width:{share * 100:.1f}%"></b>'
+            f"</span>{share:.0%}</td>"
+            f'<td class="n">{p95}</td></tr>'
+        )
+    return f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _card(title: str, value: str, note: str = "") -> str:
+    note_html = f'<div class="note">{_e(note)}</div>' if note else ""
+    return (
+        f'<div class="card"><div class="k">{_e(title)}</div>'
+        f'<div class="v">{_e(value)}</div>{note_html}</div>'
+    )
+
+
+def _range_text(report: Report) -> str:
+    def show(value: datetime | date | None) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return value.isoformat()
+
+    since, until = show(report.since), show(report.until)
+    if since and until:
+        return f"{since} to {until}"
+    if since:
+        return f"since {since}"
+    if until:
+        return f"until {until}"
+    return "all recorded calls"
+
+
+_CSS = """
+:root{--fg:#111827;--muted:#6b7280;--line:#e5e7eb;--bg:#f8fafc;--card:#fff}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);
+font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
+main{max-width:1120px;margin:0 auto;padding:28px 24px 48px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:16px;margin:0 0 12px}
+.sub{color:var(--muted);margin-bottom:20px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;
+margin-bottom:18px}
+.card,section{background:var(--card);border:1px solid var(--line);border-radius:10px}
+.card{padding:12px 14px}
+.card .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+.card .v{font-size:22px;font-weight:650;margin-top:2px}
+.card .note{color:var(--muted);font-size:12px}
+section{padding:16px 18px;margin-bottom:18px}
+.grid3{display:grid;grid-template-columns:repeat(auto-fit,minmax(330px,1fr));gap:18px}
+.grid3 section{margin-bottom:0}
+svg.chart{width:100%;height:auto;display:block}
+svg .grid{stroke:var(--line)}svg .tick{fill:var(--muted);font-size:11px}
+svg .label{fill:var(--fg);font-size:12px}svg .value{fill:var(--muted);font-size:12px}
+.legend{display:flex;flex-wrap:wrap;gap:14px;margin-top:8px;color:var(--muted);font-size:12px}
+.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;
+vertical-align:-1px}
+table{width:100%;border-collapse:collapse}
+th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left}
+th{color:var(--muted);font-weight:600;font-size:12px}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+th:not(:first-child){text-align:right}
+.share{display:inline-block;width:60px;height:6px;background:var(--line);border-radius:3px;
+margin-right:6px;vertical-align:middle}
+.share b{display:block;height:6px;background:#2563eb;border-radius:3px}
+.muted,.empty{color:var(--muted)}footer{color:var(--muted);font-size:12px}
+"""
+
+
+def render_html(report: Report) -> str:
+    """The report as a complete HTML document (UTF-8, no external resource)."""
+    t = report.totals
+    tokens = t.prompt_tokens + t.completion_tokens
+    priced_note = f"+{t.unpriced} calls unpriced" if t.unpriced else "every call priced"
+    cache_note = f"saved {format_usd(t.saved_nano)}" if t.saved_nano else "no cache savings"
+    p95 = f"{t.latency_p95_ms:,.0f} ms" if t.latency_p95_ms is not None else "n/a"
+    p50 = f"p50 {t.latency_p50_ms:,.0f} ms" if t.latency_p50_ms is not None else ""
+    cards = "".join(
+        [
+            _card("Spend", format_usd(t.cost_nano), priced_note),
+            _card("Calls", format_int(t.requests), f"{t.errors} errors ({t.error_rate:.1%})"),
+            _card(
+                "Tokens",
+                format_int(tokens),
+                f"{format_int(t.prompt_tokens)} in / {format_int(t.completion_tokens)} out",
+            ),
+            _card("Cache hits", format_int(t.cache_hits), cache_note),
+            _card("Latency p95", p95, p50),
+        ]
+    )
+    source = f" &middot; {_e(report.source)}" if report.source else ""
+    generated = report.generated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="aigate">
+<title>{_e(report.title)}</title>
+<style>{_CSS}</style></head>
+<body><main>
+<h1>{_e(report.title)}</h1>
+<div class="sub">{_e(_range_text(report))}{source}</div>
+<div class="cards">{cards}</div>
+<section><h2>Spend per {_e(report.bucket)}, by provider</h2>{_time_chart(report)}</section>
+<div class="grid3">
+<section><h2>By model</h2>{_bars(report.by_model, "model")}</section>
+<section><h2>By provider</h2>{_bars(report.by_provider, "provider")}</section>
+<section><h2>By project</h2>{_bars(report.by_project, "project")}</section>
+</div>
+<section style="margin-top:18px"><h2>Top spenders by {_e(report.top_by)}</h2>
+{_table(report.top, report.top_by, t.cost_nano)}</section>
+<section><h2>Models</h2>{_table(report.by_model, "model", t.cost_nano)}</section>
+<footer>Generated by aigate on {generated}. Amounts are exact sums of recorded costs;
+calls whose price is unknown are counted apart, never as $0.</footer>
+</main></body></html>
+"""

@@ -1,0 +1,867 @@
+"""The ``aigate`` command (also ``python -m aigate``): demo, chat, models, report, config,
+keys and budget.
+
+Standard library only (argparse). Every command returns an exit status: 0 for success, 1
+for a failed call, 2 for a usage or configuration error (with the field named).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+from ._exceptions import AigateError, ConfigurationError
+from ._version import __version__
+
+__all__ = ["build_parser", "main"]
+
+UTC = timezone.utc
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+#: Providers ``aigate chat`` uses when their key is in the environment, with a cheap model.
+CHAT_DEFAULTS = (
+    ("openai", ("OPENAI_API_KEY",), "gpt-4o-mini"),
+    ("anthropic", ("ANTHROPIC_API_KEY",), "claude-haiku-4-5"),
+    ("gemini", ("GEMINI_API_KEY", "GOOGLE_API_KEY"), "gemini-2.5-flash"),
+    ("groq", ("GROQ_API_KEY",), "openai/gpt-oss-20b"),
+    ("openrouter", ("OPENROUTER_API_KEY",), "openai/gpt-4o-mini"),
+    ("mistral", ("MISTRAL_API_KEY",), "mistral-small-latest"),
+    ("deepseek", ("DEEPSEEK_API_KEY",), "deepseek-chat"),
+)
+
+
+class UsageError(Exception):
+    """A bad command line: printed as ``error: ...`` with exit status 2."""
+
+
+# -- output helpers ------------------------------------------------------------------------
+
+
+def _out() -> IO[str]:
+    return sys.stdout
+
+
+def _err() -> IO[str]:
+    return sys.stderr
+
+
+def render_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] | None = None
+) -> str:
+    """Rows aligned in columns under a header line; ``right`` marks numeric columns."""
+    right = list(right) if right is not None else [False] * len(headers)
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(widths[i]) if right[i] else cell.ljust(widths[i])
+            for i, cell in enumerate(cells)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out.extend(line(row) for row in rows)
+    return "\n".join(out)
+
+
+def _per_million(price: Decimal | None) -> str:
+    if price is None:
+        return "?"
+    value = price * 1_000_000
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return f"${text}"
+
+
+def _tokens(value: int | None) -> str:
+    """A context window as people say it: 128k, 1.05M."""
+    if value is None:
+        return "?"
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.3g}M"
+    if value >= 1000:
+        return f"{value / 1000:.0f}k"
+    return str(value)
+
+
+# -- argument parsing helpers --------------------------------------------------------------
+
+_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_when(text: str, *, now: datetime | None = None) -> datetime | date:
+    """``2024-05-01`` (a date: midnight UTC), an ISO-8601 time (UTC unless it says),
+    ``today``, ``yesterday``, or ``7d``/``24h``/``30m``/``2w`` ago."""
+    now = now or datetime.now(UTC)
+    value = text.strip().lower()
+    if value == "today":
+        return now.date()
+    if value == "yesterday":
+        return now.date() - timedelta(days=1)
+    match = _RELATIVE.match(value)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        return now - timedelta(**{_UNITS[unit]: amount})
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"cannot read time {text!r}; expected YYYY-MM-DD, an ISO time, today, yesterday "
+            "or a span ago such as 7d, 24h, 30m"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _pairs(items: Sequence[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"{what} {item!r}: expected NAME=VALUE")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _load_config(path: str | None) -> Any:
+    if path is None:
+        return None
+    from .config import load_config
+
+    return load_config(path)
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def _ledger_url(args: argparse.Namespace) -> str:
+    if args.ledger:
+        return str(args.ledger)
+    config = _load_config(args.config)
+    if config is not None and config.ledger:
+        return str(config.ledger)
+    env = os.environ.get("AIGATE_LEDGER")
+    if env:
+        return env
+    raise UsageError(
+        "no ledger to report on: pass --ledger URL (sqlite:///aigate.db, postgresql://..., "
+        "redis://...), a --config whose file sets ledger, or set AIGATE_LEDGER"
+    )
+
+
+def _summary_rows(rows: Sequence[Any], group_by: Sequence[str]) -> list[list[str]]:
+    from ._report_html import format_usd
+
+    out = []
+    for row in rows:
+        cells = [str(row.group.get(g)) if row.group.get(g) is not None else "-" for g in group_by]
+        spend = format_usd(row.cost_nano) + (f" +{row.unpriced}?" if row.unpriced else "")
+        out.append(
+            [
+                *cells,
+                f"{row.requests:,}",
+                f"{row.errors:,}",
+                f"{row.cache_hits:,}",
+                f"{row.prompt_tokens:,}",
+                f"{row.completion_tokens:,}",
+                spend,
+                f"{row.latency_p50_ms:,.0f}" if row.latency_p50_ms is not None else "-",
+                f"{row.latency_p95_ms:,.0f}" if row.latency_p95_ms is not None else "-",
+            ]
+        )
+    return out
+
+
+_SUMMARY_HEADERS = (
+    "calls",
+    "errors",
+    "cached",
+    "tokens in",
+    "tokens out",
+    "spend",
+    "p50 ms",
+    "p95 ms",
+)
+
+
+def _write_text(target: str, text: str) -> None:
+    if target == "-":
+        _out().write(text)
+    else:
+        Path(target).write_text(text, encoding="utf-8")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .ledger import open_ledger, to_csv, to_json
+
+    url = _ledger_url(args)
+    since = parse_when(args.since) if args.since else None
+    until = parse_when(args.until) if args.until else None
+    group_by = _split(args.group_by) or ["model"]
+    where = _pairs(args.where, "--where")
+    window: dict[str, Any] = {"since": since, "until": until, "where": where or None}
+    from ._report_html import collect_report, format_usd, render_html, safe_url
+
+    ledger = open_ledger(url)
+    try:
+        try:
+            rows = ledger.summary(group_by=group_by, **window)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if args.html:
+            report = collect_report(ledger, top_by=args.by, top_n=args.top, source=url, **window)
+            Path(args.html).write_text(render_html(report), encoding="utf-8")
+            _err().write(f"wrote {args.html} ({report.totals.requests:,} calls)\n")
+        if args.csv:
+            if args.csv == "-":
+                to_csv(rows, _out())
+            else:
+                with open(args.csv, "w", newline="", encoding="utf-8") as file:
+                    to_csv(rows, file)
+        if args.json:
+            _write_text(args.json, to_json(rows) + "\n")
+        if args.csv or args.json or args.html:
+            return EXIT_OK
+        totals = ledger.totals(**window)
+        top = ledger.top_spenders(args.by, args.top, **window) if args.top else []
+    finally:
+        ledger.close()
+
+    out = _out()
+    span = [f"since {since}" if since else "", f"until {until}" if until else ""]
+    unpriced = f" (+{totals.unpriced} unpriced)" if totals.unpriced else ""
+    out.write(
+        f"aigate report: {safe_url(url)}"
+        + "".join(f", {s}" for s in span if s)
+        + f"\n{totals.requests:,} calls, {totals.errors:,} errors, "
+        f"spend {format_usd(totals.cost_nano)}{unpriced}"
+        + (f", cache saved {format_usd(totals.saved_nano)}" if totals.saved_nano else "")
+        + "\n\n"
+    )
+    if not rows:
+        out.write("no calls in this range\n")
+        return EXIT_OK
+    headers = [*group_by, *_SUMMARY_HEADERS]
+    right = [False] * len(group_by) + [True] * len(_SUMMARY_HEADERS)
+    body = _summary_rows(rows, group_by)
+    if len(rows) > 1:
+        total_cells = _summary_rows([totals], [])[0]
+        body.append(["total", *[""] * (len(group_by) - 1), *total_cells])
+    out.write(render_table(headers, body, right) + "\n")
+    if top:
+        out.write(f"\ntop spenders by {args.by}\n")
+        top_rows = []
+        for row in top:
+            share = row.cost_nano / totals.cost_nano if totals.cost_nano else 0.0
+            top_rows.append(
+                [
+                    str(row.group.get(args.by) or "-"),
+                    f"{row.requests:,}",
+                    format_usd(row.cost_nano),
+                    f"{share:.0%}",
+                ]
+            )
+        out.write(
+            render_table([args.by, "calls", "spend", "share"], top_rows, [False, True, True, True])
+            + "\n"
+        )
+    return EXIT_OK
+
+
+# -- models --------------------------------------------------------------------------------
+
+
+def _catalog_for(config: Any) -> tuple[Any, dict[str, str]]:
+    """The catalog with a config's price overrides, and provider name -> kind."""
+    from .pricing import Catalog
+
+    catalog = Catalog.default()
+    kinds: dict[str, str] = {}
+    if config is None:
+        return catalog, kinds
+    overrides = dict(config.prices)
+    for name, provider in config.providers.items():
+        kinds[name] = provider.kind or name
+        for model, entry in provider.prices.items():
+            overrides[f"{name}/{model}"] = entry
+    if overrides:
+        try:
+            catalog = catalog.with_overrides(overrides)
+        except ValueError as exc:
+            raise ConfigurationError(f"prices: {exc}", field="prices") from None
+    return catalog, kinds
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    config = _load_config(args.config)
+    catalog, kinds = _catalog_for(config)
+    max_price = None
+    if args.max_input_price is not None:
+        try:
+            max_price = Decimal(args.max_input_price) / 1_000_000
+        except InvalidOperation:
+            raise UsageError("--max-input-price: expected a number (USD per 1M tokens)") from None
+    filters: dict[str, Any] = {
+        "capability": args.capability or None,
+        "max_input_price": max_price,
+        "min_context": args.min_context,
+        "text": args.search,
+        "mode": args.mode,
+    }
+    providers: list[str | None] = [None]
+    if args.provider:
+        providers = [str(args.provider)]
+        kind = kinds.get(args.provider)
+        if kind is not None and kind != args.provider:
+            providers.append(kind)
+    elif kinds:
+        providers = [*sorted(set(kinds) | set(kinds.values()))]
+    found: dict[tuple[str, str], Any] = {}
+    for provider in providers:
+        for info in catalog.search(provider=provider, **filters):
+            found[(info.provider, info.model)] = info
+    models = [found[key] for key in sorted(found)]
+    if args.json:
+        data = [
+            {
+                "model": f"{m.provider}/{m.model}",
+                "mode": m.mode,
+                "context_window": m.context_window,
+                "max_output_tokens": m.max_output_tokens,
+                "input_per_million": _json_price(m.price.input),
+                "output_per_million": _json_price(m.price.output),
+                "capabilities": sorted(m.capabilities),
+            }
+            for m in models
+        ]
+        _out().write(json.dumps(data, indent=2) + "\n")
+        return EXIT_OK
+    if not models:
+        _out().write("no model matches\n")
+        return EXIT_OK
+    shown = models if args.limit <= 0 else models[: args.limit]
+    rows = [
+        [
+            f"{m.provider}/{m.model}",
+            m.mode,
+            _tokens(m.context_window),
+            _per_million(m.price.input),
+            _per_million(m.price.output),
+            ", ".join(sorted(m.capabilities)),
+        ]
+        for m in shown
+    ]
+    headers = ["model", "mode", "context", "in $/1M", "out $/1M", "capabilities"]
+    _out().write(render_table(headers, rows, [False, False, True, True, True, False]) + "\n")
+    if len(shown) < len(models):
+        _out().write(f"... {len(models) - len(shown)} more (--limit 0 shows all)\n")
+    return EXIT_OK
+
+
+def _json_price(price: Decimal | None) -> str | None:
+    if price is None:
+        return None
+    return format((price * 1_000_000).normalize(), "f")
+
+
+# -- config check --------------------------------------------------------------------------
+
+
+def check_config(path: str) -> list[str]:
+    """Validate a config file the way a gateway would, without its keys and without
+    creating its ledger. Returns warnings; raises :class:`ConfigurationError` on an error."""
+    from . import _gateway
+    from .config import load_config
+    from .providers import KINDS
+
+    config = load_config(path)
+    warnings: list[str] = []
+    providers = {}
+    for name, provider in config.providers.items():
+        kind = provider.kind or name
+        try:
+            if kind in KINDS:
+                _gateway._keys(name, provider, kind)
+        except ConfigurationError as exc:
+            if not (exc.field or "").endswith(".api_keys") or "no API key" not in str(exc):
+                raise
+            warnings.append(f"{exc} (needed when the gateway starts)")
+            # a stand-in key, so every other check still runs
+            provider = provider.model_copy(update={"api_keys": ["aigate-config-check"]})
+        providers[name] = provider
+    _check_store_urls(config)
+    # Store URLs are checked above; opening them here would create SQLite files.
+    update: dict[str, Any] = {"providers": providers, "ledger": None}
+    budget = getattr(config, "budget", None)
+    if budget is not None:
+        update["budget"] = budget.model_copy(update={"store": "memory://", "rate_store": None})
+    core = _gateway.GatewayCore(config.model_copy(update=update))
+    closer = getattr(core, "close", None)
+    if callable(closer):
+        closer()
+    return warnings
+
+
+def _check_store_urls(config: Any) -> None:
+    ledger = getattr(config, "ledger", None)
+    if isinstance(ledger, str):
+        from .ledger import SCHEMES
+
+        if not ledger.startswith(SCHEMES):
+            raise ConfigurationError(
+                f"ledger: URL scheme not supported; use one of {', '.join(SCHEMES)}",
+                field="ledger",
+            )
+    cache = getattr(config, "cache", None)
+    url = cache if isinstance(cache, str) else getattr(cache, "url", None)
+    if isinstance(url, str):
+        try:
+            from .cache import ACCEPTED_SCHEMES
+        except ImportError:  # pragma: no cover - cache package not present
+            return
+        if not url.startswith(tuple(ACCEPTED_SCHEMES)):
+            raise ConfigurationError(
+                f"cache: URL scheme not supported; use one of {', '.join(ACCEPTED_SCHEMES)}",
+                field="cache",
+            )
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    try:
+        warnings = check_config(args.file)
+    except ConfigurationError as exc:
+        err = _err()
+        err.write(f"error: {args.file}: {exc}\n")
+        if exc.field:
+            err.write(f"  field: {exc.field}\n")
+        return EXIT_USAGE
+    config = _load_config(args.file)
+    for warning in warnings:
+        _err().write(f"warning: {warning}\n")
+    routes = sorted(config.routes)
+    _out().write(
+        f"ok: {args.file}: {len(config.providers)} providers ({', '.join(config.providers)})"
+        f", {len(routes)} routes ({', '.join(routes)})"
+        + (f", ledger {config.ledger.split('://', 1)[0]}" if config.ledger else "")
+        + "\n"
+    )
+    return EXIT_OK
+
+
+# -- chat ----------------------------------------------------------------------------------
+
+
+def _chat_gateway(args: argparse.Namespace) -> tuple[Any, str, str | None]:
+    """The gateway, the model to call, and a note for stderr (offline mode)."""
+    import aigate
+
+    if args.config:
+        gw = aigate.Gateway.from_file(args.config)
+        model = args.model or next(iter(gw.routes), None)
+        if model is None:
+            gw.close()
+            raise UsageError("--model is required: the config defines no route")
+        return gw, model, None
+    providers: dict[str, Any] = {}
+    default_model = None
+    for name, envs, model in CHAT_DEFAULTS:
+        if any(os.environ.get(env) for env in envs):
+            providers[name] = {}
+            default_model = default_model or f"{name}/{model}"
+    note = None
+    if not providers:
+        providers = {"openai": {"kind": "fake"}}
+        default_model = "openai/gpt-4o-mini"
+        note = "no API key in the environment: answering with aigate's offline fake provider"
+    model = args.model or default_model
+    assert model is not None
+    provider = model.partition("/")[0]
+    if provider not in providers:
+        known = {n: envs for n, envs, _ in CHAT_DEFAULTS}
+        if provider in known:
+            raise UsageError(f"{model}: set {' or '.join(known[provider])} to call {provider}")
+        raise UsageError(f"{model}: unknown provider {provider!r}; use --config for custom ones")
+    return aigate.Gateway(providers=providers), model, note
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from ._report_html import format_usd
+    from .pricing import to_nano
+
+    gw, model, note = _chat_gateway(args)
+    if note:
+        _err().write(f"note: {note}\n")
+    messages = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": args.prompt})
+    params: dict[str, Any] = {"model": model, "messages": messages}
+    if args.max_tokens is not None:
+        params["max_tokens"] = args.max_tokens
+    if args.temperature is not None:
+        params["temperature"] = args.temperature
+    out = _out()
+    with gw:
+        if args.stream:
+            with gw.chat.completions.create(stream=True, **params) as stream:
+                for chunk in stream:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        out.write(chunk.choices[0].delta.content)
+                        out.flush()
+            out.write("\n")
+            info, usage = stream.gateway, stream.usage
+        else:
+            response = gw.chat.completions.create(**params)
+            out.write((response.choices[0].message.content or "") + "\n")
+            info, usage = response.gateway, response.usage
+    if info is not None and not args.quiet:
+        cost = format_usd(to_nano(info.cost_usd)) if info.cost_usd is not None else "unpriced"
+        tokens = f"{usage.prompt_tokens}+{usage.completion_tokens} tokens" if usage else "? tokens"
+        _err().write(
+            f"[{info.provider}/{info.model}, {tokens}, {cost}, {info.latency_ms:.0f} ms, "
+            f"{len(info.attempts)} attempt{'s' if len(info.attempts) != 1 else ''}]\n"
+        )
+    return EXIT_OK
+
+
+# -- demo ----------------------------------------------------------------------------------
+
+
+class Progress:
+    """``[2/5] step name ... done in 12 ms`` lines on stderr."""
+
+    def __init__(self, total: int, stream: IO[str]) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self.done += 1
+        label = f"[{self.done}/{self.total}] {name}"
+        self.stream.write(f"{label} ...\n")
+        self.stream.flush()
+        started = time.perf_counter()
+        try:
+            yield
+        except BaseException:
+            self.stream.write(f"{label}: failed\n")
+            raise
+        self.stream.write(f"{label}: ok, {(time.perf_counter() - started) * 1000:.0f} ms\n")
+        self.stream.flush()
+
+
+def _demo_usd(value: Decimal | None) -> str:
+    from ._report_html import format_usd
+    from .pricing import to_nano
+
+    return format_usd(to_nano(value)) if value is not None else "unpriced"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import aigate
+
+    from .config import GatewayConfig
+    from .testing import FakeTransport, error, reply
+
+    out = _out()
+    fields = GatewayConfig.model_fields
+    has_cache = "cache" in fields
+    has_budget = "budget" in fields
+    steps: list[tuple[str, Callable[[Any], None]]] = []
+
+    overloaded = FakeTransport([error(503, "overloaded")], default=reply())
+    config: dict[str, Any] = {
+        "providers": {
+            "groq": {"kind": "fake", "options": {"transport": overloaded}},
+            "openai": {"kind": "fake"},
+            "anthropic": {"kind": "fake"},
+        },
+        "routes": {
+            "smart": ["groq/openai/gpt-oss-20b", "openai/gpt-4o-mini"],
+            "claude": ["anthropic/claude-haiku-4-5"],
+        },
+        "ledger": args.ledger or "memory://",
+    }
+    if has_cache:
+        config["cache"] = "memory://"
+    hello = [{"role": "user", "content": "Say hello to aigate."}]
+
+    def routing(gw: Any) -> None:
+        r = gw.chat.completions.create(model="smart", messages=hello, metadata={"project": "demo"})
+        info = r.gateway
+        out.write(f"  reply:    {r.choices[0].message.content}\n")
+        for attempt in info.attempts:
+            status = attempt.status_code if attempt.status_code is not None else attempt.error
+            out.write(f"  tried:    {attempt.provider}/{attempt.model} -> {status}\n")
+        out.write(
+            f"  answered: {info.provider}/{info.model} after {len(info.attempts)} attempts "
+            "(groq was overloaded, so the route failed over)\n"
+        )
+        out.write(f"  cost:     {_demo_usd(info.cost_usd)} for {r.usage.total_tokens} tokens\n")
+
+    def caching(gw: Any) -> None:
+        if not has_cache:
+            out.write("  skipped: this version's gateway has no response cache configured\n")
+            return
+        question = [{"role": "user", "content": "What is 2 + 2?"}]
+        first = gw.chat.completions.create(
+            model="openai/gpt-4o-mini", messages=question, temperature=0
+        )
+        second = gw.chat.completions.create(
+            model="openai/gpt-4o-mini", messages=question, temperature=0
+        )
+        out.write(
+            f"  first:    cached={first.gateway.cached}, cost {_demo_usd(first.gateway.cost_usd)}\n"
+            f"  again:    cached={second.gateway.cached}, cost "
+            f"{_demo_usd(second.gateway.cost_usd)}, saved "
+            f"{_demo_usd(second.gateway.saved_cost_usd)}\n"
+        )
+
+    def streaming(gw: Any) -> None:
+        out.write("  stream:   ")
+        with gw.chat.completions.create(
+            model="claude", messages=[{"role": "user", "content": "Count to five"}], stream=True
+        ) as stream:
+            for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    out.write(chunk.choices[0].delta.content)
+                    out.flush()
+        out.write(f"\n  cost:     {_demo_usd(stream.gateway.cost_usd)} (priced when it ended)\n")
+
+    def traffic(gw: Any) -> None:
+        users = ("ana", "bo", "chen", "dee")
+        models = ("openai/gpt-4o-mini", "smart", "claude", "openai/gpt-4.1")
+        for i in range(24):
+            gw.chat.completions.create(
+                model=models[i % len(models)],
+                messages=[{"role": "user", "content": "word " * (5 + i * 7)}],
+                user=users[i % len(users)],
+                metadata={"project": ("search", "support", "demo")[i % 3]},
+            )
+        from ._report_html import format_usd
+
+        for row in gw.usage.summary(group_by=["model"]):
+            out.write(
+                f"  {row.group['model'] or '-':<28} {row.requests:>3} calls  "
+                f"{format_usd(row.cost_nano):>10}\n"
+            )
+        total = gw.usage.totals()
+        out.write(f"  {'total':<28} {total.requests:>3} calls  {format_usd(total.cost_nano):>10}\n")
+
+    def budget(gw: Any) -> None:
+        if not has_budget:
+            out.write("  skipped: this version's gateway has no budgets configured\n")
+            return
+        try:
+            gw.chat.completions.create(
+                model="openai/gpt-4.1",
+                messages=[{"role": "user", "content": "A long essay please " * 50}],
+                max_tokens=4000,
+                user="intern",
+            )
+        except aigate.BudgetExceeded as exc:
+            out.write(f"  stopped:  {type(exc).__name__}: {exc}\n")
+        else:
+            out.write("  the call fitted in the budget (no stop to show)\n")
+
+    steps = [
+        ("routing and failover", routing),
+        ("response cache", caching),
+        ("streaming", streaming),
+        ("cost tracking over 24 calls", traffic),
+        ("budget stop", budget),
+    ]
+    if has_budget:
+        # a tiny daily budget for the user "intern": the budget step's call cannot fit
+        config["budget"] = {
+            "limits": [{"scope": "user:intern", "amount": "0.001", "window": "day"}]
+        }
+    progress = Progress(len(steps), _err())
+    out.write("aigate demo: offline, with fake providers priced like the real ones\n")
+    with aigate.Gateway(config) as gw:
+        for name, run in steps:
+            with progress.step(name):
+                out.write(f"\n== {name}\n")
+                run(gw)
+    if args.ledger:
+        out.write(
+            f"\nrecorded to {args.ledger}; try: aigate report --ledger {args.ledger} "
+            "--group-by day,model --html report.html\n"
+        )
+    return EXIT_OK
+
+
+# -- keys and budget -----------------------------------------------------------------------
+
+
+def _missing(feature: str, module: str) -> int:
+    _err().write(
+        f"error: {feature} is not available in this aigate build (no {module} module yet)\n"
+    )
+    return EXIT_USAGE
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    try:
+        from . import tenancy
+    except ImportError:
+        return _missing("virtual keys", "aigate.tenancy")
+    return _keys_command(tenancy, args)  # pragma: no cover - wired once tenancy lands
+
+
+def _keys_command(tenancy: Any, args: argparse.Namespace) -> int:  # pragma: no cover
+    raise UsageError(f"keys {args.action}: not wired to aigate.tenancy yet")
+
+
+def cmd_budget(args: argparse.Namespace) -> int:
+    try:
+        from . import budget as budget_module
+    except ImportError:  # pragma: no cover - the package ships with aigate
+        return _missing("budgets", "aigate.budget")
+    return _budget_status(budget_module, args)
+
+
+def _budget_status(budget_module: Any, args: argparse.Namespace) -> int:
+    raise UsageError("budget status: not wired yet")
+
+
+# -- the parser ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aigate",
+        description="aigate: an in-process AI gateway. Reports, model catalog, config "
+        "checks, a chat prompt and an offline demo.",
+    )
+    parser.add_argument("--version", action="version", version=f"aigate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="an offline tour: routing, failover, cache, cost, budget")
+    demo.add_argument("--ledger", help="keep the demo's calls in this ledger (sqlite:///demo.db)")
+    demo.set_defaults(run=cmd_demo)
+
+    chat = sub.add_parser("chat", help="send one prompt and print the answer")
+    chat.add_argument("prompt")
+    chat.add_argument("--model", "-m", help="provider/model or a route (default: by keys found)")
+    chat.add_argument("--stream", "-s", action="store_true", help="print the answer as it comes")
+    chat.add_argument("--config", "-c", help="a gateway config file (.toml or .json)")
+    chat.add_argument("--system", help="a system message")
+    chat.add_argument("--max-tokens", type=int)
+    chat.add_argument("--temperature", type=float)
+    chat.add_argument("--quiet", "-q", action="store_true", help="no cost line on stderr")
+    chat.set_defaults(run=cmd_chat)
+
+    models = sub.add_parser("models", help="search the model catalog (prices, context, features)")
+    models.add_argument("--search", "-s", help="text in provider/model")
+    models.add_argument("--provider", "-p")
+    models.add_argument(
+        "--capability", action="append", help="required capability (repeat for several)"
+    )
+    models.add_argument("--max-input-price", help="USD per 1M input tokens, at most")
+    models.add_argument("--min-context", type=int, help="context window, in tokens, at least")
+    models.add_argument("--mode", help="chat, embedding, audio_transcription, ...")
+    models.add_argument("--config", "-c", help="apply this config's prices and providers")
+    models.add_argument("--limit", type=int, default=50, help="rows to show (0: all)")
+    models.add_argument("--json", action="store_true", help="JSON instead of a table")
+    models.set_defaults(run=cmd_models)
+
+    report = sub.add_parser("report", help="usage and cost from the ledger")
+    report.add_argument("--ledger", "-l", help="ledger URL (default: the config's, $AIGATE_LEDGER)")
+    report.add_argument("--config", "-c", help="read the ledger URL from this config")
+    report.add_argument("--since", help="YYYY-MM-DD, ISO time, today, yesterday, 7d, 24h")
+    report.add_argument("--until", help="exclusive end, same forms as --since")
+    report.add_argument(
+        "--group-by",
+        "-g",
+        help="comma list of day, hour, month, model, provider, project, user, org, key, "
+        "route, status, kind, meta:<tag> (default: model)",
+    )
+    report.add_argument("--where", "-w", action="append", help="filter NAME=VALUE (repeatable)")
+    report.add_argument("--by", default="user", help="top spenders grouped by (default: user)")
+    report.add_argument("--top", type=int, default=10, help="top spenders to list (0: none)")
+    report.add_argument("--csv", nargs="?", const="-", metavar="FILE", help="CSV (to FILE)")
+    report.add_argument("--json", nargs="?", const="-", metavar="FILE", help="JSON (to FILE)")
+    report.add_argument("--html", metavar="FILE", help="a self-contained HTML page with charts")
+    report.set_defaults(run=cmd_report)
+
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION")
+    check = config_sub.add_parser("check", help="validate a config file (exit 2 on error)")
+    check.add_argument("file")
+    check.set_defaults(run=cmd_config_check)
+
+    keys = sub.add_parser("keys", help="virtual keys: create, list, revoke")
+    keys.add_argument("action", choices=("create", "list", "revoke"))
+    keys.add_argument("key_id", nargs="?", help="the key to revoke")
+    keys.add_argument("--store", help="key store URL (default: the config's)")
+    keys.add_argument("--config", "-c")
+    keys.add_argument("--name")
+    keys.add_argument("--project")
+    keys.add_argument("--user")
+    keys.add_argument("--org")
+    keys.add_argument("--expires", help="a time (same forms as report --since) or 30d")
+    keys.add_argument("--json", action="store_true")
+    keys.set_defaults(run=cmd_keys)
+
+    budget = sub.add_parser("budget", help="budgets: status")
+    budget.add_argument("action", choices=("status",))
+    budget.add_argument("--store", help="budget store URL (default: the config's)")
+    budget.add_argument("--config", "-c")
+    budget.add_argument("--scope", action="append", help="only these scopes (user:u1, ...)")
+    budget.add_argument("--json", action="store_true")
+    budget.set_defaults(run=cmd_budget)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``aigate`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if run is None:
+        if args.command == "config":
+            parser.parse_args(["config", "--help"])
+        parser.print_help(_err())
+        return EXIT_USAGE
+    try:
+        return run(args)
+    except UsageError as exc:
+        _err().write(f"error: {exc}\n")
+        return EXIT_USAGE
+    except ConfigurationError as exc:
+        _err().write(f"error: {exc}\n" + (f"  field: {exc.field}\n" if exc.field else ""))
+        return EXIT_USAGE
+    except AigateError as exc:
+        _err().write(f"error: {type(exc).__name__}: {exc}\n")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _err().write("interrupted\n")
+        return 130
+    except BrokenPipeError:  # `aigate models | head`
+        with contextlib.suppress(Exception):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's flush
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
