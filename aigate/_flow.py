@@ -62,6 +62,9 @@ class CallContext:
     user: str | None
     stream: bool = False
     virtual_key: str | None = None
+    span: Any = None  # the observer's span for this call, when tracing
+    limits: tuple[Any, ...] = ()  # extra budget limits for this call (a virtual key's)
+    reservation: Any = None  # the budget reservation held for this call
     request_id: str = field(default_factory=lambda: os.urandom(16).hex())
     started: float = field(default_factory=time.perf_counter)
     attempts: list[Attempt] = field(default_factory=list)

@@ -8,6 +8,7 @@ the two gateway classes differ only in how they perform effects (``httpx.Client`
 from __future__ import annotations
 
 import builtins
+import itertools
 import logging
 import os
 import threading
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 import httpx
 from pydantic import SecretStr
 
+from ._admission import Admission
 from ._caching import CacheLayer, ReplayStart, check_config, parse_option
 from ._effects import Call, Close, Effect, Flight, Flow, Read, Send, Sleep, StreamHandle
 from ._exceptions import AigateError, ConfigurationError, InvalidRequestError
@@ -142,11 +144,15 @@ class GatewayCore:
                 alias,
                 route,
                 lambda spec, field: self._direct(spec, field, ConfigurationError),
-                self._catalog_entry,
+                self.catalog_entry,
             )
         self.cache: CacheLayer | None = None
         if config.cache is not None:
             self.cache = CacheLayer(check_config(config.cache))
+        self.observer: Any = None  # an aigate.observe.Observer, set by the gateway
+        self.admission: Admission | None = None
+        if config.budget is not None:
+            self.admission = Admission(config.budget, self)
         self.ledger: Any = None
         if config.ledger:
             from .ledger import SafeLedger, open_ledger
@@ -224,6 +230,8 @@ class GatewayCore:
             upstream = attempts(ctx, build, accept, stream=True)
         else:
             upstream = attempts(ctx, build, accept_chat(self, ctx, call))
+        if self.admission is not None:
+            upstream = self.admitted(ctx, upstream, call.messages, call.params)
         if decision is not None:
             assert self.cache is not None
             upstream = self.cache.chat(ctx, call, decision, upstream)
@@ -251,7 +259,11 @@ class GatewayCore:
                 return result
                 yield  # a flow with no effects of its own
 
-            return attempts(ctx, build, accept)
+            flow = attempts(ctx, build, accept)
+            if self.admission is not None:
+                prompt = _embedding_tokens(call.input)
+                flow = self.admitted(ctx, flow, None, call.params, prompt_tokens=prompt)
+            return flow
 
         decision = None
         if self.cache is not None:
@@ -285,7 +297,8 @@ class GatewayCore:
 
     # -- pricing and recording ---------------------------------------------------------------
 
-    def _catalog_entry(self, target: Target) -> Any:
+    def catalog_entry(self, target: Target) -> Any:
+        """The catalog's entry for a target (its provider name first, then its kind)."""
         key = (target.provider.name, target.model)
         if key in self._prices:
             return self._prices[key]
@@ -323,7 +336,7 @@ class GatewayCore:
         reported = reported_cost(usage)
         if reported is not None:
             return reported
-        entry = self._catalog_entry(target)
+        entry = self.catalog_entry(target)
         value = cost(usage, entry.price) if entry is not None else None
         if value is None:
             key = (target.provider.name, target.model)
@@ -339,7 +352,7 @@ class GatewayCore:
     def transcription_cost(self, target: Target, seconds: float) -> Decimal | None:
         from .pricing import transcription_cost
 
-        entry = self._catalog_entry(target)
+        entry = self.catalog_entry(target)
         return transcription_cost(seconds, entry.price) if entry is not None else None
 
     def estimate_usage(self, target: Target, call: ChatCall, text: str) -> Usage:
@@ -387,8 +400,13 @@ class GatewayCore:
         call: ChatCall | None,
         error: BaseException | None = None,
     ) -> Flow[None]:
-        """Write the call's ledger record (when a ledger is configured), committed before
-        the call returns."""
+        """A call's end: tell the observer, and write the ledger record (when a ledger is
+        configured), committed before the call returns."""
+        if ctx.reservation is not None and self.admission is not None:
+            target = f"{info.provider}/{info.model}"
+            yield from self.admission.settle(ctx, ctx.reservation, info.cost_usd, usage, target)
+        if self.observer is not None:
+            observe_end(self.observer, ctx, info, usage, error)
         if self.ledger is None:
             return
         record = ledger_record(ctx, info.provider, info.model, info, usage, error)
@@ -396,24 +414,188 @@ class GatewayCore:
         if isinstance(result, BaseException):
             raise result
 
+    def admitted(
+        self,
+        ctx: CallContext,
+        flow: Flow[T],
+        messages: Any,
+        params: Mapping[str, Any],
+        prompt_tokens: int | None = None,
+    ) -> Flow[T]:
+        """``flow`` behind the budgets and rate limits: reserve first, and release the
+        reservation if the call fails (a success settles when it is recorded)."""
+        assert self.admission is not None
+        ctx.reservation = yield from self.admission.admit(ctx, messages, params, prompt_tokens)
+        try:
+            return (yield from flow)
+        except Exception:
+            yield from self.admission.settle(ctx, ctx.reservation, None, None, None)
+            raise
+
     def recorded(self, ctx: CallContext, flow: Flow[T]) -> Flow[T]:
-        """Run ``flow`` and write its ledger record: after success (every attempt is known
-        by then; a stream records when it ends) or after a failure that reached a provider."""
+        """Run ``flow`` and record its end: after success (every attempt is known by then;
+        a stream records when it ends) or after a failure that reached a provider."""
+        if self.observer is not None:
+            observe_start(self.observer, ctx)
         try:
             result = yield from flow
         except AigateError as exc:
+            if self.observer is not None:
+                observe_failure(self.observer, ctx, exc)
             if self.ledger is not None and ctx.attempts:
                 last = ctx.attempts[-1]
                 record = ledger_record(ctx, last.provider, last.model, None, None, exc)
                 yield Call(self.ledger.record, self.ledger.arecord, (record,))
             raise
         info = getattr(result, "gateway", None)
-        if self.ledger is not None and info is not None:
+        if info is not None:
             usage = getattr(result, "usage", None)
             if usage is not None and not isinstance(usage, Usage):  # embeddings
                 usage = Usage(prompt_tokens=usage.prompt_tokens, total_tokens=usage.total_tokens)
             yield from self.record(ctx, info, usage, None)
         return result
+
+
+# -- observing -----------------------------------------------------------------------------
+
+
+def _event_base(ctx: CallContext, provider: str | None, model: str | None) -> dict[str, Any]:
+    system = None
+    for target in ctx.targets:
+        if target.provider.name == provider:
+            system = target.provider.kind
+            break
+    return {
+        "call_id": ctx.request_id,
+        "kind": ctx.kind,
+        "route": ctx.route,
+        "provider": provider,
+        "system": system,
+        "model": model,
+        "stream": ctx.stream,
+    }
+
+
+def observe_start(observer: Any, ctx: CallContext) -> None:
+    from .observe import RequestEvent
+
+    first = ctx.targets[0]
+    event = RequestEvent(**_event_base(ctx, first.provider.name, first.model))
+    ctx.span = observer.start_span(event)
+    observer.request(event)
+
+
+def _observe_attempts(observer: Any, ctx: CallContext) -> None:
+    """Retries and fallbacks, told from the attempts the loop made."""
+    from .observe import ErrorEvent, FallbackEvent, RetryEvent
+
+    attempts = ctx.attempts
+    for number, (before, after) in enumerate(itertools.pairwise(attempts), start=2):
+        observer.error(
+            ErrorEvent(
+                **_event_base(ctx, before.provider, before.model),
+                status=before.status_code,
+                error_type=before.error or "Exception",
+                error_class=before.error_class,
+                latency_ms=before.latency_ms,
+                final=False,
+            )
+        )
+        base = {**_event_base(ctx, after.provider, after.model), "attempt": number}
+        if (before.provider, before.model) == (after.provider, after.model):
+            event: Any = RetryEvent(
+                **base,
+                wait_s=after.wait_ms / 1000.0,
+                status=before.status_code,
+                error_type=before.error,
+            )
+            observer.retry(event, ctx.span)
+        else:
+            event = FallbackEvent(
+                **base,
+                from_provider=before.provider,
+                from_model=before.model,
+                status=before.status_code,
+                error_type=before.error,
+            )
+            observer.fallback(event, ctx.span)
+
+
+def observe_end(
+    observer: Any,
+    ctx: CallContext,
+    info: GatewayInfo,
+    usage: Usage | None,
+    error: BaseException | None,
+) -> None:
+    from .observe import CacheHitEvent, ErrorEvent, ResponseEvent
+
+    _observe_attempts(observer, ctx)
+    base = {**_event_base(ctx, info.provider, info.model), "attempt": max(len(ctx.attempts), 1)}
+    if info.cached:
+        observer.cache_hit(
+            CacheHitEvent(**base, saved_usd=info.saved_cost_usd, latency_ms=info.latency_ms)
+        )
+    if error is not None:
+        event = ErrorEvent(
+            **base,
+            error_type=_error_type(error) or "Exception",
+            error_class=getattr(error, "error_class", None),
+            latency_ms=info.latency_ms,
+        )
+        observer.error(event)
+        observer.end_span(ctx.span, error=event)
+        return
+    response = ResponseEvent(
+        **base,
+        input_tokens=usage.prompt_tokens if usage is not None else None,
+        output_tokens=usage.completion_tokens if usage is not None else None,
+        cost_usd=info.cost_usd,
+        latency_ms=info.latency_ms,
+        ttft_ms=info.ttft_ms,
+        cached=info.cached,
+        estimated=info.estimated,
+        response_id=info.request_id,
+    )
+    observer.response(response)
+    observer.end_span(ctx.span, response=response)
+
+
+def observe_failure(observer: Any, ctx: CallContext, error: BaseException) -> None:
+    from .observe import ErrorEvent
+
+    if ctx.attempts:
+        _observe_attempts(observer, ctx)
+        last = ctx.attempts[-1]
+        provider, model = last.provider, last.model
+    else:
+        provider, model = ctx.targets[0].provider.name, ctx.targets[0].model
+    event = ErrorEvent(
+        **_event_base(ctx, provider, model),
+        attempt=max(len(ctx.attempts), 1),
+        status=getattr(error, "status_code", None),
+        error_type=type(error).__name__,
+        error_class=getattr(error, "error_class", None),
+        latency_ms=(time.perf_counter() - ctx.started) * 1000.0,
+    )
+    observer.error(event)
+    observer.end_span(ctx.span, error=event)
+
+
+def _embedding_tokens(inputs: Any) -> int:
+    """Tokens of an embeddings input, counted with o200k (an upper bound for admission)."""
+    from .tokens import count_text
+
+    items = [inputs] if isinstance(inputs, str) else list(inputs)
+    total = 0
+    for item in items:
+        if isinstance(item, str):
+            total += count_text(item, provider="openai", model="text-embedding-3-small").tokens
+        elif isinstance(item, int):
+            total += 1
+        else:
+            total += len(item)
+    return total
 
 
 def _cache_request(model: object, call: ChatCall) -> dict[str, Any]:
@@ -533,6 +715,10 @@ class _BaseGateway:
     def __init__(
         self,
         config: GatewayConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        *,
+        hooks: Any = None,
+        observer: Any = None,
+        tracing: bool = False,
         **settings: Any,
     ) -> None:
         if config is None:
@@ -541,6 +727,11 @@ class _BaseGateway:
             base = load_config(config).model_dump(exclude_unset=True)
             config = {**base, **settings}
         self._core = GatewayCore(load_config(config))
+        if observer is None and (hooks is not None or tracing):
+            from .observe import Observer
+
+            observer = Observer(hooks, tracing=tracing)
+        self._core.observer = observer
 
     @property
     def config(self) -> GatewayConfig:
@@ -651,6 +842,8 @@ class Gateway(_BaseGateway):
             self._core.ledger.close()
         if self._core.cache is not None:
             self._core.cache.close()
+        if self._core.admission is not None:
+            self._core.admission.close()
 
     def __enter__(self) -> Gateway:
         return self
@@ -748,6 +941,8 @@ class AsyncGateway(_BaseGateway):
             await self._core.ledger.aclose()
         if self._core.cache is not None:
             await self._core.cache.aclose()
+        if self._core.admission is not None:
+            await self._core.admission.aclose()
 
     async def __aenter__(self) -> AsyncGateway:
         return self
