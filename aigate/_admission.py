@@ -65,7 +65,7 @@ class Admission:
         self.budgets = Budgets(config.limits, ttl_s=config.ttl_s)
         self.store = open_budget_store(config.store)
         self.limiter: Any = None
-        if config.rate_limits:
+        if config.rate_limits or core.config.keys is not None:  # keys may carry rate limits
             if config.rate_store and config.rate_store.startswith(("redis://", "rediss://")):
                 from .budget import RedisRateLimiter
 
@@ -155,7 +155,7 @@ class Admission:
         """Rate limits, then the all-or-nothing budget reservation."""
         estimate_nano, tokens = self.estimate(ctx.targets, messages, params, prompt_tokens)
         reservation = Reservation([], estimate_nano, tokens)
-        if self.limiter is not None:
+        if self.limiter is not None or ctx.rate_limits:
             yield from self._rate_limits(ctx, reservation)
         charges: dict[str, Any] = {}
         extra = ctx.limits
@@ -187,8 +187,9 @@ class Admission:
     def _rate_limits(self, ctx: CallContext, reservation: Reservation) -> Flow[None]:
         limiter = self.limiter
         waited = 0.0
-        for rule in self.config.rate_limits:
-            key = _rate_key(rule.scope, ctx)
+        rules = [(r.scope, r.rpm, r.tpm) for r in self.config.rate_limits]
+        for scope, rpm, tpm in [*rules, *ctx.rate_limits]:
+            key = _rate_key(scope, ctx)
             if key is None:
                 continue
             ticket = f"{ctx.request_id}:{len(reservation.limits)}"
@@ -199,9 +200,9 @@ class Admission:
                     (key,),
                     {
                         "requests": 1,
-                        "tokens": reservation.tokens if rule.tpm else 0,
-                        "rpm": rule.rpm,
-                        "tpm": rule.tpm,
+                        "tokens": reservation.tokens if tpm else 0,
+                        "rpm": rpm,
+                        "tpm": tpm,
                         "ticket": ticket,
                     },
                 )

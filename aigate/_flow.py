@@ -65,6 +65,7 @@ class CallContext:
     span: Any = None  # the observer's span for this call, when tracing
     limits: tuple[Any, ...] = ()  # extra budget limits for this call (a virtual key's)
     reservation: Any = None  # the budget reservation held for this call
+    rate_limits: tuple[tuple[str, int | None, int | None], ...] = ()  # (scope, rpm, tpm)
     request_id: str = field(default_factory=lambda: os.urandom(16).hex())
     started: float = field(default_factory=time.perf_counter)
     attempts: list[Attempt] = field(default_factory=list)

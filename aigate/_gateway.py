@@ -150,6 +150,15 @@ class GatewayCore:
         if config.cache is not None:
             self.cache = CacheLayer(check_config(config.cache))
         self.observer: Any = None  # an aigate.observe.Observer, set by the gateway
+        self.keys: Any = None
+        if config.keys is not None:
+            from .config import KeysConfig
+            from .tenancy import open_key_store
+
+            keys = KeysConfig(store=config.keys) if isinstance(config.keys, str) else config.keys
+            self.keys = open_key_store(
+                keys.store, pepper=os.environ.get(keys.pepper_env), field="keys.store"
+            )
         self.admission: Admission | None = None
         if config.budget is not None:
             self.admission = Admission(config.budget, self)
@@ -214,8 +223,14 @@ class GatewayCore:
         messages = kwargs.pop("messages", None)
         stream = kwargs.pop("stream", False)
         option = parse_option(kwargs.pop("cache", None))
+        api_key = kwargs.pop("api_key", None)
         call = chat_call(messages, stream, kwargs)
         ctx = self.context("chat", model, call.params, stream=call.stream)
+        if api_key is not None:
+            return self.keyed(api_key, ctx, lambda: self._chat(ctx, call, option, model))
+        return self._chat(ctx, call, option, model)
+
+    def _chat(self, ctx: CallContext, call: ChatCall, option: Any, model: object) -> Flow[Any]:
         decision = None
         if self.cache is not None:
             decision = self.cache.decide(ctx, option, _cache_request(model, call))
@@ -240,8 +255,16 @@ class GatewayCore:
     def embeddings_flow(self, kwargs: dict[str, Any]) -> Flow[CreateEmbeddingResponse]:
         model = kwargs.pop("model", None)
         option = parse_option(kwargs.pop("cache", None))
+        api_key = kwargs.pop("api_key", None)
         call = embeddings_call(kwargs.pop("input", None), kwargs)
         ctx = self.context("embedding", model, call.params)
+        if api_key is not None:
+            return self.keyed(api_key, ctx, lambda: self._embeddings(ctx, call, option))
+        return self._embeddings(ctx, call, option)
+
+    def _embeddings(
+        self, ctx: CallContext, call: EmbeddingsCall, option: Any
+    ) -> Flow[CreateEmbeddingResponse]:
 
         def upstream(call: EmbeddingsCall) -> Flow[CreateEmbeddingResponse]:
             def build(target: Target, key: str | None) -> httpx.Request:
@@ -271,6 +294,48 @@ class GatewayCore:
         if decision is None:
             return self.recorded(ctx, upstream(call))
         return self.recorded(ctx, self.cache.embeddings(ctx, call, decision, upstream))  # type: ignore[union-attr]
+
+    def keyed(self, secret: object, ctx: CallContext, make: Callable[[], Flow[T]]) -> Flow[T]:
+        """Run the call ``make()`` builds as the virtual key ``secret``: verified (revoked,
+        expired and unknown keys are refused, the secret never echoed), scoped to the key's
+        org/project/user (the key's scope wins over metadata), limited to its models,
+        and charged to its budgets and rate limit and its tenants' quotas."""
+        if self.keys is None:
+            raise ConfigurationError(
+                "api_key: this gateway has no key store; set keys = 'sqlite:///keys.db' "
+                "(or memory://, postgresql://) in its config",
+                field="keys",
+            )
+        if not isinstance(secret, str):
+            raise InvalidRequestError(
+                "api_key: expected a virtual key string (gk_...)", field="api_key"
+            )
+        key = yield Call(self.keys.verify, self.keys.averify, (secret,))
+        if isinstance(key, BaseException):
+            raise key
+        for target in ctx.targets:
+            key.require_model(target.model, target.provider.name)
+        scope = key.scope()
+        ctx.virtual_key = key.id
+        for name in ("org", "project"):
+            if name in scope:
+                ctx.metadata[name] = scope[name]
+        if "user" in scope:
+            ctx.user = scope["user"]
+        tenant_limits = yield Call(self.keys.limits_for, self.keys.alimits_for, (scope,))
+        if isinstance(tenant_limits, BaseException):
+            raise tenant_limits
+        ctx.limits = (*key.limits, *tenant_limits)
+        if key.rate_limit is not None:
+            rate = key.rate_limit
+            ctx.rate_limits = ((f"key:{key.id}", rate.rpm, rate.tpm),)
+        if (ctx.limits or ctx.rate_limits) and self.admission is None:
+            raise ConfigurationError(
+                f"virtual key {key.id} has budgets or rate limits but the gateway has no "
+                "budget store; set budget = {{store = ...}} in its config",
+                field="budget",
+            )
+        return (yield from make())
 
     def transcription_flow(self, kwargs: dict[str, Any]) -> Flow[Transcription]:
         model = kwargs.pop("model", None)
@@ -750,6 +815,11 @@ class _BaseGateway:
         this process observed: latency, time to first token, calls in flight, key uses."""
         return self._core.router.health()
 
+    def for_key(self, secret: str) -> Any:
+        """A view of this gateway whose calls run as the virtual key ``secret`` (the same as
+        passing ``api_key=secret`` to every call)."""
+        return KeyedView(self, secret)
+
     @classmethod
     def from_file(cls: type[T], path: str | os.PathLike[str], **kwargs: Any) -> T:
         """A gateway from a ``.toml`` or ``.json`` file (same schema as the keywords)."""
@@ -800,6 +870,7 @@ class Gateway(_BaseGateway):
         self.audio = Audio(self)
         self.models = Models(self._core)
         self.usage = UsageReports(self._core)
+        self.keys = self._core.keys
 
     def _perform(self, effect: Effect) -> Any:
         try:
@@ -844,6 +915,8 @@ class Gateway(_BaseGateway):
             self._core.cache.close()
         if self._core.admission is not None:
             self._core.admission.close()
+        if self._core.keys is not None:
+            self._core.keys.close()
 
     def __enter__(self) -> Gateway:
         return self
@@ -899,6 +972,7 @@ class AsyncGateway(_BaseGateway):
         self.audio = AsyncAudio(self)
         self.models = Models(self._core)
         self.usage = AsyncUsageReports(self._core)
+        self.keys = self._core.keys
 
     async def _perform(self, effect: Effect) -> Any:
         try:
@@ -943,6 +1017,8 @@ class AsyncGateway(_BaseGateway):
             await self._core.cache.aclose()
         if self._core.admission is not None:
             await self._core.admission.aclose()
+        if self._core.keys is not None:
+            await self._core.keys.aclose()
 
     async def __aenter__(self) -> AsyncGateway:
         return self
@@ -1233,6 +1309,32 @@ class Audio:
 class AsyncAudio:
     def __init__(self, gateway: AsyncGateway) -> None:
         self.transcriptions = AsyncTranscriptions(gateway)
+
+
+class KeyedView:
+    """``gw.for_key(secret)``: the gateway's resources, every call made as one virtual key.
+
+    The secret is held in closures, never in an attribute or a ``repr``."""
+
+    def __init__(self, gateway: Any, secret: str) -> None:
+        from types import SimpleNamespace
+
+        def bind(create: Callable[..., Any]) -> Callable[..., Any]:
+            def create_as_key(**kwargs: Any) -> Any:
+                return create(api_key=secret, **kwargs)
+
+            create_as_key.__doc__ = create.__doc__
+            return create_as_key
+
+        self.chat = SimpleNamespace(
+            completions=SimpleNamespace(create=bind(gateway.chat.completions.create))
+        )
+        self.embeddings = SimpleNamespace(create=bind(gateway.embeddings.create))
+        self.models = gateway.models
+        self.usage = gateway.usage
+
+    def __repr__(self) -> str:
+        return "KeyedView(gk_***)"
 
 
 class Models:

@@ -22,6 +22,7 @@ __all__ = [
     "CacheConfig",
     "ConditionConfig",
     "GatewayConfig",
+    "KeysConfig",
     "KeyPoolConfig",
     "ProviderConfig",
     "RateLimitConfig",
@@ -247,6 +248,17 @@ class BudgetConfig(_Config):
     default_max_output: int = Field(4096, ge=1)
 
 
+class KeysConfig(_Config):
+    """Virtual keys (``gk_...``) for tenants: where their hashes live, and the pepper.
+
+    The pepper is a server-side secret read from the environment variable ``pepper_env``
+    (never from a config file): only HMAC-SHA-256(pepper, secret) is stored.
+    """
+
+    store: str = "memory://"
+    pepper_env: str = "AIGATE_KEY_PEPPER"
+
+
 class GatewayConfig(_Config):
     """Everything a :class:`~aigate.Gateway` is built from."""
 
@@ -259,6 +271,7 @@ class GatewayConfig(_Config):
     ledger_errors: Literal["raise", "log"] = "log"
     cache: str | CacheConfig | None = None
     budget: BudgetConfig | None = None
+    keys: str | KeysConfig | None = None
     prices: dict[str, dict[str, Any]] = Field(default_factory=dict)
     router: RouterConfig = Field(default_factory=RouterConfig)
 
