@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -713,35 +713,247 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- keys and budget -----------------------------------------------------------------------
 
 
-def _missing(feature: str, module: str) -> int:
-    _err().write(
-        f"error: {feature} is not available in this aigate build (no {module} module yet)\n"
+def _store_url(args: argparse.Namespace, section: str, default: str | None = None) -> str:
+    """The store URL from ``--store``, else the config's ``keys``/``budget`` section."""
+    if args.store:
+        return str(args.store)
+    config = _load_config(args.config)
+    value = getattr(config, section, None) if config is not None else None
+    if isinstance(value, str):
+        return value
+    store = getattr(value, "store", None)
+    if isinstance(store, str):
+        return store
+    if default is not None:
+        return default
+    raise UsageError(
+        f"no {section} store: pass --store URL (sqlite:///keys.db, postgresql://...) or a "
+        f"--config whose file has a [{section}] section"
     )
-    return EXIT_USAGE
+
+
+def _pepper_env(args: argparse.Namespace) -> str:
+    config = _load_config(args.config)
+    keys = getattr(config, "keys", None) if config is not None else None
+    return str(getattr(keys, "pepper_env", None) or "AIGATE_KEY_PEPPER")
+
+
+def _when_text(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+def _key_status(key: Any) -> str:
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= datetime.now(UTC):
+        return "expired"
+    return "active"
+
+
+def _key_dict(key: Any) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "org": key.org,
+        "project": key.project,
+        "user": key.user,
+        "models": list(key.models) if key.models is not None else None,
+        "limits": [limit.to_dict() for limit in key.limits],
+        "rate_limit": key.rate_limit.to_dict() if key.rate_limit is not None else None,
+        "created_at": key.created_at.isoformat(),
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        "status": _key_status(key),
+    }
+
+
+def _expiry(text: str) -> datetime:
+    """``30d``/``12h`` from now, or a date (midnight UTC) or an ISO time."""
+    now = datetime.now(UTC)
+    match = _RELATIVE.match(text.strip().lower())
+    if match:
+        return now + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    when = parse_when(text, now=now)
+    if isinstance(when, datetime):
+        return when
+    return datetime(when.year, when.month, when.day, tzinfo=UTC)
+
+
+def _budget_option(text: str) -> dict[str, str]:
+    """``5/day`` (USD), ``100000/month/tokens`` or ``50/1h/requests``."""
+    amount, _, rest = text.partition("/")
+    window, _, unit = rest.partition("/")
+    if not amount or not window:
+        raise UsageError(f"--budget {text!r}: expected AMOUNT/WINDOW[/UNIT], e.g. 5/day")
+    return {"amount": amount, "window": window, "unit": unit or "usd"}
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    try:
-        from . import tenancy
-    except ImportError:
-        return _missing("virtual keys", "aigate.tenancy")
-    return _keys_command(tenancy, args)  # pragma: no cover - wired once tenancy lands
+    from .tenancy import open_key_store
+
+    url = _store_url(args, "keys")
+    if url == "memory://":
+        _err().write("warning: a memory:// key store lives only as long as this command\n")
+    pepper = os.environ.get(_pepper_env(args))
+    with contextlib.closing(open_key_store(url, pepper=pepper)) as store:
+        out = _out()
+        if args.action == "create":
+            expires = _expiry(args.expires) if args.expires else None
+            rate = {k: v for k, v in (("rpm", args.rpm), ("tpm", args.tpm)) if v is not None}
+            secret, key = store.create(
+                name=args.name,
+                org=args.org,
+                project=args.project,
+                user=args.user,
+                models=args.models or None,
+                budget=[_budget_option(b) for b in args.budget or ()] or None,
+                rate_limit=rate or None,
+                expires_at=expires,
+            )
+            if args.json:
+                out.write(json.dumps({"secret": secret, **_key_dict(key)}, indent=2) + "\n")
+            else:
+                out.write(f"{secret}\n")
+                _err().write(f"created {key.id}: the secret above is shown once and never stored\n")
+            return EXIT_OK
+        if args.action == "revoke":
+            if not args.key_id:
+                raise UsageError("keys revoke needs the key id (vk_...)")
+            key = store.revoke(args.key_id)
+            out.write(f"revoked {key.id} at {_when_text(key.revoked_at)} UTC\n")
+            return EXIT_OK
+        keys = store.list(include_revoked=not args.active)
+        if args.json:
+            out.write(json.dumps([_key_dict(k) for k in keys], indent=2) + "\n")
+            return EXIT_OK
+        if not keys:
+            out.write("no keys\n")
+            return EXIT_OK
+        rows = [
+            [
+                k.id,
+                k.name or "-",
+                "/".join(v or "-" for v in (k.org, k.project, k.user)),
+                ",".join(k.models) if k.models is not None else "*",
+                str(len(k.limits)),
+                _when_text(k.created_at),
+                _when_text(k.expires_at),
+                _key_status(k),
+            ]
+            for k in keys
+        ]
+        headers = ["id", "name", "org/project/user", "models", "limits", "created", "expires"]
+        out.write(render_table([*headers, "status"], rows) + "\n")
+    return EXIT_OK
 
 
-def _keys_command(tenancy: Any, args: argparse.Namespace) -> int:  # pragma: no cover
-    raise UsageError(f"keys {args.action}: not wired to aigate.tenancy yet")
+def _limit_context(limit: Any, wanted: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The scope (and metadata) a limit's counter is found under, or empty for a limit
+    that needs a ``--scope`` value it was not given."""
+    kind, _, value = limit.scope.partition(":")
+    if kind == "global":
+        return {"_": "global"}, {}
+    if kind == "meta":
+        name, _, tag = value.partition("=")
+        tag = wanted.get(f"meta:{name}", "") if tag == "*" else tag
+        return ({"_": "meta"}, {name: tag}) if tag else ({}, {})
+    if value == "*":
+        value = wanted.get(kind, "")
+    return ({kind: value}, {}) if value else ({}, {})
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
-    try:
-        from . import budget as budget_module
-    except ImportError:  # pragma: no cover - the package ships with aigate
-        return _missing("budgets", "aigate.budget")
-    return _budget_status(budget_module, args)
+    from .budget import Budgets, open_budget_store
+
+    config = _load_config(args.config)
+    limits: list[Any] = list(config.budget.limits) if config and config.budget else []
+    limits += [_limit_option(text) for text in args.limit or ()]
+    if not limits:
+        raise UsageError("no budget limits: pass a --config with [budget] limits, or --limit")
+    wanted = _pairs([s.replace(":", "=", 1) for s in args.scope or ()], "--scope")
+    budgets = Budgets(limits)
+    url = _store_url(args, "budget", default="memory://")
+    rows: list[dict[str, Any]] = []
+    needs_scope: list[str] = []
+    with contextlib.closing(open_budget_store(url)) as store:
+        planned: list[tuple[Any, Any]] = []
+        for limit in budgets.limits:
+            scope, metadata = _limit_context(limit, wanted)
+            if not scope:
+                needs_scope.append(limit.scope)
+                continue
+            scope = {k: v for k, v in scope.items() if k != "_"}
+            charges = Budgets([limit]).plan(
+                scope, metadata=metadata, estimate_nano=0, tokens=0, requests=0
+            )
+            planned.extend((limit, charge) for charge in charges)
+        counters = store.status([charge.key for _, charge in planned])
+    from .budget._plan import scope_of
+
+    for limit, charge in planned:
+        counter = counters[charge.key]
+        rows.append(
+            {
+                "scope": scope_of(charge.key),
+                "window": limit.window,
+                "unit": limit.unit,
+                "spent": _amount(limit.unit, counter.spent),
+                "reserved": _amount(limit.unit, counter.reserved),
+                "limit": _amount(limit.unit, charge.cap),
+                "used": counter.spent / charge.cap if charge.cap else 0.0,
+                "hard": limit.hard,
+                "resets_at": charge.resets_at.isoformat() if charge.resets_at else None,
+            }
+        )
+    if args.json:
+        _out().write(json.dumps({"store": url.split("://", 1)[0], "budgets": rows}) + "\n")
+    else:
+        from ._report_html import safe_url
+
+        table = [
+            [
+                r["scope"],
+                r["window"],
+                _units(r["unit"], r["spent"]),
+                _units(r["unit"], r["reserved"]),
+                _units(r["unit"], r["limit"]),
+                f"{r['used']:.0%}",
+                "hard" if r["hard"] else "soft",
+                (r["resets_at"] or "-")[:16].replace("T", " "),
+            ]
+            for r in rows
+        ]
+        headers = ["scope", "window", "spent", "reserved", "limit", "used", "kind", "resets"]
+        right = [False, False, True, True, True, True, False, False]
+        _out().write(f"budgets in {safe_url(url)}\n" + render_table(headers, table, right) + "\n")
+    for needed in needs_scope:
+        kind = needed.split(":", 1)[0]
+        _err().write(f"note: {needed} is per {kind}: add --scope {kind}:NAME to see one\n")
+    return EXIT_OK
 
 
-def _budget_status(budget_module: Any, args: argparse.Namespace) -> int:
-    raise UsageError("budget status: not wired yet")
+def _limit_option(text: str) -> dict[str, str]:
+    """``--limit user:ana=5/day`` (scope=AMOUNT/WINDOW[/UNIT])."""
+    scope, sep, rest = text.rpartition("=")
+    if not sep:
+        raise UsageError(f"--limit {text!r}: expected SCOPE=AMOUNT/WINDOW, e.g. user:ana=5/day")
+    return {"scope": scope, **_budget_option(rest)}
+
+
+def _amount(unit: str, value: int) -> str:
+    """An exact amount in the limit's unit, for JSON: USD as a decimal string."""
+    if unit == "usd":
+        return format(Decimal(value).scaleb(-9).normalize(), "f")
+    return str(value)
+
+
+def _units(unit: str, amount: str) -> str:
+    from ._report_html import format_usd
+    from .pricing import to_nano
+
+    if unit == "usd":
+        return format_usd(to_nano(Decimal(amount)))
+    return f"{int(amount):,} {unit}"
 
 
 # -- the parser ----------------------------------------------------------------------------
@@ -812,22 +1024,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys = sub.add_parser("keys", help="virtual keys: create, list, revoke")
     keys.add_argument("action", choices=("create", "list", "revoke"))
-    keys.add_argument("key_id", nargs="?", help="the key to revoke")
-    keys.add_argument("--store", help="key store URL (default: the config's)")
+    keys.add_argument("key_id", nargs="?", help="the key to revoke (vk_...)")
+    keys.add_argument("--store", help="key store URL (default: the config's [keys] store)")
     keys.add_argument("--config", "-c")
     keys.add_argument("--name")
+    keys.add_argument("--org")
     keys.add_argument("--project")
     keys.add_argument("--user")
-    keys.add_argument("--org")
-    keys.add_argument("--expires", help="a time (same forms as report --since) or 30d")
+    keys.add_argument("--models", action="append", help="allowed model glob (repeatable)")
+    keys.add_argument(
+        "--budget", action="append", help="AMOUNT/WINDOW[/UNIT], e.g. 5/day (repeatable)"
+    )
+    keys.add_argument("--rpm", type=int, help="requests per minute")
+    keys.add_argument("--tpm", type=int, help="tokens per minute")
+    keys.add_argument("--expires", help="30d, 12h, or a date/time")
+    keys.add_argument("--active", action="store_true", help="list: hide revoked keys")
     keys.add_argument("--json", action="store_true")
     keys.set_defaults(run=cmd_keys)
 
-    budget = sub.add_parser("budget", help="budgets: status")
+    budget = sub.add_parser("budget", help="budgets: what each limit has spent in its window")
     budget.add_argument("action", choices=("status",))
     budget.add_argument("--store", help="budget store URL (default: the config's)")
-    budget.add_argument("--config", "-c")
-    budget.add_argument("--scope", action="append", help="only these scopes (user:u1, ...)")
+    budget.add_argument("--config", "-c", help="read [budget] limits and store from here")
+    budget.add_argument(
+        "--limit", action="append", help="SCOPE=AMOUNT/WINDOW[/UNIT] to show (repeatable)"
+    )
+    budget.add_argument(
+        "--scope", action="append", help="a value for per-tenant limits: user:ana (repeatable)"
+    )
     budget.add_argument("--json", action="store_true")
     budget.set_defaults(run=cmd_budget)
     return parser

@@ -410,3 +410,121 @@ def test_render_table_alignment() -> None:
         "a              1",
         "long name  1,000",
     ]
+
+
+PEPPER = "cli-test-pepper-0123456789"
+
+
+class TestKeys:
+    def test_create_list_revoke(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The secret is printed once (stdout) and never again; list and revoke use ids."""
+        monkeypatch.setenv("AIGATE_KEY_PEPPER", PEPPER)
+        store = ["--store", f"sqlite:///{tmp_path / 'keys.db'}"]
+        code, out, err = run(
+            capsys,
+            "keys",
+            "create",
+            *store,
+            "--name",
+            "ci",
+            "--project",
+            "acme",
+            "--models",
+            "openai/*",
+            "--budget",
+            "5/day",
+            "--rpm",
+            "60",
+            "--expires",
+            "30d",
+        )
+        assert code == 0
+        secret = out.strip()
+        assert secret.startswith("gk_") and "shown once" in err
+        code, out, _ = run(capsys, "keys", "list", *store, "--json")
+        (key,) = json.loads(out)
+        assert key["name"] == "ci" and key["models"] == ["openai/*"] and key["status"] == "active"
+        assert key["limits"][0]["amount"] == "5" and key["rate_limit"]["rpm"] == 60
+        assert key["expires_at"] > key["created_at"]
+        assert secret not in out
+        code, out, _ = run(capsys, "keys", "list", *store)
+        assert code == 0 and key["id"] in out and "-/acme/-" in out and secret not in out
+        assert run(capsys, "keys", "revoke", key["id"], *store)[0] == 0
+        code, out, _ = run(capsys, "keys", "list", *store)
+        assert out.splitlines()[-1].endswith("revoked")
+        assert run(capsys, "keys", "list", *store, "--active")[1] == "no keys\n"
+
+    def test_store_from_config_and_errors(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("TEAM_PEPPER", PEPPER)
+        config = write(
+            tmp_path,
+            "c.toml",
+            f'[keys]\nstore = "sqlite:///{tmp_path / "k.db"}"\npepper_env = "TEAM_PEPPER"\n',
+        )
+        assert run(capsys, "keys", "create", "--config", config)[0] == 0
+        assert len(json.loads(run(capsys, "keys", "list", "-c", config, "--json")[1])) == 1
+        code, _, err = run(capsys, "keys", "list")
+        assert code == 2 and "no keys store" in err
+        code, _, err = run(capsys, "keys", "revoke", "--config", config)
+        assert code == 2 and "needs the key id" in err
+        code, _, err = run(capsys, "keys", "revoke", "vk_0000000000000000", "--config", config)
+        assert code == 1 and "vk_0000000000000000" in err
+
+
+class TestBudget:
+    def test_status_after_spending(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """Counters of the current window for each limit; per-user limits need --scope."""
+        import aigate
+
+        config = write(
+            tmp_path,
+            "b.toml",
+            f"""
+            [providers.openai]
+            kind = "fake"
+            [budget]
+            store = "sqlite:///{tmp_path / "budget.db"}"
+            limits = [
+              {{scope = "global", amount = "10", window = "month"}},
+              {{scope = "user:*", amount = "0.01", window = "day"}},
+              {{scope = "project:acme", amount = "100000", unit = "tokens", window = "day"}},
+            ]
+            """.replace("            ", ""),
+        )
+        with aigate.Gateway.from_file(config) as gw:
+            for user in ("ana", "bo", "ana"):
+                gw.chat.completions.create(
+                    model="openai/gpt-4o-mini",
+                    messages=[{"role": "user", "content": "hello " * 20}],
+                    user=user,
+                    metadata={"project": "acme"},
+                    max_tokens=50,
+                )
+        code, out, err = run(capsys, "budget", "status", "--config", config)
+        assert code == 0
+        lines = out.splitlines()
+        assert lines[0].startswith("budgets in sqlite:///")
+        assert [line.split()[0] for line in lines[3:]] == ["global", "project:acme"]
+        assert "note: user:* is per user: add --scope user:NAME" in err
+        code, out, _ = run(
+            capsys, "budget", "status", "-c", config, "--scope", "user:ana", "--json"
+        )
+        rows = {r["scope"]: r for r in json.loads(out)["budgets"]}
+        assert set(rows) == {"global", "user:ana", "project:acme"}
+        assert Decimal(rows["global"]["spent"]) > Decimal(rows["user:ana"]["spent"]) > 0
+        assert rows["project:acme"]["unit"] == "tokens" and int(rows["project:acme"]["spent"]) > 0
+        assert rows["user:ana"]["limit"] == "0.01" and rows["user:ana"]["reserved"] == "0"
+
+    def test_limits_on_the_command_line(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _ = run(capsys, "budget", "status", "--limit", "user:ana=5/day")
+        assert code == 0 and "user:ana" in out and "$5.00" in out
+        code, _, err = run(capsys, "budget", "status")
+        assert code == 2 and "no budget limits" in err
+        code, _, err = run(capsys, "budget", "status", "--limit", "5/day")
+        assert code == 2 and "SCOPE=AMOUNT/WINDOW" in err
