@@ -16,6 +16,7 @@ Only complete answers are stored: errors, interrupted and cancelled streams neve
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -55,6 +56,37 @@ class CacheDecision:
     read: bool
     write: bool
     ttl: float | None
+    semantic_scope: str | None = None  # namespace + every field but the messages
+    vector: list[float] | None = None  # the prompt's embedding, once computed
+
+
+class SemanticIndex:
+    """Prompt embeddings by scope, searched by cosine similarity (in this process)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[str, list[tuple[list[float], float, str]]] = {}
+        self._count = 0
+
+    def add(self, scope: str, vector: list[float], key: str) -> None:
+        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+        if self._count >= self.max_entries:
+            self._entries.clear()  # a bound, not an LRU: the exact cache still holds entries
+            self._count = 0
+        self._entries.setdefault(scope, []).append((vector, norm, key))
+        self._count += 1
+
+    def best(self, scope: str, vector: list[float]) -> tuple[float, str] | None:
+        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+        found: tuple[float, str] | None = None
+        for other, other_norm, key in self._entries.get(scope, ()):
+            if len(other) != len(vector):
+                continue
+            dot = sum(a * b for a, b in zip(vector, other, strict=True))
+            similarity = dot / (norm * other_norm)
+            if found is None or similarity > found[0]:
+                found = (similarity, key)
+        return found
 
 
 @dataclass(slots=True)
@@ -97,10 +129,14 @@ def parse_option(option: object) -> dict[str, Any] | bool | None:
 class CacheLayer:
     """The gateway's cache: one backend, the policy from :class:`CacheConfig`."""
 
-    def __init__(self, config: CacheConfig) -> None:
+    def __init__(self, config: CacheConfig, core: Any = None) -> None:
         from .cache import SafeCache, open_cache
 
         self.config = config
+        self.core = core
+        self.semantic = (
+            SemanticIndex(config.semantic.max_entries) if config.semantic is not None else None
+        )
         self.backend = SafeCache(open_cache(config.url, field="cache.url"))
         # Decoded entries by key, reused while the backend hands back the very same bytes
         # object (the memory backend does): a hit then skips JSON decoding and checksums.
@@ -168,7 +204,16 @@ class CacheLayer:
                 request=request,
                 include_user=self.config.include_user,
             )
-        return CacheDecision(key, namespace, read, write, ttl)
+        scope = None
+        if kind == "chat" and self.semantic is not None:
+            rest = {k: v for k, v in request.items() if k != "messages"}
+            scope = cache_key(
+                namespace=namespace,
+                target=_target_id(ctx, self._target_ids),
+                request=rest,
+                endpoint="semantic",
+            )
+        return CacheDecision(key, namespace, read, write, ttl, scope)
 
     # -- reading and writing -----------------------------------------------------------------
 
@@ -208,16 +253,20 @@ class CacheLayer:
             hit = self._hit(ctx, entry, call.stream) if entry is not None else None
             if hit is not None:
                 return hit
+            if decision.semantic_scope is not None:
+                hit = yield from self._semantic_hit(ctx, call, decision)
+                if hit is not None:
+                    return hit
         if call.stream or not self.config.single_flight:
             result = yield from upstream
             if not call.stream and decision.write:
-                yield from self.store(decision.key, _chat_entry(result), decision.ttl)
+                yield from self.store_result(decision, _chat_entry(result))
             return result
 
         def leader() -> Flow[ChatCompletion]:
             result: ChatCompletion = yield from upstream
             if decision.write:
-                yield from self.store(decision.key, _chat_entry(result), decision.ttl)
+                yield from self.store_result(decision, _chat_entry(result))
             return result
 
         outcome = yield Flight(decision.key, leader(), self.config.single_flight_timeout)
@@ -227,6 +276,42 @@ class CacheLayer:
         if not shared:
             return value
         return self._hit(ctx, _chat_entry(value), stream=False) or value
+
+    def store_result(self, decision: CacheDecision, entry: Mapping[str, Any]) -> Flow[None]:
+        """Store an answer, and index its prompt for semantic lookups when that is on."""
+        yield from self.store(decision.key, entry, decision.ttl)
+        if self.semantic is not None and decision.semantic_scope and decision.vector:
+            self.semantic.add(decision.semantic_scope, decision.vector, decision.key)
+
+    def _semantic_hit(self, ctx: CallContext, call: ChatCall, decision: CacheDecision) -> Flow[Any]:
+        """An entry whose prompt is close enough, in the same scope; None otherwise. The
+        embedding call is a normal call of this gateway (priced, recorded); if it fails,
+        the lookup is simply a miss."""
+        from ._exceptions import AigateError
+
+        assert self.semantic is not None and self.config.semantic is not None
+        text = _prompt_text(call.messages)
+        if not text or self.core is None:
+            return None
+        try:
+            embedded = yield from self.core.embeddings_flow(
+                {"model": self.config.semantic.model, "input": [text], "metadata": ctx.metadata}
+            )
+        except AigateError:
+            return None
+        vector = embedded.data[0].embedding
+        if not isinstance(vector, list):
+            return None
+        decision.vector = vector
+        assert decision.semantic_scope is not None
+        match = self.semantic.best(decision.semantic_scope, vector)
+        if match is None or match[0] < self.config.semantic.threshold:
+            return None
+        entry = yield from self.lookup(match[1])
+        hit = self._hit(ctx, entry, call.stream) if entry is not None else None
+        if hit is not None:
+            hit.gateway.cache_similarity = match[0]
+        return hit
 
     def _hit(self, ctx: CallContext, entry: dict[str, Any], stream: bool) -> Any:
         """The result an entry stands for, or None when it no longer decodes (a miss)."""
@@ -315,6 +400,18 @@ class CacheLayer:
                 yield from self.store(keys[index], {"embedding": item.embedding}, decision.ttl)
         fresh.data = [Embedding(embedding=v, index=i) for i, v in enumerate(vectors)]
         return fresh
+
+
+def _prompt_text(messages: list[dict[str, Any]]) -> str:
+    """The text of a conversation, for embedding: each message as ``role: text``."""
+    lines = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
+        if content:
+            lines.append(f"{message.get('role')}: {content}")
+    return "\n".join(lines)
 
 
 def _completion_validator() -> Callable[[bytes], ChatCompletion]:

@@ -184,7 +184,7 @@ def finish_stream(
     yield from core.record(ctx, info, usage, call, error=error)
     if error is None and start.cache is not None and core.cache is not None and not estimated:
         entry = core.cache.stream_entry(state.acc.completion(), state.kept, info.cost_usd)
-        yield from core.cache.store(start.cache.key, entry, start.cache.ttl)
+        yield from core.cache.store_result(start.cache, entry)
     if error is not None and not cancelled:
         if isinstance(error, httpx.HTTPError):
             error = error_from_transport(error, provider=target.provider.name, model=target.model)

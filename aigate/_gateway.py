@@ -148,7 +148,7 @@ class GatewayCore:
             )
         self.cache: CacheLayer | None = None
         if config.cache is not None:
-            self.cache = CacheLayer(check_config(config.cache))
+            self.cache = CacheLayer(check_config(config.cache), self)
         self.observer: Any = None  # an aigate.observe.Observer, set by the gateway
         self.keys: Any = None
         if config.keys is not None:
@@ -256,8 +256,9 @@ class GatewayCore:
         model = kwargs.pop("model", None)
         option = parse_option(kwargs.pop("cache", None))
         api_key = kwargs.pop("api_key", None)
+        tags = _tags(kwargs.pop("metadata", None))  # aigate's ledger tags: never sent
         call = embeddings_call(kwargs.pop("input", None), kwargs)
-        ctx = self.context("embedding", model, call.params)
+        ctx = self.context("embedding", model, {**call.params, "metadata": tags})
         if api_key is not None:
             return self.keyed(api_key, ctx, lambda: self._embeddings(ctx, call, option))
         return self._embeddings(ctx, call, option)
@@ -339,8 +340,9 @@ class GatewayCore:
 
     def transcription_flow(self, kwargs: dict[str, Any]) -> Flow[Transcription]:
         model = kwargs.pop("model", None)
+        tags = _tags(kwargs.pop("metadata", None))  # aigate's ledger tags: never sent
         call = transcription_call(kwargs.pop("file", None), kwargs)
-        ctx = self.context("transcription", model, {})
+        ctx = self.context("transcription", model, {"metadata": tags})
 
         def build(target: Target, key: str | None) -> httpx.Request:
             return target.provider.codec.transcription_request(call, target, key)
@@ -645,6 +647,21 @@ def observe_failure(observer: Any, ctx: CallContext, error: BaseException) -> No
     )
     observer.error(event)
     observer.end_span(ctx.span, error=event)
+
+
+def _tags(metadata: object) -> dict[str, str]:
+    """``metadata=`` of an embeddings or transcription call: ledger tags, checked."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise InvalidRequestError(
+            "metadata: expected a dict of strings to strings",
+            field="metadata",
+            expected="a dict of strings to strings",
+        )
+    return dict(metadata)
 
 
 def _embedding_tokens(inputs: Any) -> int:

@@ -278,3 +278,4 @@ class GatewayInfo:
     rate_limit: RateLimitInfo | None = None
     saved_cost_usd: Decimal | None = None
     call_id: str | None = None  # aigate's id for the call: the ledger record's id
+    cache_similarity: float | None = None  # for a semantic cache hit: the prompts' cosine

@@ -29,6 +29,7 @@ __all__ = [
     "RetryConfig",
     "RouteCacheConfig",
     "RouteConfig",
+    "SemanticCacheConfig",
     "RouterConfig",
     "TargetConfig",
     "TimeoutConfig",
@@ -200,6 +201,21 @@ class RouteCacheConfig(_Config):
     shared: bool = False  # one namespace for every tenant on this route: an explicit choice
 
 
+class SemanticCacheConfig(_Config):
+    """Semantic caching: a miss may be answered by an entry whose prompt is close enough.
+
+    The prompt's text is embedded through this gateway's own ``model`` (a
+    ``provider/model`` or route; the embedding call is priced and recorded like any
+    other), and compared by cosine similarity with the prompts stored in the same
+    namespace *and* with the same other fields (model, sampling, tools...). The index is
+    held in this process (``max_entries`` per gateway).
+    """
+
+    model: str
+    threshold: float = Field(0.95, gt=0, le=1)
+    max_entries: int = Field(10_000, ge=1)
+
+
 class CacheConfig(_Config):
     """Response caching. ``url``: ``memory://``, ``disk:///path``, ``redis://...``.
 
@@ -217,6 +233,7 @@ class CacheConfig(_Config):
     single_flight: bool = True
     single_flight_timeout: Seconds = 30.0
     routes: dict[str, RouteCacheConfig] = Field(default_factory=dict)
+    semantic: SemanticCacheConfig | None = None
 
 
 class RateLimitConfig(_Config):

@@ -230,3 +230,63 @@ class TestBackends:
         gw, _fake = make(make_gateway, cache="redis://127.0.0.1:1/0")
         r = gw.chat(model=MODEL, messages=HI, temperature=0)
         assert r.choices[0].message.content and not r.gateway.cached
+
+
+def _bag_of_words(request: Any) -> Any:
+    """An embeddings server whose vectors are word counts: similar prompts, close vectors."""
+    import json as _json
+    import re
+
+    import httpx
+
+    body = _json.loads(request.content)
+    data = []
+    for index, text in enumerate(body["input"]):
+        vector = [0.0] * 64
+        for word in re.findall(r"[a-z]+", text.lower()):
+            vector[sum(map(ord, word)) % 64] += 1.0
+        data.append({"object": "embedding", "index": index, "embedding": vector})
+    usage = {"prompt_tokens": 5, "total_tokens": 5}
+    return httpx.Response(
+        200, json={"object": "list", "data": data, "model": "bow", "usage": usage}
+    )
+
+
+class TestSemantic:
+    def gateway(self, make_gateway: Any) -> tuple[Any, FakeTransport]:
+        import httpx
+
+        fake = FakeTransport()
+        gw = make_gateway(
+            providers={
+                "openai": {"api_keys": ["sk"]},
+                "emb": {
+                    "kind": "fake",
+                    "options": {"transport": httpx.MockTransport(_bag_of_words)},
+                },
+            },
+            cache={"url": "memory://", "semantic": {"model": "emb/bow", "threshold": 0.9}},
+            transport=fake,
+        )
+        return gw, fake
+
+    def test_close_prompt_hits(self, make_gateway: Any) -> None:
+        gw, fake = self.gateway(make_gateway)
+        ask = [{"role": "user", "content": "What is the capital of France?"}]
+        again = [{"role": "user", "content": "what is the capital of france"}]
+        first = gw.chat(model=MODEL, messages=ask, temperature=0)
+        second = gw.chat(model=MODEL, messages=again, temperature=0)
+        assert len(fake.calls) == 1
+        assert second.gateway.cached and second.gateway.cache_similarity >= 0.9
+        assert second.choices[0].message.content == first.choices[0].message.content
+
+    def test_isolated_by_tenant_and_fields(self, make_gateway: Any) -> None:
+        gw, fake = self.gateway(make_gateway)
+        ask = [{"role": "user", "content": "What is the capital of France?"}]
+        again = [{"role": "user", "content": "what is the capital of france"}]
+        gw.chat(model=MODEL, messages=ask, temperature=0, metadata={"project": "a"})
+        gw.chat(model=MODEL, messages=again, temperature=0, metadata={"project": "b"})
+        gw.chat(model=MODEL, messages=again, temperature=0, metadata={"project": "a"}, seed=1)
+        unrelated = [{"role": "user", "content": "Tell me a joke about cats"}]
+        gw.chat(model=MODEL, messages=unrelated, temperature=0, metadata={"project": "a"})
+        assert len(fake.calls) == 4
