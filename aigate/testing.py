@@ -374,3 +374,217 @@ def _multipart_field(content: bytes, name: str) -> str | None:
     start = content.find(b"\r\n\r\n", at) + 4
     end = content.find(b"\r\n", start)
     return content[start:end].decode()
+
+
+# -- fault injection -------------------------------------------------------------------------
+
+
+@dataclass
+class FakeReset:
+    """The connection is reset before any answer (``httpx.ReadError``)."""
+
+
+@dataclass
+class FakeMalformed:
+    """A 200 that cannot be parsed: a truncated JSON body, or for a stream an unparsable
+    event after ``after`` well-formed ones (0: before any content)."""
+
+    after: int = 0
+    text: str = "Hello from the fake provider."
+
+
+@dataclass
+class FakeStall:
+    """The provider goes silent for ``seconds``: before the headers (``after=None``) or in
+    a stream after ``after`` events. When the request's read timeout is shorter the read
+    times out (``httpx.ReadTimeout``), as httpx would; otherwise the transport's clock moves
+    on by ``seconds`` (a :class:`FakeClock`: no real waiting), a stream sends an SSE
+    keep-alive comment, and the answer continues."""
+
+    seconds: float
+    after: int | None = None
+    text: str = "Hello from the fake provider."
+
+
+def reset() -> FakeReset:
+    """A connection reset before the answer."""
+    return FakeReset()
+
+
+def malformed(after: int = 0, text: str = "Hello from the fake provider.") -> FakeMalformed:
+    """An unparsable 200 (see :class:`FakeMalformed`)."""
+    return FakeMalformed(after, text)
+
+
+def stall(
+    seconds: float, *, after: int | None = None, text: str = "Hello from the fake provider."
+) -> FakeStall:
+    """A silent provider (see :class:`FakeStall`)."""
+    return FakeStall(seconds, after, text)
+
+
+class _Done:
+    """An awaitable that is already done, so one ``sleep`` serves both gateways."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Iterator[None]:
+        return iter(())
+
+
+class FakeClock:
+    """Time for tests: ``time()`` reads it, ``sleep()`` records and advances it at once.
+
+    ``clock.install(gw)`` makes a Gateway or AsyncGateway sleep on it and its router read
+    it, so retries, backoff, breakers and deadlines run in no real time::
+
+        clock = FakeClock()
+        clock.install(gw)
+        gw.chat.completions.create(...)
+        clock.sleeps  # [2.0]: the Retry-After it honoured
+    """
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    __call__ = time
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def sleep(self, seconds: float) -> Any:
+        """Record and advance; the result may be awaited (AsyncGateway) or ignored."""
+        self.sleeps.append(seconds)
+        self.now += seconds
+        return _Done()
+
+    def install(self, gateway: Any) -> FakeClock:
+        gateway._sleep = self.sleep
+        gateway._core.router.clock = self.time
+        return self
+
+
+class _FaultStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A stream body that can stall (or time out) after some parts."""
+
+    def __init__(
+        self, parts: list[bytes], at: int | None, seconds: float, timeout: float | None, clock: Any
+    ) -> None:
+        self._parts = parts
+        self._at = at
+        self._seconds = seconds
+        self._timeout = timeout
+        self._clock = clock
+
+    def _stall(self) -> None:
+        if self._timeout is not None and self._timeout < self._seconds:
+            raise httpx.ReadTimeout("fake stall: no bytes within the read timeout")
+        if self._clock is not None:
+            self._clock.advance(self._seconds)
+        else:
+            time.sleep(self._seconds)
+
+    def __iter__(self) -> Iterator[bytes]:
+        for i, part in enumerate(self._parts):
+            if i == self._at:
+                self._stall()
+                yield b": keep-alive\n\n"
+            yield part
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for i, part in enumerate(self._parts):
+            if i == self._at:
+                self._stall()
+                yield b": keep-alive\n\n"
+            yield part
+
+
+FaultScript = Script | FakeReset | FakeMalformed | FakeStall
+
+
+class FaultTransport(FakeTransport):
+    """A :class:`FakeTransport` that also plays faults (:func:`reset`, :func:`malformed`,
+    :func:`stall`), with one script per model::
+
+        fault = FaultTransport(
+            {"gpt-4o-mini": [error(429, headers={"retry-after": "2"}), "ok"],
+             "llama-3.1-8b-instant": [stall(30, after=2), "late"]},
+            clock=clock,
+        )
+
+    ``clock`` (a :class:`FakeClock`) is what a stall that does not time out advances.
+    """
+
+    def __init__(
+        self,
+        scripts: dict[str, Iterable[FaultScript | str]] | None = None,
+        *,
+        script: Iterable[FaultScript | str] = (),
+        default: Script | None = None,
+        clock: FakeClock | None = None,
+    ) -> None:
+        super().__init__(script, default=default)  # type: ignore[arg-type]
+        self.clock = clock
+        for model, items in (scripts or {}).items():
+            self.when(model, *items)  # type: ignore[arg-type]
+
+    def _answer(self, call: FakeCall, item: Any) -> httpx.Response:
+        request = call.request
+        if isinstance(item, FakeReset):
+            raise httpx.ReadError("fake connection reset by peer", request=request)
+        timeouts = request.extensions.get("timeout") or {}
+        read_timeout = timeouts.get("read")
+        streamed = isinstance(call.json, dict) and bool(call.json.get("stream"))
+        if isinstance(item, FakeStall) and (item.after is None or not streamed):
+            if read_timeout is not None and read_timeout < item.seconds:
+                raise httpx.ReadTimeout("fake stall before the headers", request=request)
+            if self.clock is not None:
+                self.clock.advance(item.seconds)
+            return super()._answer(call, reply(item.text))
+        if isinstance(item, FakeMalformed):
+            if not streamed:
+                return httpx.Response(
+                    200,
+                    content=b'{"id": "chatcmpl-broken", "choices": [',
+                    headers={"content-type": "application/json"},
+                )
+            parts = self._parts(call, item.text)
+            cut = min(item.after + 1, len(parts))  # the role event, then `after` events
+            parts = [*parts[:cut], b"data: {not json\n\n"]
+            return self._stream(parts, None, 0.0, None)
+        if isinstance(item, FakeStall):
+            parts = self._parts(call, item.text)
+            return self._stream(parts, item.after, item.seconds, read_timeout)
+        return super()._answer(call, item)
+
+    def _parts(self, call: FakeCall, text: str) -> list[bytes]:
+        response = self._chat(call, reply(text))
+        stream = response.stream
+        assert isinstance(stream, _CutStream)
+        return list(stream._parts)
+
+    def _stream(
+        self, parts: list[bytes], at: int | None, seconds: float, timeout: float | None
+    ) -> httpx.Response:
+        return httpx.Response(
+            200,
+            headers={"content-type": "text/event-stream"},
+            stream=_FaultStream(parts, at, seconds, timeout, self.clock),
+        )
+
+
+__all__ += [
+    "FakeClock",
+    "FakeMalformed",
+    "FakeReset",
+    "FakeStall",
+    "FaultScript",
+    "FaultTransport",
+    "malformed",
+    "reset",
+    "stall",
+]

@@ -234,7 +234,9 @@ def _bound_timeouts(
     request.extensions["timeout"] = bounded
 
 
-def _give_up(ctx: CallContext, route: Route, retry_at: float | None, untried: bool) -> AigateError:
+def _give_up(
+    ctx: CallContext, route: Route, retry_at: float | None, untried: bool, now: float
+) -> AigateError:
     errors = ctx.errors
     if errors and len(ctx.attempts) == 1 and not untried and isinstance(errors[-1], AigateError):
         return errors[-1]
@@ -245,9 +247,7 @@ def _give_up(ctx: CallContext, route: Route, retry_at: float | None, untried: bo
     else:
         message = f"no target of {what} could be tried now"
     if retry_at is not None:
-        message += (
-            f"; the first one may accept calls again in {max(retry_at - time.time(), 0):.1f}s"
-        )
+        message += f"; the first one may accept calls again in {max(retry_at - now, 0):.1f}s"
     failed = AllTargetsFailed(message, attempts=ctx.attempts, errors=errors, retry_at=retry_at)
     if errors:
         failed.__cause__ = errors[-1]
@@ -432,21 +432,18 @@ def attempts(
         delay = retry_after(error)
         rate_limited = isinstance(error, RateLimitError) and key_name is not None
         if rate_limited:
-            cooldown = delay if delay is not None else settings.key_cooldown_s
-            yield from _record(store, key_name, "cool", now, cooldown, reason)  # type: ignore[arg-type]
+            # a 429 is about the key (its org's limits): cool it, leave the target alone
+            delay = delay if delay is not None else settings.key_cooldown_s
+            yield from _record(store, key_name, "cool", now, delay, reason)  # type: ignore[arg-type]
         else:
             yield from _record(store, cand.name, "fail", now, delay or 0.0, reason)
             cand.stats.observe(
                 (time.perf_counter() - started) * 1000.0 + _FAILURE_PENALTY_MS, stream
             )
         n = tries[cand.name] = tries.get(cand.name, 0) + 1
-        # Retry here, unless retries are spent or the provider asked for a longer pause
-        # than the cap (then another target is the better bet).
-        if (
-            n <= settings.retries
-            and sent < max_attempts
-            and (delay is None or delay <= settings.retry_after_cap_s)
-        ):
+        # Retry here unless retries are spent, or the provider asked for a longer pause than
+        # the cap or the deadline allows (then another target is the better bet).
+        if n <= settings.retries and sent < max_attempts:
             if rate_limited and len(pool.keys) > 1:
                 wait = 0.0  # the retry goes to another key (or waits for one to cool)
             else:
@@ -460,7 +457,7 @@ def attempts(
 
     retry_at = min((u for _, u in blocked.values()), default=None)
     untried = any(name not in tried for name in blocked)
-    raise _give_up(ctx, route, retry_at, untried)
+    raise _give_up(ctx, route, retry_at, untried, clock())
 
 
 def _may_wait(

@@ -498,5 +498,18 @@ class Router:
                 )
         return Health(targets, keys)
 
+    def close(self) -> None:
+        """Close the health store's connections (a Redis store)."""
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+    async def aclose(self) -> None:
+        aclose = getattr(self.store, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        else:
+            self.close()
+
     def __repr__(self) -> str:
         return f"Router(routes={sorted(self.routes)}, store={self.store!r})"
