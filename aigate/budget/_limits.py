@@ -110,7 +110,8 @@ def window_bounds(
     zone = _zone(tz) if isinstance(tz, str) else tz
     if kind == "lifetime":
         return None, None
-    moment = _as_datetime(now)
+    # In UTC: aware datetimes that share a tzinfo compare by wall time, not by instant.
+    moment = _as_datetime(now).astimezone(UTC)
     if kind == "rolling":
         epoch = (moment - _EPOCH).total_seconds()
         start = math.floor(epoch / seconds) * seconds

@@ -195,6 +195,10 @@ local now = tonumber(ARGV[1])
 local last = redis.call('HGET', st, 'last')
 if last and tonumber(last) > now then now = tonumber(last) end
 local stamp = string.format('%.6f', now)
+-- Integers as text for HINCRBY: a Lua number could print as "-0" or "1e+15".
+local function int(x)
+  return string.format('%d', x)
+end
 local function parse(v)
   local r, t = string.match(v, '^(%-?%d+):(%-?%d+)$')
   return tonumber(r), tonumber(t)
@@ -213,8 +217,8 @@ while true do
   end
   redis.call('ZREM', log, unpack(old))
   redis.call('HDEL', ent, unpack(old))
-  redis.call('HINCRBY', st, 'req', -dr)
-  redis.call('HINCRBY', st, 'tok', -dt)
+  redis.call('HINCRBY', st, 'req', int(-dr))
+  redis.call('HINCRBY', st, 'tok', int(-dt))
 end
 redis.call('HSET', st, 'last', stamp)
 local ttl = math.ceil(window * 1000) + 60000
@@ -279,8 +283,8 @@ if v then
   local r, t = parse(v)
   local nt = t + delta
   if nt < 0 then nt = 0 end
-  redis.call('HSET', ent, ticket, r .. ':' .. string.format('%d', nt))
-  redis.call('HINCRBY', st, 'tok', string.format('%d', nt - t))
+  redis.call('HSET', ent, ticket, int(r) .. ':' .. int(nt))
+  redis.call('HINCRBY', st, 'tok', int(nt - t))
 elseif delta > 0 then
   local member = '#' .. redis.call('HINCRBY', st, 'seq', 1)
   redis.call('ZADD', log, stamp, member)
@@ -301,8 +305,8 @@ if v then
   local r, t = parse(v)
   redis.call('ZREM', log, ARGV[3])
   redis.call('HDEL', ent, ARGV[3])
-  redis.call('HINCRBY', st, 'req', -r)
-  redis.call('HINCRBY', st, 'tok', -t)
+  redis.call('HINCRBY', st, 'req', int(-r))
+  redis.call('HINCRBY', st, 'tok', int(-t))
 end
 return 0
 """
