@@ -1,0 +1,74 @@
+"""Every example runs offline (fake providers, no key in the environment) and shows what it
+says it shows. CI also runs each one directly (.ci/run); this checks their output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+# What each example must print (offline); a new example without an entry fails the test.
+EXPECTED: dict[str, tuple[str, ...]] = {
+    "quickstart.py": ("answered: openai/gpt-4o-mini after 2 attempts", "embed:"),
+    "failover.py": (
+        "RateLimitError (transient)",
+        "APITimeoutError (transient)",
+        "-> answered by groq/openai/gpt-oss-20b: 'primary ok'",
+        "BadRequestError raised at once",
+    ),
+    "budgets_per_tenant.py": (
+        "refused before sending: key:vk_",
+        "refused before sending: user:bo has no room",
+        "acme may not use gpt-4.1: ModelNotAllowedError",
+        "acme/ana: 6 calls",
+    ),
+    "caching.py": ("call 2: ", "cached=True cost=$0 saved=$0.0000", "1 cache hits"),
+    "streaming.py": (
+        "The lighthouse keeper counted ships.",
+        "estimated usage: False",
+        "async: ",
+        "interrupted: kept the partial answer 'one two three'",
+    ),
+    "async_fanout.py": ("24 answers in", "ledger: 24 calls"),
+    "fastapi_app.py": (
+        "POST /chat as ana: 200",
+        "POST /chat as ana: 429 {'error': 'BudgetExceeded'",
+        "POST /chat/stream: 200",
+        "GET /usage:",
+    ),
+    "testing_with_pytest.py": ("7 passed",),
+}
+
+
+def offline_env() -> dict[str, str]:
+    """The environment without any provider key or aigate setting: the fake path."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.endswith("_API_KEY") and not name.startswith(("AIGATE_", "PYTEST_"))
+    }
+
+
+def test_every_example_is_listed() -> None:
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example_runs_offline(name: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=offline_env(),
+        cwd=EXAMPLES.parent,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    for expected in EXPECTED[name]:
+        assert expected in result.stdout, f"{expected!r} not in:\n{result.stdout}"
+    assert "Traceback" not in result.stderr
