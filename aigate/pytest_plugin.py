@@ -43,7 +43,7 @@ __all__ = [
     "aigate_gateway",
 ]
 
-DEFAULT_ROUTES = {"default": ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"]}
+DEFAULT_ROUTES = {"default": ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"]}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -44,6 +44,7 @@ class TestFixtures:
         assert r.gateway is not None
         assert r.gateway.provider == "anthropic"
         assert [a.status_code for a in r.gateway.attempts] == [503, 200]
+        assert r.gateway.cost_usd  # the fallback model is in the catalog: priced, not None
 
     def test_usage_reports_from_the_memory_ledger(self, aigate_gateway: aigate.Gateway) -> None:
         for _ in range(3):
@@ -70,7 +71,7 @@ class TestFixtures:
 
         async def run() -> str | None:
             r = await aigate_async_gateway.chat.completions.create(
-                model="anthropic/claude-3-5-haiku-latest",
+                model="anthropic/claude-haiku-4-5",
                 messages=[{"role": "user", "content": "Hi"}],
             )
             return r.choices[0].message.content
@@ -97,10 +98,10 @@ def test_plugin_in_an_application_test_suite(pytester: pytest.Pytester) -> None:
             assert summarize(aigate_gateway, "long text") == "short"
             assert aigate_fake.last_request.json["model"] == "gpt-4o-mini"
 
-        @pytest.mark.aigate(routes={"default": ["anthropic/claude-3-5-haiku-latest"]})
+        @pytest.mark.aigate(routes={"default": ["anthropic/claude-haiku-4-5"]})
         def test_marker(aigate_fake, aigate_gateway):
             summarize(aigate_gateway, "x")
-            assert aigate_fake.last_request.json["model"] == "claude-3-5-haiku-latest"
+            assert aigate_fake.last_request.json["model"] == "claude-haiku-4-5"
 
         def test_cassette(aigate_cassette):
             aigate_cassette("never-recorded")
