@@ -20,7 +20,7 @@ from ._models import (
     Function,
     Usage,
 )
-from .providers._sse import SSEDecoder
+from .providers._sse import ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
     from .providers._base import StreamDecoder
@@ -158,10 +158,19 @@ class StreamState:
 
     def feed(self, data: bytes) -> list[ChatCompletionChunk]:
         chunks: list[ChatCompletionChunk] = []
-        decode = self.decoder.decode
+        decoder = self.decoder
+        decode = decoder.decode
+        # Codecs whose events are plain ``data:`` JSON may parse the raw bytes directly.
+        decode_data = getattr(decoder, "decode_data", None)
         add = self.acc.add
-        for event in self.sse.feed(data):
-            for chunk in decode(event):
+        for item in self.sse.feed_raw(data):
+            if not isinstance(item, bytes):
+                found = decode(item)
+            elif decode_data is not None:
+                found = decode_data(item)
+            else:
+                found = decode(ServerSentEvent(item.decode("utf-8", errors="replace")))
+            for chunk in found:
                 if add(chunk) and self.first_visible_at is None:
                     self.first_visible_at = time.perf_counter()
                 chunks.append(chunk)

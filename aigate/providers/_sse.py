@@ -45,19 +45,32 @@ class ServerSentEvent:
 
 
 class SSEDecoder:
-    """Incremental decoder: ``feed(bytes)`` returns the events completed by those bytes."""
+    """Incremental decoder: ``feed(bytes)`` returns the events completed by those bytes.
+
+    :meth:`feed_raw` is the same with a fast path for the commonest event (one ``data:``
+    line, no name, id or retry): its data is returned as the raw ``bytes``, so a JSON
+    parser can take it without a text decode and an event object.
+    """
 
     __slots__ = ("_buffer", "_data", "_event", "_id", "_pending_cr", "_retry")
 
     def __init__(self) -> None:
         self._buffer = b""
-        self._data: list[str] = []
+        self._data: list[bytes] = []
         self._event: str | None = None
         self._id: str | None = None
         self._retry: int | None = None
         self._pending_cr = False
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        return [
+            ServerSentEvent(item.decode("utf-8", errors="replace"))
+            if isinstance(item, bytes)
+            else item
+            for item in self.feed_raw(chunk)
+        ]
+
+    def feed_raw(self, chunk: bytes) -> list[bytes | ServerSentEvent]:
         if self._pending_cr and chunk[:1] == b"\n":
             # a CRLF split across two network chunks: the CR already ended the line
             chunk = chunk[1:]
@@ -67,70 +80,58 @@ class SSEDecoder:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = buffer.split(b"\n")
         self._buffer = lines.pop()
-        events: list[ServerSentEvent] = []
+        events: list[bytes | ServerSentEvent] = []
         data = self._data
         for raw in lines:
             # fast path: the lines of a typical stream are "data: ..." and blank ones
             if raw[:6] == b"data: ":
-                data.append(raw[6:].decode("utf-8", errors="replace"))
+                data.append(raw[6:])
             elif not raw:
                 if data:
-                    events.append(
-                        ServerSentEvent(
-                            data[0] if len(data) == 1 else "\n".join(data),
-                            self._event or "message",
-                            self._id,
-                            self._retry,
-                        )
-                    )
+                    events.append(self._dispatch(data))
                     data = self._data = []
                 self._event = None
             else:
                 self._field(raw)
         return events
 
+    def _dispatch(self, data: list[bytes]) -> bytes | ServerSentEvent:
+        if len(data) == 1 and self._event is None and self._id is None and self._retry is None:
+            return data[0]
+        text = b"\n".join(data).decode("utf-8", errors="replace")
+        return ServerSentEvent(text, self._event or "message", self._id, self._retry)
+
     def flush(self) -> list[ServerSentEvent]:
         """End of stream: a final line without its newline still counts; an event without
         its blank line is dispatched too (servers that close without one exist)."""
-        events: list[ServerSentEvent] = []
         if self._buffer:
-            event = self._line(self._buffer)
-            self._buffer = b""
-            if event is not None:
-                events.append(event)
-        event = self._line(b"")
-        if event is not None:
-            events.append(event)
-        return events
-
-    def _line(self, raw: bytes) -> ServerSentEvent | None:
-        if not raw:
-            if not self._data:
-                self._event = None
-                return None
-            event = ServerSentEvent(
-                "\n".join(self._data), self._event or "message", self._id, self._retry
-            )
-            self._data = []
+            buffer, self._buffer = self._buffer, b""
+            self._field(buffer)
+        if not self._data:
             self._event = None
-            return event
-        self._field(raw)
-        return None
+            return []
+        event = self._dispatch(self._data)
+        self._data = []
+        self._event = None
+        if isinstance(event, bytes):
+            return [ServerSentEvent(event.decode("utf-8", errors="replace"))]
+        return [event]
 
     def _field(self, raw: bytes) -> None:
         """One non-blank line: a comment or a ``field: value`` pair."""
         if raw[:1] == b":":
             return  # comment, e.g. ": OPENROUTER PROCESSING" keep-alives
-        line = raw.decode("utf-8", errors="replace")
-        name, sep, value = line.partition(":")
-        if sep and value[:1] == " ":
+        name, sep, value = raw.partition(b":")
+        if sep and value[:1] == b" ":
             value = value[1:]
-        if name == "data":
+        if name == b"data":
             self._data.append(value)
-        elif name == "event":
-            self._event = value
-        elif name == "id":
-            if "\0" not in value:
-                self._id = value
-        elif name == "retry" and value.isdigit():
-            self._retry = int(value)
+            return
+        text = value.decode("utf-8", errors="replace")
+        if name == b"event":
+            self._event = text
+        elif name == b"id":
+            if "\0" not in text:
+                self._id = text
+        elif name == b"retry" and text.isdigit():
+            self._retry = int(text)

@@ -249,16 +249,20 @@ class OpenAIStreamDecoder:
         self._validate = chunk_validator()
 
     def decode(self, event: ServerSentEvent) -> list[ChatCompletionChunk]:
-        data = event.data
-        if data[:1] == "[" and data.startswith("[DONE]"):
+        if event.event == "error":
+            raise _stream_error(_load_object(event.data.encode(), self.target), self.target)
+        return self.decode_data(event.data)
+
+    def decode_data(self, data: str | bytes) -> list[ChatCompletionChunk]:
+        """Chunks from one event's data (the raw bytes on the fast path)."""
+        if data[:1] in ("[", b"[") and data[:6] in ("[DONE]", b"[DONE]"):
             self.finished = True
             return []
-        if event.event == "error":
-            raise _stream_error(_load_object(data.encode(), self.target), self.target)
         try:
             chunk = self._validate(data)
         except ValidationError as exc:
-            payload = _load_object(data.encode(), self.target)
+            raw = data.encode() if isinstance(data, str) else data
+            payload = _load_object(raw, self.target)
             if isinstance(payload.get("error"), Mapping):  # a bare {"error": {...}} event
                 raise _stream_error(payload, self.target) from None
             try:
