@@ -86,6 +86,7 @@ def make_keys(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callab
     def make(**options: Any) -> Keys:
         clock = options.pop("clock", None) or Clock()
         options.setdefault("pepper", PEPPER)
+        store: Any
         if kind == "memory":
             where, store = "", MemoryKeyStore(clock=clock, **options)
         elif kind == "sqlite":

@@ -187,7 +187,8 @@ class Limit:
     """
 
     scope: str = "global"
-    amount: Decimal | int
+    # Given as a Decimal, int, str or float; stored as a Decimal (usd) or an int.
+    amount: Decimal | int | str | float
     unit: str = "usd"
     window: str
     tz: str = "UTC"
