@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 
 from ._exceptions import ConfigurationError
 
@@ -85,7 +85,12 @@ class TargetConfig(_Config):
     priority: int = 0
 
 
-TargetSpec = str | TargetConfig
+def _target_item(value: Any) -> Any:
+    return {"target": value} if isinstance(value, str) else value
+
+
+# "provider/model" is the short form of {target = "provider/model"}
+TargetSpec = Annotated[TargetConfig, BeforeValidator(_target_item)]
 
 
 class RetryConfig(_Config):
@@ -193,6 +198,14 @@ class RouteConfig(_Config):
     retry: RetryConfig | None = None
 
 
+def _route(value: Any) -> Any:
+    return {"targets": value} if isinstance(value, list) else value
+
+
+# a list of targets is the short form of {targets = [...]}
+RouteSpec = Annotated[RouteConfig, BeforeValidator(_route)]
+
+
 class RouteCacheConfig(_Config):
     """Cache settings of one route (or direct model) under ``cache.routes``."""
 
@@ -280,7 +293,7 @@ class GatewayConfig(_Config):
     """Everything a :class:`~aigate.Gateway` is built from."""
 
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
-    routes: dict[str, RouteConfig | list[str]] = Field(default_factory=dict)
+    routes: dict[str, RouteSpec] = Field(default_factory=dict)
     timeout: Seconds | TimeoutConfig = Field(default_factory=TimeoutConfig)
     max_connections: int = Field(100, ge=1)
     max_keepalive_connections: int = Field(20, ge=0)

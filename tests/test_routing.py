@@ -7,6 +7,7 @@ no real time and every wait is asserted exactly.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,13 @@ import tenacity
 import aigate
 from aigate.routing import (
     BreakerSettings,
+    Features,
     MemoryHealthStore,
+    Router,
+    attempts,
+    cheapest,
+    least_latency,
+    retry_after,
 )
 from aigate.testing import (
     FakeClock,
@@ -630,7 +637,7 @@ class TestBreaker:
 
     def test_half_open_lets_one_probe_through(self, store: Any) -> None:
         t = self.T0
-        for i in range(3):
+        for _ in range(3):
             store.record("t", "fail", t)
         assert store.check("t", t + 29) == pytest.approx(t + 30)
         assert store.check("t", t + 30) == 0.0  # the probe
@@ -806,3 +813,714 @@ class TestSharedHealth:
                 await gw.aclose()
 
         asyncio.run(main())
+
+
+# -- strategies --------------------------------------------------------------------------------
+
+THREE = {
+    "alpha": {"kind": "openai", "base_url": "https://alpha.test/v1", "api_keys": ["sk-a"]},
+}
+PRICES = {
+    "alpha/pricey": {"input_per_million": 5, "output_per_million": 15},
+    "alpha/cheap": {"input_per_million": 0.1, "output_per_million": 0.4},
+    "alpha/unpriced": {},
+}
+
+
+def routed(make_gateway: Any, route: dict[str, Any], **extra: Any) -> tuple[Any, FakeTransport]:
+    fault = FaultTransport(default=reply("ok"))
+    gw = make_gateway(providers=THREE, routes={"r": route}, transport=fault, **extra)
+    FakeClock().install(gw.gw)
+    return gw, fault
+
+
+def models(fault: FakeTransport) -> list[str | None]:
+    return [c.model for c in fault.calls]
+
+
+class TestStrategies:
+    def test_priority_tiers_come_first(self, make_gateway: Any) -> None:
+        route = {
+            "targets": [
+                {"target": "alpha/a", "priority": 1},
+                "alpha/b",
+                {"target": "alpha/c", "priority": 1},
+            ]
+        }
+        gw, fault = routed(make_gateway, route)
+        gw.chat(model="r", messages=HI)
+        assert [t.name for t in gw.gw.routes["r"]] == ["alpha/a", "alpha/b", "alpha/c"]
+        assert models(fault) == ["b"]
+
+    def test_round_robin_rotates(self, make_gateway: Any) -> None:
+        gw, fault = routed(
+            make_gateway, {"targets": ["alpha/a", "alpha/b", "alpha/c"], "strategy": "round_robin"}
+        )
+        for _ in range(6):
+            gw.chat(model="r", messages=HI)
+        assert models(fault) == ["a", "b", "c", "a", "b", "c"]
+
+    def test_weighted_follows_weights_and_is_seedable(self, make_gateway: Any) -> None:
+        route = {
+            "targets": [{"target": "alpha/a", "weight": 3}, {"target": "alpha/b", "weight": 1}],
+            "strategy": "weighted",
+        }
+        runs = []
+        for _ in range(2):
+            gw, fault = routed(make_gateway, route, router={"seed": 42})
+            for _ in range(400):
+                gw.chat(model="r", messages=HI)
+            runs.append(models(fault))
+        assert runs[0] == runs[1]  # same seed, same choices
+        share = Counter(runs[0])["a"] / 400
+        assert 0.68 <= share <= 0.82
+
+    def test_weighted_failover_order_is_weighted_too(self, make_gateway: Any) -> None:
+        route = {
+            "targets": [{"target": "alpha/a", "weight": 1}, {"target": "alpha/b", "weight": 0}],
+            "strategy": "weighted",
+        }
+        fault = FaultTransport({"a": [error(500)]}, default=reply("ok"))
+        gw = make_gateway(providers=THREE, routes={"r": route}, transport=fault)
+        r = gw.chat(model="r", messages=HI)
+        assert [a.model for a in r.gateway.attempts] == ["a", "b"]
+
+    def test_least_latency_uses_the_moving_average(self, make_gateway: Any) -> None:
+        gw, fault = routed(
+            make_gateway, {"targets": ["alpha/a", "alpha/b"], "strategy": "least_latency"}
+        )
+        stats = gw.gw._core.router.stats
+        gw.chat(model="r", messages=HI)  # a: unmeasured targets go first
+        gw.chat(model="r", messages=HI)  # b: now the only unmeasured one
+        stats["alpha/a"].latency_ms, stats["alpha/b"].latency_ms = 900.0, 100.0
+        stats["alpha/a"].ttft_ms, stats["alpha/b"].ttft_ms = 50.0, 400.0
+        gw.chat(model="r", messages=HI)
+        gw.stream(model="r", messages=HI)  # streams go by time to first token
+        assert models(fault) == ["a", "b", "b", "a"]
+        b = stats["alpha/b"]
+        assert 100.0 > b.latency_ms > 0  # moved toward the new (fast, in-process) sample
+
+    def test_failures_count_as_slow_for_least_latency(self) -> None:
+        from aigate.routing import TargetStats
+
+        stats = TargetStats(alpha=0.5)
+        stats.observe(100.0, stream=False)
+        stats.observe(300.0, stream=False)
+        assert stats.latency_ms == 200.0
+        stats.observe(40.0, stream=True)
+        assert (stats.ttft_ms, stats.latency_ms) == (40.0, 200.0)
+
+    def test_cheapest_by_catalog_price(self, make_gateway: Any) -> None:
+        gw, fault = routed(
+            make_gateway,
+            {"targets": ["alpha/unpriced", "alpha/pricey", "alpha/cheap"], "strategy": "cheapest"},
+            prices=PRICES,
+        )
+        r = gw.chat(model="r", messages=HI, max_tokens=100)
+        assert models(fault) == ["cheap"]
+        assert r.gateway.cost_usd is not None
+
+    def test_cheapest_weighs_output_by_max_tokens(self, make_gateway: Any) -> None:
+        """Cheap input but dear output loses when the call asks for many output tokens."""
+        prices = {
+            "alpha/in-cheap": {"input_per_million": 0.1, "output_per_million": 50},
+            "alpha/out-cheap": {"input_per_million": 3, "output_per_million": 1},
+        }
+        gw, fault = routed(
+            make_gateway,
+            {"targets": ["alpha/in-cheap", "alpha/out-cheap"], "strategy": "cheapest"},
+            prices=prices,
+        )
+        long_prompt = [{"role": "user", "content": "word " * 3000}]
+        gw.chat(model="r", messages=long_prompt, max_tokens=1)
+        gw.chat(model="r", messages=HI, max_tokens=4000)
+        assert models(fault) == ["in-cheap", "out-cheap"]
+
+    def test_least_busy(self, make_gateway: Any) -> None:
+        gw, fault = routed(
+            make_gateway, {"targets": ["alpha/a", "alpha/b"], "strategy": "least_busy"}
+        )
+        stats = gw.gw._core.router.stats
+        stats["alpha/a"].in_flight = 3
+        gw.chat(model="r", messages=HI)
+        assert models(fault) == ["b"]
+        assert stats["alpha/b"].in_flight == 0  # counted while the request was out
+
+    def test_composed_and_callable_strategies(self, make_gateway: Any) -> None:
+        prices = {
+            "alpha/a": {"input_per_million": 1, "output_per_million": 1},
+            "alpha/b": {"input_per_million": 1, "output_per_million": 1},
+            "alpha/c": {"input_per_million": 9, "output_per_million": 9},
+        }
+        both = cheapest().then(least_latency())
+        gw, fault = routed(
+            make_gateway,
+            {"targets": ["alpha/c", "alpha/a", "alpha/b"], "strategy": both},
+            prices=prices,
+        )
+        stats = gw.gw._core.router.stats
+        stats["alpha/a"].latency_ms, stats["alpha/b"].latency_ms = 300.0, 30.0
+        gw.chat(model="r", messages=HI)
+        assert models(fault) == ["b"]  # a tie on price, broken by latency
+
+        seen_features: list[Features] = []
+
+        def last_first(candidates: Any, features: Features) -> list[Any]:
+            seen_features.append(features)
+            return list(reversed(candidates))
+
+        gw2, fault2 = routed(
+            make_gateway, {"targets": ["alpha/a", "alpha/b"], "strategy": last_first}
+        )
+        gw2.chat(model="r", messages=HI, user="u-7", metadata={"tier": "pro"})
+        assert models(fault2) == ["b"]
+        assert (seen_features[0].user, seen_features[0].metadata["tier"]) == ("u-7", "pro")
+
+
+# -- rules and capability filtering -------------------------------------------------------------
+
+
+def catalogued() -> dict[str, Any]:
+    """Providers whose catalog entries (windows, capabilities, modes) the tests rely on."""
+    return {
+        "gemini": {"kind": "openai", "base_url": "https://gemini.test/v1", "api_keys": ["g"]},
+        "groq": {"api_keys": ["gsk"]},
+        "openai": {"api_keys": ["sk"]},
+    }
+
+
+class TestRules:
+    def test_the_issue_example(self, make_gateway: Any) -> None:
+        """Text -> Gemini, audio transcription -> Whisper on Groq, image input -> only
+        vision-capable targets (gpt-3.5-turbo has none: it is never called)."""
+        fault = FaultTransport(default=reply("ok"))
+        gw = make_gateway(
+            providers=catalogued(),
+            routes={
+                "assistant": {
+                    "targets": ["gemini/gemini-2.5-flash"],
+                    "conditions": [
+                        {"when": {"kind": "transcription"}, "targets": ["groq/whisper-large-v3"]},
+                        {
+                            "when": {"has_images": True},
+                            "targets": ["openai/gpt-3.5-turbo", "openai/gpt-4o-mini"],
+                        },
+                    ],
+                }
+            },
+            transport=fault,
+        )
+        r = gw.chat(model="assistant", messages=HI)
+        assert (r.gateway.provider, r.gateway.model) == ("gemini", "gemini-2.5-flash")
+        t = gw.transcribe(model="assistant", file=("a.mp3", b"ID3", "audio/mpeg"))
+        assert fault.last_request.request.url.host == "api.groq.com"
+        assert fault.last_request.path.endswith("/audio/transcriptions")
+        assert t.gateway.model == "whisper-large-v3"
+        image = [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is this?"},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+                ],
+            }
+        ]
+        r = gw.chat(model="assistant", messages=image)
+        assert (r.gateway.provider, r.gateway.model) == ("openai", "gpt-4o-mini")
+        assert [a.model for a in r.gateway.attempts] == ["gpt-4o-mini"]
+        assert [c.model for c in fault.calls] == [
+            "gemini-2.5-flash",
+            "whisper-large-v3",
+            "gpt-4o-mini",
+        ]
+
+    def test_kind_of_model_is_respected_without_rules(self, make_gateway: Any) -> None:
+        """A chat model never gets a transcription, nor a transcription model a chat."""
+        fault = FaultTransport(default=reply("ok"))
+        gw = make_gateway(
+            providers=catalogued(),
+            routes={"any": ["groq/whisper-large-v3", "openai/gpt-4o-mini"]},
+            transport=fault,
+        )
+        gw.chat(model="any", messages=HI)
+        gw.transcribe(model="any", file=b"ID3")
+        assert [c.model for c in fault.calls] == ["gpt-4o-mini", "whisper-large-v3"]
+        with pytest.raises(aigate.InvalidRequestError) as info:
+            gw.embeddings(model="any", input="x")
+        assert info.value.field == "model"
+        assert "whisper-large-v3: a audio_transcription model" in str(info.value)
+        assert len(fault.calls) == 2
+
+    @pytest.mark.parametrize(
+        ("when", "kwargs", "expected"),
+        [
+            ({"metadata.tier": "pro"}, {"metadata": {"tier": "pro"}}, "b"),
+            ({"metadata.tier": "pro"}, {"metadata": {"tier": "free"}}, "a"),
+            ({"metadata": {"tier": "pro", "project": "x"}}, {"metadata": {"tier": "pro"}}, "a"),
+            ({"user": ["vip-1", "vip-2"]}, {"user": "vip-2"}, "b"),
+            (
+                {"prompt_tokens": {"gt": 100}},
+                {"messages": [{"role": "user", "content": "w " * 300}]},
+                "b",
+            ),
+            ({"prompt_tokens": {"gt": 100}}, {}, "a"),
+            (
+                {"has_tools": True},
+                {"tools": [{"type": "function", "function": {"name": "f"}}]},
+                "b",
+            ),
+            ({"json_mode": True}, {"response_format": {"type": "json_object"}}, "b"),
+            ({"stream": True}, {}, "a"),
+            ({"max_tokens": {"ge": 1000}}, {"max_tokens": 2000}, "b"),
+        ],
+    )
+    def test_rule_features(
+        self, make_gateway: Any, when: dict[str, Any], kwargs: dict[str, Any], expected: str
+    ) -> None:
+        route = {"targets": ["alpha/a"], "conditions": [{"when": when, "targets": ["alpha/b"]}]}
+        gw, fault = routed(make_gateway, route)
+        gw.chat(**{"model": "r", "messages": HI, **kwargs})
+        assert models(fault) == [expected]
+
+    def test_callable_rule_and_rule_strategy(self, make_gateway: Any) -> None:
+        route = {
+            "targets": ["alpha/a"],
+            "conditions": [
+                {
+                    "when": lambda f: f.virtual_key is None and f.route == "r",
+                    "targets": ["alpha/b", "alpha/c"],
+                    "strategy": "round_robin",
+                }
+            ],
+        }
+        gw, fault = routed(make_gateway, route)
+        for _ in range(3):
+            gw.chat(model="r", messages=HI)
+        assert models(fault) == ["b", "c", "b"]
+
+    @pytest.mark.parametrize(
+        ("when", "field"),
+        [
+            ({"colour": "red"}, "routes.r.conditions.0.when.colour"),
+            ({"prompt_tokens": {"bigger": 3}}, "routes.r.conditions.0.when.prompt_tokens.bigger"),
+        ],
+    )
+    def test_bad_rules_name_the_field(self, when: dict[str, Any], field: str) -> None:
+        with pytest.raises(aigate.ConfigurationError) as info:
+            aigate.Gateway(
+                providers=THREE,
+                routes={
+                    "r": {
+                        "targets": ["alpha/a"],
+                        "conditions": [{"when": when, "targets": ["alpha/b"]}],
+                    }
+                },
+            )
+        assert info.value.field == field
+
+
+CAPS = {
+    "alpha/small": {"context_window": 200, "max_output_tokens": 100, "capabilities": []},
+    "alpha/tools": {"context_window": 200, "max_output_tokens": 100, "capabilities": ["tools"]},
+    "alpha/large": {
+        "context_window": 100_000,
+        "max_output_tokens": 8000,
+        "capabilities": ["tools", "vision", "json_schema"],
+    },
+}
+TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+CONTEXT_LENGTH = {
+    "error": {
+        "message": "This model's maximum context length is 200 tokens.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+}
+
+
+class TestCapabilities:
+    @pytest.mark.parametrize(
+        ("kwargs", "expected"),
+        [
+            ({}, "small"),
+            ({"tools": TOOLS}, "tools"),
+            ({"messages": [{"role": "user", "content": "many words here " * 100}]}, "large"),
+            ({"max_tokens": 500}, "large"),
+            ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}, "large"),
+        ],
+    )
+    def test_targets_that_cannot_serve_are_skipped_before_any_call(
+        self, make_gateway: Any, kwargs: dict[str, Any], expected: str
+    ) -> None:
+        gw, fault = routed(
+            make_gateway, {"targets": ["alpha/small", "alpha/tools", "alpha/large"]}, prices=CAPS
+        )
+        r = gw.chat(**{"model": "r", "messages": HI, **kwargs})
+        assert models(fault) == [expected]
+        assert [a.model for a in r.gateway.attempts] == [expected]
+
+    def test_nothing_fits_is_a_typed_error_and_nothing_is_sent(self, make_gateway: Any) -> None:
+        gw, fault = routed(make_gateway, {"targets": ["alpha/small", "alpha/tools"]}, prices=CAPS)
+        with pytest.raises(aigate.InvalidRequestError) as info:
+            gw.chat(model="r", messages=HI, tools=TOOLS, max_tokens=150)
+        message = str(info.value)
+        assert "alpha/small: no tools support" in message
+        assert "alpha/tools: max_tokens 150 is over its 100-token output limit" in message
+        assert fault.calls == []
+
+    def test_unknown_models_and_direct_calls_are_not_filtered(self, make_gateway: Any) -> None:
+        gw, fault = routed(make_gateway, {"targets": ["alpha/small", "alpha/mystery"]}, prices=CAPS)
+        gw.chat(model="r", messages=HI, tools=TOOLS)
+        gw.chat(model="alpha/small", messages=HI, tools=TOOLS)  # the provider decides
+        assert models(fault) == ["mystery", "small"]
+
+    def test_filtering_can_be_turned_off(self, make_gateway: Any) -> None:
+        gw, fault = routed(
+            make_gateway,
+            {"targets": ["alpha/small", "alpha/large"]},
+            prices=CAPS,
+            router={"filter_capabilities": False},
+        )
+        gw.chat(model="r", messages=HI, tools=TOOLS)
+        assert models(fault) == ["small"]
+
+    def test_context_length_error_moves_only_to_a_larger_window(self, make_gateway: Any) -> None:
+        prices = {
+            "alpha/mid": {"context_window": 4000},
+            "alpha/smaller": {"context_window": 2000},
+            "alpha/same": {"context_window": 4000},
+            "alpha/huge": {"context_window": 200_000},
+        }
+        fault = FaultTransport({"mid": [error(400, body=CONTEXT_LENGTH)]}, default=reply("ok"))
+        gw = make_gateway(
+            providers=THREE,
+            routes={"r": ["alpha/mid", "alpha/smaller", "alpha/same", "alpha/huge"]},
+            prices=prices,
+            transport=fault,
+        )
+        r = gw.chat(model="r", messages=HI)
+        assert [a.model for a in r.gateway.attempts] == ["mid", "huge"]
+        assert r.gateway.attempts[0].error == "ContextLengthExceededError"
+        assert gw.gw.health().targets["alpha/mid"].state == "closed"
+
+    def test_context_length_error_with_nothing_larger_surfaces(self, make_gateway: Any) -> None:
+        prices = {"alpha/mid": {"context_window": 4000}, "alpha/smaller": {"context_window": 2000}}
+        fault = FaultTransport({"mid": [error(400, body=CONTEXT_LENGTH)]}, default=reply("ok"))
+        gw = make_gateway(
+            providers=THREE,
+            routes={"r": ["alpha/mid", "alpha/smaller"]},
+            prices=prices,
+            transport=fault,
+        )
+        with pytest.raises(aigate.ContextLengthExceededError):
+            gw.chat(model="r", messages=HI)
+        assert len(fault.calls) == 1
+
+    def test_fallbacks_come_after_the_ordered_targets(self, make_gateway: Any) -> None:
+        fault = FaultTransport({"a": [error(500)], "b": [error(500)]}, default=reply("ok"))
+        gw = make_gateway(
+            providers=THREE,
+            routes={
+                "r": {
+                    "targets": ["alpha/a", "alpha/b"],
+                    "strategy": "round_robin",
+                    "fallbacks": ["alpha/a", "alpha/last-resort"],
+                }
+            },
+            transport=fault,
+        )
+        r = gw.chat(model="r", messages=HI)
+        assert [a.model for a in r.gateway.attempts] == ["a", "b", "last-resort"]
+        assert [t.name for t in gw.gw.routes["r"]] == ["alpha/a", "alpha/b", "alpha/last-resort"]
+
+
+# -- config, health report, API -------------------------------------------------------------
+
+
+class TestConfig:
+    @pytest.mark.parametrize(
+        ("routes", "router", "field"),
+        [
+            ({"r": {"targets": ["alpha/a"], "strategy": "fastest"}}, {}, "routes.r.strategy"),
+            ({"r": {"targets": ["alpha/a"], "fallbacks": ["nope/x"]}}, {}, "routes.r.fallbacks.0"),
+            (
+                {"r": {"targets": [{"target": "alpha/a", "weight": -1}]}},
+                {},
+                "routes.r.targets.0.weight",
+            ),
+            ({}, {"key_pools": {"nobody": {}}}, "router.key_pools.nobody"),
+            ({}, {"key_pools": {"alpha": {"weights": [1, 2]}}}, "router.key_pools.alpha"),
+            ({}, {"health": "postgres://x"}, "router.health"),
+            ({}, {"retry": {"retries": -1}}, "router.retry.retries"),
+            ({}, {"breaker": {"failures": 0}}, "router.breaker.failures"),
+        ],
+    )
+    def test_bad_router_config_names_the_field(
+        self, routes: dict[str, Any], router: dict[str, Any], field: str
+    ) -> None:
+        with pytest.raises(aigate.ConfigurationError) as info:
+            aigate.Gateway(providers=THREE, routes=routes, router=router)
+        assert info.value.field is not None
+        assert info.value.field.startswith(field)
+
+    def test_toml_routes(self, tmp_path: Any) -> None:
+        path = tmp_path / "aigate.toml"
+        path.write_text(
+            """
+[providers.alpha]
+kind = "openai"
+base_url = "https://alpha.test/v1"
+api_keys = ["sk-a", "sk-b"]
+
+[routes.smart]
+targets = ["alpha/a", { target = "alpha/b", weight = 3, priority = 1 }]
+strategy = "weighted"
+fallbacks = ["alpha/c"]
+retry = { retries = 2, deadline_s = 30 }
+
+[[routes.smart.conditions]]
+when = { has_images = true, "metadata.tier" = "pro" }
+targets = ["alpha/vision"]
+
+[router]
+health = "memory://"
+retry = { max_attempts = 5, retry_after_cap_s = 20 }
+breaker = { failures = 3, cooldown_s = 10 }
+keys = { strategy = "sticky", rpm = 600 }
+"""
+        )
+        gw = aigate.Gateway.from_file(path)
+        route = gw._core.router.routes["smart"]
+        assert [t.name for t in gw.routes["smart"]] == [
+            "alpha/a",
+            "alpha/b",
+            "alpha/c",
+            "alpha/vision",
+        ]
+        assert (route.retry.retries, route.retry.deadline_s, route.retry.max_attempts) == (2, 30, 5)
+        assert [(c.weight, c.priority) for c in route.default.candidates] == [(1.0, 0), (3.0, 1)]
+        assert gw._core.router.pools["alpha"].strategy == "sticky"
+        gw.close()
+
+
+class TestAPI:
+    def test_health_lists_targets_and_keys(self, make_gateway: Any) -> None:
+        fault = FaultTransport({"model-a": [error(500)]}, default=reply("ok"))
+        gw, _ = build(make_gateway, fault, keys_a=2)
+        gw.chat(model="main", messages=HI)
+        health = gw.gw.health()
+        a, b = health.targets["alpha/model-a"], health.targets["beta/model-b"]
+        assert (a.state, a.failures, a.reason, a.open_until) == (
+            "closed",
+            1,
+            "InternalServerError",
+            None,
+        )
+        assert b.latency_ms is not None and b.in_flight == 0
+        assert [(k.provider, k.state) for k in health.keys] == [
+            ("alpha", "closed"),
+            ("alpha", "closed"),
+            ("beta", "closed"),
+        ]
+        assert health.open_targets == [] and health.dead_keys == []
+        assert "sk-alpha" not in repr(health)
+
+    def test_attempts_runs_on_a_plain_tuple_of_targets(self) -> None:
+        """``from aigate.routing import attempts`` still drives a context without a plan."""
+        from aigate._flow import CallContext
+
+        gw = aigate.Gateway(providers=THREE, transport=FaultTransport({"a": [error(500)]}))
+        target = gw._core._direct("alpha/a", "model", aigate.InvalidRequestError)
+        ctx = CallContext(kind="chat", targets=(target, target), route=None, metadata={}, user=None)
+
+        def build(t: Any, key: str | None) -> Any:
+            import httpx
+
+            return httpx.Request(
+                "POST",
+                "https://alpha.test/v1/chat/completions",
+                json={"model": "a", "messages": HI},
+            )
+
+        def accept(t: Any, key: Any, response: Any, started: float) -> Any:
+            return response.json()["choices"][0]["message"]["content"]
+            yield
+
+        assert gw._run(attempts(ctx, build, accept)) == "You said: Hi"
+        assert [a.status_code for a in ctx.attempts] == [500, 200]
+        gw.close()
+
+    def test_retry_after_reads_every_header_form(self) -> None:
+        import httpx
+
+        from aigate.providers._errors import error_from_response
+
+        def err(status: int, headers: dict[str, str], body: Any = None) -> Any:
+            response = httpx.Response(
+                status,
+                headers=headers,
+                content=json.dumps(body or {"error": {"message": "x"}}).encode(),
+                request=httpx.Request("POST", "https://x.test"),
+            )
+            return error_from_response(response, response.content, provider="p", model="m")
+
+        assert retry_after(err(429, {"retry-after": "7"})) == 7.0
+        assert retry_after(err(429, {"retry-after-ms": "250"})) == 0.25
+        assert retry_after(err(503, {"retry-after": "2"})) == 2.0
+        assert retry_after(err(429, {}, GEMINI_429)) == 4.0
+        tokens = {
+            "x-ratelimit-limit-requests": "100",
+            "x-ratelimit-remaining-requests": "50",
+            "x-ratelimit-reset-requests": "1s",
+            "x-ratelimit-remaining-tokens": "0",
+            "x-ratelimit-reset-tokens": "6m0s",
+        }
+        assert retry_after(err(429, tokens)) == 360.0  # the exhausted limit's reset
+        tokens["x-ratelimit-remaining-tokens"] = "10"
+        assert retry_after(err(429, tokens)) == 1.0  # none exhausted: the soonest reset
+        assert retry_after(err(500, {})) is None
+
+    def test_router_can_be_built_alone(self) -> None:
+        router = Router(clock=lambda: 5.0)
+        assert router.health().targets == {}
+        assert router.clock() == 5.0
+
+
+# -- the property: a complete answer or a typed error, within the attempt budget -------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FAULTS = st.sampled_from(
+    [
+        reply("complete answer"),
+        reply("complete answer"),
+        reply("one two three four", cut_after=1),
+        reply("one two three four", cut_after=3),
+        error(500),
+        error(503, headers={"retry-after": "1"}),
+        error(529),
+        error(429, headers={"retry-after": "2"}),
+        error(429, headers={"retry-after": "500"}),
+        error(429, body={"error": {"message": "q", "type": "insufficient_quota"}}),
+        error(401),
+        error(403),
+        error(400),
+        error(404),
+        error(400, body=CONTEXT_LENGTH),
+        timeout(),
+        timeout(connect=True),
+        reset(),
+        malformed(),
+        malformed(after=2, text="one two three"),
+        stall(30),
+        stall(30, after=1),
+        stall(30, after=3, text="one two three four"),
+    ]
+)
+
+
+WHOLE = {"complete answer", "one two three four", "one two three", "Hello from the fake provider."}
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    n_targets = draw(st.integers(1, 3))
+    models_ = [f"m{i}" for i in range(n_targets)]
+    return {
+        "models": models_,
+        "scripts": {m: draw(st.lists(FAULTS, max_size=5)) for m in models_},
+        "default": draw(st.sampled_from([reply("complete answer"), error(503)])),
+        "keys": draw(st.integers(1, 3)),
+        "retry": {
+            "retries": draw(st.integers(0, 3)),
+            "max_attempts": draw(st.integers(1, 6)),
+            "deadline_s": draw(st.one_of(st.none(), st.floats(1, 100))),
+            "idle_timeout_s": draw(st.sampled_from([None, 10.0])),
+            "first_token_timeout_s": draw(st.sampled_from([None, 5.0])),
+            "backoff_s": 0.5,
+        },
+        "failures": draw(st.integers(1, 4)),
+        "stream": draw(st.booleans()),
+        "calls": draw(st.integers(1, 3)),
+    }
+
+
+def _run_scenario(mode: str, scenario: dict[str, Any]) -> None:
+    import asyncio
+
+    clock = FakeClock()
+    fault = FaultTransport(scenario["scripts"], default=scenario["default"], clock=clock)
+    cls = aigate.Gateway if mode == "sync" else aigate.AsyncGateway
+    gw = cls(
+        providers={
+            "p": {
+                "kind": "openai",
+                "base_url": "https://p.test/v1",
+                "api_keys": [f"sk-{i}" for i in range(scenario["keys"])],
+            }
+        },
+        routes={"r": [f"p/{m}" for m in scenario["models"]]},
+        router={"retry": scenario["retry"], "breaker": {"failures": scenario["failures"]}},
+        transport=fault,
+    )
+    clock.install(gw)
+    max_attempts = scenario["retry"]["max_attempts"]
+    deadline = scenario["retry"]["deadline_s"]
+
+    async def call() -> tuple[str, bool]:
+        result = gw.chat.completions.create(model="r", messages=HI, stream=scenario["stream"])
+        if mode == "async":
+            result = await result
+        if not scenario["stream"]:
+            return result.choices[0].message.content, result.choices[0].finish_reason == "stop"
+        chunks = []
+        if mode == "async":
+            async for chunk in result:
+                chunks.append(chunk)
+        else:
+            chunks = list(result)
+        return text_of(chunks), result.completion().choices[0].finish_reason == "stop"
+
+    for _ in range(scenario["calls"]):
+        before, started = len(fault.calls), clock.now
+        try:
+            text, finished = asyncio.run(call()) if mode == "async" else _sync(call())
+        except aigate.AigateError as exc:  # typed: never a bare httpx error or a short answer
+            assert not isinstance(exc, aigate.InvalidRequestError)
+            if isinstance(exc, aigate.StreamInterrupted):
+                assert exc.partial.choices[0].message.content != "one two three four"
+        else:  # a whole scripted answer (never a truncated one passed off as success)
+            assert text in WHOLE and finished
+        sent = len(fault.calls) - before
+        assert sent <= max_attempts  # billable attempts never exceed the configured max
+        if deadline is not None:
+            assert clock.now - started <= deadline + 1e-6
+    if mode == "sync":
+        gw.close()
+    else:
+        asyncio.run(gw.aclose())
+
+
+def _sync(coro: Any) -> Any:
+    """Run a coroutine that never awaits anything (the sync gateway's calls) to its end."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    raise AssertionError("the sync path awaited something")
+
+
+class TestProperty:
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(scenario=scenarios())
+    def test_complete_answer_or_typed_error_within_max_attempts(
+        self, scenario: dict[str, Any]
+    ) -> None:
+        _run_scenario("sync", scenario)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(scenario=scenarios())
+    def test_same_on_the_async_gateway(self, scenario: dict[str, Any]) -> None:
+        _run_scenario("async", scenario)

@@ -239,8 +239,9 @@ class Route:
 
 
 class Plan(tuple["Target", ...]):
-    """A route's targets (``gw.routes[alias]``, ``ctx.targets``), carrying the
-    :class:`Route` that orders them per call."""
+    """Every target a route may use (``gw.routes[alias]``, ``ctx.targets``): its targets,
+    fallbacks and rules' targets, carrying the :class:`Route` that picks and orders them per
+    call."""
 
     route: Route
 
@@ -437,11 +438,13 @@ class Router:
             retry = RetrySettings(merged, self.config.breaker.key_cooldown_s)
         route = Route(alias, self, default, conditions=conditions, fallbacks=fallbacks, retry=retry)
         self.routes[alias] = route
-        targets = [c.target for c in default.candidates]
-        if fallbacks is not None:
-            names = {t.name for t in targets}
-            targets += [c.target for c in fallbacks.candidates if c.name not in names]
-        return Plan(targets, route)
+        # The plan lists every target the route may use (the budget reserves on each):
+        # its targets, its fallbacks, then its rules' targets.
+        targets: dict[str, Target] = {}
+        for b in (default, fallbacks, *(b for _, b in conditions)):
+            for c in b.candidates if b is not None else ():
+                targets.setdefault(c.name, c.target)
+        return Plan(targets.values(), route)
 
     def _strategy(self, spec: Any, field: str) -> Strategy:
         try:
