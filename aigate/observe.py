@@ -72,7 +72,8 @@ class CallEvent:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RequestEvent(CallEvent):
-    """An attempt is about to be sent to ``provider``/``model``."""
+    """A call starts; ``provider``/``model`` are its first target (attempts are reported
+    as they end, through errors, retries and fallbacks)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -453,8 +454,8 @@ class Observer:
     # -- events ------------------------------------------------------------------------
 
     def request(self, event: RequestEvent) -> None:
-        """An attempt is about to be sent."""
-        self._log(logging.DEBUG, event, "request %s attempt %d", _target(event), event.attempt)
+        """A call starts."""
+        self._log(logging.DEBUG, event, "request %s", _target(event))
         self._call(self.hooks.on_request, "on_request", event)
 
     def response(self, event: ResponseEvent) -> None:
