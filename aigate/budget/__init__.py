@@ -39,6 +39,9 @@ cap holds exactly; any N-second span straddling two buckets may see up to twice 
 reserve (lazily: at once when it stands in the way of one) or by ``sweep()``. A settle
 that arrives later still charges what was spent, for ``keep_s`` (a day by default).
 
+**Counters** of a window are dropped ``keep_s`` (a day) after it ends: the ledger, not the
+budget store, is the history of spend.
+
 **Thresholds** fire once per counter and threshold, across all processes: the fired level
 is stored in the counter itself, and ``settle`` returns the crossings that are new.
 
@@ -135,25 +138,43 @@ def _shown(url: str) -> str:
     return url.split("://", 1)[0] + "://..." if "://" in url else repr(url)
 
 
+def _take(url: str, names: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """Remove aigate's own options (``?prefix=``, ``?table=``) from a URL's query; the rest
+    (libpq or redis-py options) stays for the driver."""
+    from urllib.parse import parse_qsl, urlencode
+
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url, {}
+    pairs = parse_qsl(query, keep_blank_values=True)
+    taken = {k: v for k, v in pairs if k in names}
+    rest = urlencode([(k, v) for k, v in pairs if k not in names])
+    return (f"{base}?{rest}" if rest else base), taken
+
+
 def open_budget_store(url: str, *, field: str = "budget.store", **options: Any) -> BaseBudgetStore:
     """A budget store from a URL; ``options`` go to the backend (``table=``, ``prefix=``...).
 
-    ``memory://``, ``sqlite:///relative.db`` or ``sqlite:////abs/path.db``,
-    ``redis://host:6379/0`` (``rediss://``), ``postgresql://user@host/db`` (``postgres://``).
+    ``memory://``, ``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` (``?table=``),
+    ``redis://host:6379/0`` or ``rediss://`` (``?prefix=``), ``postgresql://user@host/db``
+    or ``postgres://`` (``?table=``; other query parameters go to libpq).
     Anything else raises `ConfigurationError` naming ``field``; a password never appears.
     """
     if url == "memory://":
         return MemoryBudgetStore(**options)
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        return SQLiteBudgetStore(url[len("sqlite:///") :], **options)
+        url, taken = _take(url, ("table",))
+        return SQLiteBudgetStore(url[len("sqlite:///") :], **{**taken, **options})
     if url.startswith(("redis://", "rediss://")):
         from ._redis import RedisBudgetStore
 
-        return RedisBudgetStore(url, **options)
+        url, taken = _take(url, ("prefix",))
+        return RedisBudgetStore(url, **{**taken, **options})
     if url.startswith(("postgresql://", "postgres://")):
         from ._postgres import PostgresBudgetStore
 
-        return PostgresBudgetStore(url, **options)
+        url, taken = _take(url, ("table",))
+        return PostgresBudgetStore(url, **{**taken, **options})
     raise ConfigurationError(
         f"budget store URL {_shown(url)} is not supported; use one of {', '.join(SCHEMES)}",
         field=field,
@@ -163,13 +184,15 @@ def open_budget_store(url: str, *, field: str = "budget.store", **options: Any) 
 def open_rate_limiter(
     url: str, *, field: str = "rate_limit.store", **options: Any
 ) -> MemoryRateLimiter | RedisRateLimiter:
-    """A rate limiter from a URL: ``memory://`` (one process) or ``redis://`` (shared)."""
+    """A rate limiter from a URL: ``memory://`` (one process) or ``redis://`` (shared;
+    ``?prefix=`` sets the key prefix)."""
     if url == "memory://":
         return MemoryRateLimiter(**options)
     if url.startswith(("redis://", "rediss://")):
         from ._rate import RedisRateLimiter
 
-        return RedisRateLimiter(url, **options)
+        url, taken = _take(url, ("prefix",))
+        return RedisRateLimiter(url, **{**taken, **options})
     raise ConfigurationError(
         f"rate limiter URL {_shown(url)} is not supported; use memory:// or redis://",
         field=field,

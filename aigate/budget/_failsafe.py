@@ -72,7 +72,7 @@ class FailSafeBudgetStore(BaseBudgetStore):
     ) -> ReserveResult:
         closed = [c for c in charges if not c.fail_open]
         if closed:
-            scope = scope_of(closed[0].key)
+            scope = scope_of(closed[0])
             logger.error(
                 "budget store unreachable (%s); rejecting the call: %s is fail-closed",
                 type(err).__name__,

@@ -87,9 +87,13 @@ def _show(unit: str, value: Decimal) -> str:
     return f"${text}" if unit == "usd" else f"{text} {unit}"
 
 
-def scope_of(key: str) -> str:
-    """The concrete scope a counter key belongs to (``user:u1`` for ``user:u1|usd|...``)."""
-    return key.split("|", 1)[0]
+def scope_of(charge: Charge | str) -> str:
+    """The concrete scope a charge (or a counter key) counts against: ``user:u1`` for
+    ``user:u1|usd|day|UTC|...``. Prefer passing the charge: a scope value may contain
+    ``|``, which only the charge knows for sure."""
+    if isinstance(charge, str):
+        return charge.split("|", 1)[0]
+    return charge.scope or charge.key.split("|", 1)[0]
 
 
 class Budgets:
@@ -187,6 +191,7 @@ class Budgets:
                 marks=c.marks,
                 expires_at=expires_at,
                 fail_open=limit.fail_open,
+                scope=concrete,
                 limit=limit,
                 resets_at=resets_at,
             )
@@ -214,7 +219,7 @@ class Budgets:
         charge = next(c for c in charges if c.key == breach.key)
         unit = charge.limit.unit if charge.limit else "usd"
         window = charge.limit.window if charge.limit else "?"
-        scope = scope_of(breach.key)
+        scope = scope_of(charge)
         spent, reserved = _to_units(unit, breach.spent), _to_units(unit, breach.reserved)
         limit, estimate = _to_units(unit, breach.cap), _to_units(unit, breach.amount)
         resets = f"; resets at {charge.resets_at.isoformat()}" if charge.resets_at else ""
@@ -243,7 +248,7 @@ class Budgets:
             limit = charge.limit
             found.append(
                 ThresholdEvent(
-                    scope=scope_of(crossing.key),
+                    scope=scope_of(charge),
                     threshold=limit.thresholds[crossing.index],
                     limit=limit,
                     spent=_to_units(limit.unit, crossing.spent),

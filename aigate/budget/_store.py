@@ -49,7 +49,8 @@ class Charge:
     reservation is always settled into the window it was made in. ``hard=False`` counts
     without ever refusing. ``marks`` are the absolute amounts at which thresholds fire.
     ``expires_at`` (epoch seconds, the window's end) lets stores drop old counters.
-    ``limit`` and ``resets_at`` are for error messages and events; stores ignore them.
+    ``scope`` (e.g. ``user:u1``), ``limit`` and ``resets_at`` are for error messages and
+    events; stores ignore them.
     """
 
     key: str
@@ -59,6 +60,7 @@ class Charge:
     marks: tuple[int, ...] = ()
     expires_at: float | None = None
     fail_open: bool = False
+    scope: str = field(default="", compare=False, repr=False)
     limit: Limit | None = field(default=None, compare=False, repr=False)
     resets_at: datetime | None = field(default=None, compare=False, repr=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,8 @@ def store_url(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{tmp_path}/budget.db"
     if kind == "redis":
-        return str(request.getfixturevalue("redis_url"))
+        # A prefix of its own: other test runs may share this Redis database.
+        return f"{request.getfixturevalue('redis_url')}?prefix=test:{uuid.uuid4().hex[:12]}"
     return str(request.getfixturevalue("postgres_dsn"))
 
 

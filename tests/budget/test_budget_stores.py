@@ -280,6 +280,15 @@ class TestOpen:
     def test_memory(self) -> None:
         assert isinstance(open_budget_store("memory://"), MemoryBudgetStore)
 
+    def test_url_options(self, tmp_path: Any) -> None:
+        store = open_budget_store(f"sqlite:///{tmp_path}/x.db?table=spend")
+        store.reserve("r1", [charge("a", 1, 5)], 60, now=T0)
+        store.close()
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "x.db") as conn:
+            assert conn.execute("SELECT reserved FROM spend_counters").fetchall() == [(1,)]
+
     def test_bad_table_name(self, tmp_path: Any) -> None:
         with pytest.raises(ValueError, match="identifier"):
             open_budget_store(f"sqlite:///{tmp_path}/x.db", table="x; drop table y")

@@ -6,6 +6,7 @@ import asyncio
 import math
 import multiprocessing
 import random
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -65,7 +66,8 @@ def make_limiter(request: pytest.FixtureRequest) -> Iterator[Callable[..., Limit
         if kind == "memory":
             limiter: Any = MemoryRateLimiter(**options)
         else:
-            limiter = RedisRateLimiter(request.getfixturevalue("redis_url"), **options)
+            url = request.getfixturevalue("redis_url")
+            limiter = RedisRateLimiter(url, prefix=f"test:{uuid.uuid4().hex[:12]}", **options)
         made.append(Limiter(limiter, mode))
         return made[-1]
 
@@ -174,8 +176,9 @@ class TestRateLimiter:
 
 
 def test_open_rate_limiter(redis_url: str) -> None:
-    assert isinstance(open_rate_limiter("memory://"), MemoryRateLimiter)
-    assert isinstance(open_rate_limiter(redis_url), RedisRateLimiter)
+    assert isinstance(open_rate_limiter("memory://", window_s=10), MemoryRateLimiter)
+    limiter = open_rate_limiter(f"{redis_url}?prefix=mine")
+    assert isinstance(limiter, RedisRateLimiter) and limiter.prefix == "mine"
     with pytest.raises(ConfigurationError) as info:
         open_rate_limiter("sqlite:///x.db")
     assert info.value.field == "rate_limit.store"
@@ -188,7 +191,7 @@ LIMITS = {"k1": (100, 10**9), "k2": (10**6, 60_000), "k3": (150, 90_000)}
 
 def _acquire_many(url: str, seed: int, out: Any) -> None:
     """Child: 250 calls at random times within one simulated minute, over 3 keys."""
-    rl = RedisRateLimiter(url, clock=lambda: 0.0)
+    rl = open_rate_limiter(url)
     rng = random.Random(seed)
     admitted: list[tuple[str, int]] = []
     for i, t in enumerate(sorted(rng.uniform(0, 59.9) for _ in range(250))):
@@ -211,7 +214,8 @@ def test_four_processes_share_the_limits(redis_url: str) -> None:
     and the rpm-bound key admits exactly its rpm (nothing lost, nothing extra)."""
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    procs = [ctx.Process(target=_acquire_many, args=(redis_url, s, out)) for s in range(4)]
+    url = f"{redis_url}?prefix=test:{uuid.uuid4().hex[:12]}"
+    procs = [ctx.Process(target=_acquire_many, args=(url, s, out)) for s in range(4)]
     for p in procs:
         p.start()
     results = [out.get(timeout=60) for _ in procs]
