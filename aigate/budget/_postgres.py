@@ -32,6 +32,10 @@ class PostgresBudgetStore(BaseBudgetStore):
     stand in the way, and at most every ``sweep_interval_s`` on the next reserve.
     Sync methods share one connection (a lock serialises transactions), ``a*`` methods
     one ``AsyncConnection`` per event loop. The DSN never appears in ``repr``.
+
+    Each reserve and settle commits, so each waits for a WAL flush; where losing the last
+    few hundred milliseconds of counters in a server crash is acceptable, adding
+    ``?options=-csynchronous_commit%3Doff`` to the DSN makes them several times faster.
     """
 
     def __init__(
