@@ -407,12 +407,17 @@ def check_config(path: str) -> list[str]:
             # a stand-in key, so every other check still runs
             provider = provider.model_copy(update={"api_keys": ["aigate-config-check"]})
         providers[name] = provider
-    _check_store_urls(config)
-    # Store URLs are checked above; opening them here would create SQLite files.
-    update: dict[str, Any] = {"providers": providers, "ledger": None}
+    _check_store_urls(config, warnings)
+    # Store URLs are checked above; opening them here would create files and connections.
+    update: dict[str, Any] = {"providers": providers, "ledger": None, "keys": None}
     budget = getattr(config, "budget", None)
     if budget is not None:
         update["budget"] = budget.model_copy(update={"store": "memory://", "rate_store": None})
+    cache = getattr(config, "cache", None)
+    if isinstance(cache, str):
+        update["cache"] = "memory://"
+    elif cache is not None:
+        update["cache"] = cache.model_copy(update={"url": "memory://"})
     core = _gateway.GatewayCore(config.model_copy(update=update))
     closer = getattr(core, "close", None)
     if callable(closer):
@@ -420,7 +425,7 @@ def check_config(path: str) -> list[str]:
     return warnings
 
 
-def _check_store_urls(config: Any) -> None:
+def _check_store_urls(config: Any, warnings: list[str]) -> None:
     ledger = getattr(config, "ledger", None)
     if isinstance(ledger, str):
         from .ledger import SCHEMES
@@ -430,16 +435,27 @@ def _check_store_urls(config: Any) -> None:
                 f"ledger: URL scheme not supported; use one of {', '.join(SCHEMES)}",
                 field="ledger",
             )
+    keys = getattr(config, "keys", None)
+    if keys is not None:
+        url = keys if isinstance(keys, str) else keys.store
+        pepper_env = "AIGATE_KEY_PEPPER" if isinstance(keys, str) else keys.pepper_env
+        if not url.startswith(("memory://", "sqlite:///", "postgresql://", "postgres://")):
+            raise ConfigurationError(
+                "keys: key store URL not supported; use memory://, sqlite:///<path> or "
+                "postgresql://",
+                field="keys",
+            )
+        if not os.environ.get(pepper_env) and url != "memory://":
+            warnings.append(f"keys: {pepper_env} is not set (needed when the gateway starts)")
     cache = getattr(config, "cache", None)
     url = cache if isinstance(cache, str) else getattr(cache, "url", None)
     if isinstance(url, str):
-        try:
-            from .cache import ACCEPTED_SCHEMES
-        except ImportError:  # pragma: no cover - cache package not present
-            return
-        if not url.startswith(tuple(ACCEPTED_SCHEMES)):
+        from .cache import ACCEPTED_SCHEMES
+
+        schemes = {item.split("://", 1)[0] for item in ACCEPTED_SCHEMES}
+        if url.split("://", 1)[0] not in schemes or "://" not in url:
             raise ConfigurationError(
-                f"cache: URL scheme not supported; use one of {', '.join(ACCEPTED_SCHEMES)}",
+                f"cache: URL scheme not supported; use one of {', '.join(sorted(schemes))}",
                 field="cache",
             )
 

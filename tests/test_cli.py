@@ -528,3 +528,20 @@ class TestBudget:
         assert code == 2 and "no budget limits" in err
         code, _, err = run(capsys, "budget", "status", "--limit", "5/day")
         assert code == 2 and "SCOPE=AMOUNT/WINDOW" in err
+
+
+def test_the_documented_config_example_passes_config_check(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The full example in docs/configuration.md is a valid config (keys aside), and
+    checking it creates none of its stores."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
+    example = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    example = example.replace("/var/cache/aigate", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)  # the example's relative sqlite paths would land here
+    code, out, err = run(capsys, "config", "check", write(tmp_path, "doc.toml", example))
+    assert code == 0, err
+    assert out.startswith("ok: ") and "routes (fast, smart)" in out
+    assert "warning: providers.groq: no API key" in err
+    assert "warning: keys: AIGATE_KEY_PEPPER is not set" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.toml"]
