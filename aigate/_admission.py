@@ -58,12 +58,14 @@ class Admission:
     """The gateway's budgets and rate limits, from :class:`~aigate.config.BudgetConfig`."""
 
     def __init__(self, config: BudgetConfig, core: GatewayCore) -> None:
-        from .budget import Budgets, MemoryRateLimiter, open_budget_store
+        from .budget import Budgets, FailSafeBudgetStore, MemoryRateLimiter, open_budget_store
 
         self.config = config
         self.core = core
         self.budgets = Budgets(config.limits, ttl_s=config.ttl_s)
-        self.store = open_budget_store(config.store)
+        # An unreachable store follows each limit's fail_open: admit against a per-process
+        # budget and log, or refuse with BudgetStoreUnavailable (the default).
+        self.store = FailSafeBudgetStore(open_budget_store(config.store))
         self.limiter: Any = None
         if config.rate_limits or core.config.keys is not None:  # keys may carry rate limits
             if config.rate_store and config.rate_store.startswith(("redis://", "rediss://")):
@@ -282,7 +284,7 @@ class Admission:
 
             for event in self.budgets.events(crossed, reservation.charges):
                 limit = event.limit
-                cap = _nano_or_count(limit.unit, limit.amount)
+                cap = limit.cap
                 observer.budget_threshold(
                     BudgetThresholdEvent(
                         scope=event.scope,

@@ -143,3 +143,19 @@ class TestRateLimits:
         with pytest.raises(aigate.RateLimited):
             gw.chat(model=MODEL, messages=HI, max_tokens=1000)
         assert len(fake.calls) == 1
+
+
+class TestStoreOutage:
+    def test_fail_closed_by_default_and_open_when_asked(self, make_gateway: Any) -> None:
+        from aigate.budget import BudgetStoreUnavailable
+
+        dead = "redis://127.0.0.1:1/0"
+        closed = {"scope": "global", "amount": "1", "window": "day"}
+        gw, fake = gateway(make_gateway, [], [closed], budget={"store": dead})
+        with pytest.raises(BudgetStoreUnavailable):
+            gw.chat(model=MODEL, messages=HI)
+        assert fake.calls == []
+        opened = {**closed, "fail_open": True}
+        gw2, fake2 = gateway(make_gateway, [], [opened], budget={"store": dead})
+        assert gw2.chat(model=MODEL, messages=HI).choices[0].message.content == "ok"
+        assert len(fake2.calls) == 1
