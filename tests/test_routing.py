@@ -1524,3 +1524,17 @@ class TestProperty:
     @given(scenario=scenarios())
     def test_same_on_the_async_gateway(self, scenario: dict[str, Any]) -> None:
         _run_scenario("async", scenario)
+
+
+class TestOrdered:
+    @given(keys=st.lists(st.integers(0, 5), min_size=1, max_size=12))
+    def test_lazy_order_matches_a_stable_sort(self, keys: list[int]) -> None:
+        from aigate.routing._policies import Ordered
+
+        items = [object() for _ in keys]
+        order = Ordered(items, list(keys))  # type: ignore[arg-type]
+        expected = [items[i] for i in sorted(range(len(keys)), key=keys.__getitem__)]
+        assert order[0] is expected[0]  # the cheap first pick agrees with the sort
+        assert list(order) == expected
+        assert order[len(keys) - 1] is expected[-1]
+        assert len(order) == len(keys)

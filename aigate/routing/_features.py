@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Mapping
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigurationError
@@ -18,6 +17,7 @@ __all__ = ["FEATURES", "Features", "compile_condition"]
 
 # Per message: role and separators, generously (OpenAI counts 3-4 tokens).
 _MESSAGE_OVERHEAD = 8
+_NOTHING: frozenset[str] = frozenset()
 
 
 class Features:
@@ -29,6 +29,21 @@ class Features:
     friends) when the router was given it.
     """
 
+    __slots__ = (
+        "_default",
+        "_needs",
+        "_params",
+        "_scan",
+        "_tokens",
+        "call",
+        "kind",
+        "metadata",
+        "route",
+        "stream",
+        "user",
+        "virtual_key",
+    )
+
     def __init__(self, ctx: CallContext, call: Any = None, default: Target | None = None) -> None:
         self.kind = ctx.kind
         self.stream = ctx.stream
@@ -38,15 +53,23 @@ class Features:
         self.virtual_key: str | None = getattr(ctx, "virtual_key", None)
         self.call = call
         self._default = default
-        self._tokens: dict[tuple[str, str], int] = {}
+        self._tokens: dict[tuple[str, str], int] | None = None
+        self._scan: tuple[bool, bool, bool, int] | None = None
+        self._params: Mapping[str, Any] | None = None
+        self._needs: frozenset[str] | None = None
 
     # -- inputs -------------------------------------------------------------------------
 
-    @cached_property
-    def _scan(self) -> tuple[bool, bool, bool, int]:
+    def _scanned(self) -> tuple[bool, bool, bool, int]:
         """(images, audio, files, an upper bound of the prompt's tokens): one pass over the
         messages. The bound is the UTF-8 size of the text plus a per-message allowance:
         byte-level BPE never makes more tokens than bytes."""
+        scan = self._scan
+        if scan is None:
+            scan = self._scan = self._do_scan()
+        return scan
+
+    def _do_scan(self) -> tuple[bool, bool, bool, int]:
         call = self.call
         if self.kind == "transcription":
             return False, True, False, 0
@@ -68,7 +91,7 @@ class Features:
                 size += _size(content)
             elif isinstance(content, list):
                 for part in content:
-                    kind = part.get("type") if isinstance(part, Mapping) else None
+                    kind = part.get("type") if isinstance(part, dict) else None
                     if kind == "text":
                         size += _size(part.get("text") or "")
                     elif kind == "image_url":
@@ -79,32 +102,39 @@ class Features:
                         files = True
                     else:
                         size += _size(json.dumps(part))
-            for extra in ("tool_calls", "function_call", "name"):
-                value = message.get(extra)
-                if value:
-                    size += _size(value if isinstance(value, str) else json.dumps(value))
+            if len(message) > 2:  # tool calls, a name: counted by their JSON size
+                for extra in ("tool_calls", "function_call", "name"):
+                    value = message.get(extra)
+                    if value:
+                        size += _size(value if isinstance(value, str) else json.dumps(value))
         tools = self.params.get("tools")
         if tools:
             size += _size(json.dumps(tools)) + 64
         return images, audio, files, size
 
-    @cached_property
+    @property
     def params(self) -> Mapping[str, Any]:
-        params = getattr(self.call, "params", None)
-        return params if isinstance(params, Mapping) else {}
+        """The call's OpenAI parameters (``tools``, ``response_format``, ``max_tokens``...)."""
+        params = self._params
+        if params is None:
+            found = getattr(self.call, "params", None)
+            if type(found) is not dict and not isinstance(found, Mapping):  # ABC checks are slow
+                found = {}
+            params = self._params = found
+        return params
 
     @property
     def has_images(self) -> bool:
-        return self._scan[0]
+        return self._scanned()[0]
 
     @property
     def has_audio(self) -> bool:
         """Audio input: a transcription, or ``input_audio`` parts in a chat."""
-        return self._scan[1]
+        return self._scanned()[1]
 
     @property
     def has_files(self) -> bool:
-        return self._scan[2]
+        return self._scanned()[2]
 
     @property
     def has_tools(self) -> bool:
@@ -116,25 +146,34 @@ class Features:
         fmt = self.params.get("response_format")
         return isinstance(fmt, Mapping) and fmt.get("type") in ("json_object", "json_schema")
 
-    @cached_property
+    @property
     def needs(self) -> frozenset[str]:
         """Catalog capabilities a target needs to serve this call."""
-        needs = []
-        if self.kind == "chat":
-            if self.has_images:
-                needs.append("vision")
-            if self.has_audio:
-                needs.append("audio_input")
-            if self.has_files:
-                needs.append("pdf")
-            if self.has_tools:
-                needs.append("tools")
-            fmt = self.params.get("response_format")
-            if isinstance(fmt, Mapping) and fmt.get("type") == "json_schema":
-                needs.append("json_schema")
-        return frozenset(needs)
+        needs = self._needs
+        if needs is None:
+            needs = _NOTHING
+            if self.kind == "chat":
+                images, audio, files, _ = self._scanned()
+                params = self.params
+                fmt = params.get("response_format")
+                schema = isinstance(fmt, Mapping) and fmt.get("type") == "json_schema"
+                tools = bool(params.get("tools"))
+                if images or audio or files or tools or schema:
+                    needs = frozenset(
+                        name
+                        for name, needed in (
+                            ("vision", images),
+                            ("audio_input", audio),
+                            ("pdf", files),
+                            ("tools", tools),
+                            ("json_schema", schema),
+                        )
+                        if needed
+                    )
+            self._needs = needs
+        return needs
 
-    @cached_property
+    @property
     def max_output_tokens(self) -> int:
         """``max_completion_tokens`` or ``max_tokens``; 0 when the call sets neither."""
         params = self.params
@@ -148,7 +187,7 @@ class Features:
     @property
     def size_bound(self) -> int:
         """A cheap upper bound of the prompt's tokens, valid without images, audio or files."""
-        return self._scan[3]
+        return self._scanned()[3]
 
     # -- token estimates ----------------------------------------------------------------
 
@@ -159,11 +198,28 @@ class Features:
             return self.size_bound
         return self.tokens_for(self._default)
 
+    @property
+    def approx_prompt_tokens(self) -> int:
+        """A rough size for ranking targets by price: the tokenizer's estimate when one was
+        made or the prompt holds images, audio or files, else ~4 bytes of text per token."""
+        default = self._default
+        if default is not None and self.kind == "chat":
+            images, audio, files, size = self._scanned()
+            cache = self._tokens
+            key = (default.provider.kind, default.model)
+            if (cache is None or key not in cache) and not (images or audio or files):
+                return size // 4
+            return self.tokens_for(default)
+        return self.size_bound
+
     def tokens_for(self, target: Target) -> int:
         """The prompt's tokens as ``target`` counts them (a bounded estimate, never below
         the true count), computed once per tokenizer family."""
         key = (target.provider.kind, target.model)
-        found = self._tokens.get(key)
+        cache = self._tokens
+        if cache is None:
+            cache = self._tokens = {}
+        found = cache.get(key)
         if found is not None:
             return found
         if self.kind != "chat":
@@ -177,7 +233,7 @@ class Features:
                 model=target.model,
                 tools=self.params.get("tools"),
             )
-        self._tokens[key] = tokens
+        cache[key] = tokens
         return tokens
 
     def __repr__(self) -> str:

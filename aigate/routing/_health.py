@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 __all__ = [
     "BreakerSettings",
@@ -32,8 +31,11 @@ Outcome = Literal["ok", "fail", "cool", "dead"]
 time: a rate-limited key), ``dead`` (a key the provider refused)."""
 
 
-@dataclass(frozen=True, slots=True)
-class BreakerSettings:
+# NamedTuples and plain classes rather than dataclasses: each dataclass costs about a
+# millisecond of import time, and every Gateway imports this module.
+
+
+class BreakerSettings(NamedTuple):
     """When a breaker opens and for how long (see :class:`aigate.config.BreakerConfig`)."""
 
     failures: int = 5
@@ -43,16 +45,42 @@ class BreakerSettings:
     dead_s: float = 3600.0
 
 
-@dataclass(slots=True)
 class BreakerState:
     """One breaker. Times are epoch seconds; ``open_until`` is 0 when closed, and for a
-    half-open breaker it is when the probe's lease runs out."""
+    half-open breaker it is when the probe's lease runs out. ``state`` is ``closed``,
+    ``open``, ``half_open`` or ``dead``."""
 
-    state: str = "closed"  # "closed", "open", "half_open", "dead"
-    failures: int = 0
-    first_failure_at: float = 0.0
-    open_until: float = 0.0
-    reason: str | None = None
+    __slots__ = ("failures", "first_failure_at", "open_until", "reason", "state")
+
+    def __init__(
+        self,
+        state: str = "closed",
+        failures: int = 0,
+        first_failure_at: float = 0.0,
+        open_until: float = 0.0,
+        reason: str | None = None,
+    ) -> None:
+        self.state = state
+        self.failures = failures
+        self.first_failure_at = first_failure_at
+        self.open_until = open_until
+        self.reason = reason
+
+    def _fields(self) -> tuple[str, int, float, float, str | None]:
+        return (self.state, self.failures, self.first_failure_at, self.open_until, self.reason)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BreakerState):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (
+            f"BreakerState(state={self.state!r}, failures={self.failures}, "
+            f"open_until={self.open_until}, reason={self.reason!r})"
+        )
 
 
 def check_breaker(b: BreakerState, now: float, settings: BreakerSettings) -> float:

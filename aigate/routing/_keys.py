@@ -7,7 +7,7 @@ import math
 import threading
 import zlib
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["KeyPool", "KeyWindow"]
 
 _MINUTE = 60.0
+_ONE = (0,)
 
 
 class KeyWindow:
@@ -112,30 +113,34 @@ class KeyPool:
         self.limited = any(w is not None for w in self.windows)
         self.counts_tokens = any(t is not None for t in tpms)
         self._turn = itertools.count(1)  # the same turns as ProviderRuntime.next_key
+        # round robin orders, made once (small pools): each call reads one
+        self._rotations = (
+            [tuple((s + i) % n for i in range(n)) for s in range(n)] if 1 < n <= 32 else None
+        )
         self._lock = threading.Lock()
 
-    def order(self, user: str | None = None) -> Iterator[int]:
+    def order(self, user: str | None = None) -> Sequence[int]:
         n = len(self.keys)
         if n == 1:
-            yield 0
-            return
+            return _ONE
         strategy = self.strategy
         if strategy == "least_used":
             uses = self.uses
-            yield from sorted(range(n), key=uses.__getitem__)
-        elif strategy == "weighted":
+            return sorted(range(n), key=uses.__getitem__)
+        if strategy == "weighted":
             assert self._rng is not None
             draw, weights = self._rng.random, self.weights
             keys = [-math.log(1.0 - draw()) / w if w > 0 else math.inf for w in weights]
-            yield from sorted(range(n), key=keys.__getitem__)
-        elif strategy == "sticky" and user is not None:
+            return sorted(range(n), key=keys.__getitem__)
+        if strategy == "sticky" and user is not None:
             salt = user.encode()
             scores = [zlib.crc32(salt + b"\0" + k.id.encode()) for k in self.keys]
-            yield from sorted(range(n), key=lambda i: -scores[i])
-        else:
-            start = next(self._turn)
-            for i in range(n):
-                yield (start + i) % n
+            return sorted(range(n), key=lambda i: -scores[i])
+        start = next(self._turn) % n
+        rotations = self._rotations
+        if rotations is not None:
+            return rotations[start]
+        return [(start + i) % n for i in range(n)]
 
     def limit_wait(self, index: int, now: float, tokens: int) -> float:
         """0.0 when key ``index`` has room for a call of ``tokens`` now, else when it will."""

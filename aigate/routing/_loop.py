@@ -113,8 +113,25 @@ def _record(
 
 def _pick_key(
     cand: Candidate, store: HealthStore, now: float, user: str | None, tokens: int
-) -> Flow[tuple[int, float]]:
+) -> tuple[int, float]:
     """(index of the key to use, 0.0), or (-1, when the first key frees up)."""
+    pool = cand.pool
+    earliest = float("inf")
+    check = store.check
+    for i in pool.order(user):
+        until = check(pool.names[i], now)
+        if not until and pool.limited:
+            until = pool.limit_wait(i, now, tokens)
+        if not until:
+            return i, 0.0
+        earliest = min(earliest, until)
+    return -1, earliest
+
+
+def _apick_key(
+    cand: Candidate, store: HealthStore, now: float, user: str | None, tokens: int
+) -> Flow[tuple[int, float]]:
+    """:func:`_pick_key` on a remote store (each check is an effect)."""
     pool = cand.pool
     earliest = float("inf")
     for i in pool.order(user):
@@ -302,6 +319,7 @@ def attempts(
     router = route.router
     settings = route.retry
     store = router.store
+    local = not store.remote  # a local store is called inline, not through effects
     clock = router.clock
     user = ctx.user
     max_attempts = settings.max_attempts
@@ -342,7 +360,7 @@ def attempts(
         now = clock()
         if sent >= max_attempts or (deadline is not None and now >= deadline):
             break
-        until = yield from _check(store, cand.name, now)
+        until = store.check(cand.name, now) if local else (yield from _check(store, cand.name, now))
         if until:
             blocked[cand.name] = (cand, until)
             pos += 1
@@ -355,7 +373,10 @@ def attempts(
             tokens = 0
             if pool.counts_tokens and features is not None:
                 tokens = features.prompt_tokens + features.max_output_tokens
-            index, until = yield from _pick_key(cand, store, now, user, tokens)
+            if local:
+                index, until = _pick_key(cand, store, now, user, tokens)
+            else:
+                index, until = yield from _apick_key(cand, store, now, user, tokens)
             if index < 0:
                 # Every key is cooling, dead or at its cap. A retry may wait for one.
                 wait = until - now
@@ -392,9 +413,14 @@ def attempts(
             ctx.attempts.append(_attempt(target, key, started, status, None, slept))
             cand.stats.observe((time.perf_counter() - started) * 1000.0, stream)
             now = clock()
-            yield from _record(store, cand.name, "ok", now)
-            if key_name is not None:
-                yield from _record(store, key_name, "ok", now)
+            if local:
+                store.record(cand.name, "ok", now)
+                if key_name is not None:
+                    store.record(key_name, "ok", now)
+            else:
+                yield from _record(store, cand.name, "ok", now)
+                if key_name is not None:
+                    yield from _record(store, key_name, "ok", now)
             if ticket is not None:
                 usage = getattr(value, "usage", None)
                 total = getattr(usage, "total_tokens", None)

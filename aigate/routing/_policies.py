@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 if TYPE_CHECKING:
     import random
@@ -27,6 +27,7 @@ __all__ = [
     "STRATEGIES",
     "Candidate",
     "KeyStrategy",
+    "Ordered",
     "Strategy",
     "TargetStats",
     "cheapest",
@@ -70,6 +71,8 @@ class Candidate:
 
     __slots__ = (
         "capabilities",
+        "cost_in",
+        "cost_out",
         "index",
         "input_price",
         "max_output",
@@ -109,6 +112,10 @@ class Candidate:
         price = getattr(info, "price", None)
         self.input_price = _float(getattr(price, "input", None))
         self.output_price = _float(getattr(price, "output", None))
+        # per-token prices for ordering by cost; an unpriced target sorts last
+        self.cost_in, self.cost_out = math.inf, math.inf
+        if self.input_price is not None and self.output_price is not None:
+            self.cost_in, self.cost_out = self.input_price, self.output_price
 
     def __repr__(self) -> str:
         return f"Candidate({self.name!r}, priority={self.priority}, weight={self.weight})"
@@ -131,17 +138,16 @@ class KeyStrategy:
     def keys(self, candidates: Sequence[Candidate], features: Features) -> list[Any]:
         raise NotImplementedError
 
-    def __call__(self, candidates: Sequence[Candidate], features: Features) -> list[Candidate]:
-        n = len(candidates)
-        if n < 2:
-            return list(candidates)
+    def __call__(
+        self, candidates: Sequence[Candidate], features: Features, tiered: bool = True
+    ) -> Sequence[Candidate]:
+        """Order ``candidates`` (``tiered=False``: the caller knows they share one tier)."""
+        if len(candidates) < 2:
+            return candidates
         keys = self.keys(candidates, features)
-        tiers = {c.priority for c in candidates}
-        if len(tiers) == 1:
-            order = sorted(range(n), key=keys.__getitem__)
-        else:
-            order = sorted(range(n), key=lambda i: (candidates[i].priority, keys[i]))
-        return [candidates[i] for i in order]
+        if tiered and any(c.priority != candidates[0].priority for c in candidates):
+            keys = [(c.priority, k) for c, k in zip(candidates, keys, strict=True)]
+        return Ordered(candidates, keys)
 
     def then(self, other: KeyStrategy) -> KeyStrategy:
         """This strategy, its ties broken by ``other``."""
@@ -149,6 +155,44 @@ class KeyStrategy:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+class Ordered(Sequence[Candidate]):
+    """Candidates in key order, sorted lazily: a call that succeeds on its first target
+    costs one pass (``min``), the full sort happens only when it fails over."""
+
+    __slots__ = ("_candidates", "_keys", "_order")
+
+    def __init__(self, candidates: Sequence[Candidate], keys: list[Any]) -> None:
+        self._candidates = candidates
+        self._keys = keys
+        self._order: list[Candidate] | None = None
+
+    def __len__(self) -> int:
+        return len(self._candidates)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Candidate]: ...
+
+    def __getitem__(self, index: int | slice) -> Candidate | Sequence[Candidate]:
+        if index == 0 and self._order is None:
+            keys = self._keys
+            return self._candidates[keys.index(min(keys))]  # the first of the lowest, as sorted
+        return self._sorted()[index]
+
+    def _sorted(self) -> list[Candidate]:
+        if self._order is None:
+            keys, candidates = self._keys, self._candidates
+            self._order = [candidates[i] for i in sorted(range(len(keys)), key=keys.__getitem__)]
+        return self._order
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return iter(self._sorted())
+
+    def __repr__(self) -> str:
+        return f"Ordered({self._sorted()!r})"
 
 
 class _Then(KeyStrategy):
@@ -188,6 +232,48 @@ class _Weighted(KeyStrategy):
             -math.log(1.0 - draw()) / c.weight if c.weight > 0 else math.inf for c in candidates
         ]
 
+    def __call__(
+        self, candidates: Sequence[Candidate], features: Features, tiered: bool = True
+    ) -> Sequence[Candidate]:
+        if tiered or len(candidates) < 2:
+            return super().__call__(candidates, features, tiered)
+        return _WeightedOrder(candidates, self)
+
+
+class _WeightedOrder(Ordered):
+    """A weighted order whose first target costs one draw; the rest are drawn (weighted,
+    without replacement) only when the call fails over."""
+
+    __slots__ = ("_first", "_strategy")
+
+    def __init__(self, candidates: Sequence[Candidate], strategy: _Weighted) -> None:
+        super().__init__(candidates, [])
+        self._strategy = strategy
+        total = 0.0
+        for c in candidates:
+            total += c.weight
+        point = strategy.rng.random() * total
+        first = len(candidates) - 1
+        for i, c in enumerate(candidates):
+            point -= c.weight
+            if point < 0:
+                first = i
+                break
+        self._first = first
+
+    def __getitem__(self, index: Any) -> Any:
+        if index == 0 and self._order is None:
+            return self._candidates[self._first]
+        return self._sorted()[index]
+
+    def _sorted(self) -> list[Candidate]:
+        if self._order is None:
+            keys = self._strategy.keys(self._candidates, None)  # type: ignore[arg-type]
+            keys[self._first] = -math.inf
+            self._keys = keys
+            return super()._sorted()
+        return self._order
+
 
 class _RoundRobin(KeyStrategy):
     """Each call starts one target further along the route."""
@@ -199,6 +285,14 @@ class _RoundRobin(KeyStrategy):
         n = len(candidates)
         turn = next(self._turn) % n
         return [(i - turn) % n for i in range(n)]
+
+    def __call__(
+        self, candidates: Sequence[Candidate], features: Features, tiered: bool = True
+    ) -> Sequence[Candidate]:
+        if tiered or len(candidates) < 2:
+            return super().__call__(candidates, features, tiered)
+        turn = next(self._turn) % len(candidates)
+        return [*candidates[turn:], *candidates[:turn]]
 
 
 class _LeastLatency(KeyStrategy):
@@ -214,23 +308,18 @@ class _LeastLatency(KeyStrategy):
 
 
 class _Cheapest(KeyStrategy):
-    """Lowest estimated cost of this call from the catalog's prices: estimated prompt
-    tokens x input price + max_tokens (or 256) x output price. Unpriced targets go last."""
+    """Lowest estimated cost of this call from the catalog's prices: prompt tokens x input
+    price + max_tokens (or 256) x output price, the prompt sized roughly (a ranking needs no
+    exact count; see :attr:`Features.approx_prompt_tokens`). Unpriced targets go last."""
 
     uses_features = True
 
     def keys(self, candidates: Sequence[Candidate], features: Features) -> list[Any]:
-        prompt = features.prompt_tokens if features is not None else 0
+        prompt = features.approx_prompt_tokens if features is not None else 0
         output = (features.max_output_tokens if features is not None else 0) or (
             DEFAULT_OUTPUT_TOKENS
         )
-        keys: list[Any] = []
-        for c in candidates:
-            if c.input_price is None or c.output_price is None:
-                keys.append(math.inf)
-            else:
-                keys.append(prompt * c.input_price + output * c.output_price)
-        return keys
+        return [prompt * c.cost_in + output * c.cost_out for c in candidates]
 
 
 class _LeastBusy(KeyStrategy):

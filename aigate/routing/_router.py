@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from pydantic import ValidationError
 
 from .._exceptions import AigateError, ConfigurationError, InvalidRequestError
-from ..config import BreakerConfig, KeyPoolConfig, RetryConfig, RouteConfig, RouterConfig
+from ..config import (
+    BreakerConfig,
+    KeyPoolConfig,
+    RetryConfig,
+    RouteConfig,
+    RouterConfig,
+    config_error,
+)
 from ._features import Features, compile_condition
 from ._health import BreakerSettings, HealthStore, MemoryHealthStore
 from ._keys import KeyPool
@@ -107,6 +115,35 @@ class RetrySettings:
         return float(wait(state))
 
 
+class _Limits:
+    """The tightest catalog facts of a set of candidates: when a call fits these, every
+    candidate can serve it and the per-target checks are skipped (the common case)."""
+
+    __slots__ = ("caps", "min_output", "min_window")
+
+    def __init__(self, candidates: Sequence[Candidate]) -> None:
+        known = [c.capabilities for c in candidates if c.capabilities is not None]
+        self.caps: frozenset[str] | None = frozenset.intersection(*known) if known else None
+        outputs = [c.max_output for c in candidates if c.max_output]
+        self.min_output = min(outputs) if outputs else None
+        windows = [c.window for c in candidates if c.window]
+        self.min_window = min(windows) if windows else None
+
+    def all_fit(self, f: Features) -> bool:
+        if self.caps is not None:
+            needs = f.needs
+            if needs and not needs <= self.caps:
+                return False
+        out = f.max_output_tokens
+        if out and self.min_output is not None and out > self.min_output:
+            return False
+        if self.min_window is not None and f.kind == "chat":
+            if f.has_images or f.has_audio or f.has_files:
+                return False
+            return f.size_bound + out <= self.min_window
+        return True
+
+
 class Branch:
     """One set of targets of a route (its main targets, a rule's targets, its fallbacks)
     and how to order them."""
@@ -129,6 +166,8 @@ class Branch:
         self.checks = checks and any(
             c.window or c.max_output or c.capabilities is not None for c in self.candidates
         )
+        self.limits = {kind: _Limits(cands) for kind, cands in self.by_kind.items()}
+        self.tiered = len({c.priority for c in self.candidates}) > 1
         self.uses_features = self.checks or (
             strategy is not None
             and (not isinstance(strategy, KeyStrategy) or strategy.uses_features)
@@ -136,11 +175,19 @@ class Branch:
 
     def order(self, kind: str, features: Features | None) -> Sequence[Candidate]:
         candidates: Sequence[Candidate] = self.by_kind.get(kind, self.candidates)
-        if self.checks and features is not None and candidates:
+        if (
+            self.checks
+            and features is not None
+            and candidates
+            and not self.limits[kind].all_fit(features)
+        ):
             candidates = [c for c in candidates if unfit(c, features) is None]
-        if self.strategy is None or len(candidates) < 2:
+        strategy = self.strategy
+        if strategy is None or len(candidates) < 2:
             return candidates
-        return self.strategy(candidates, features)  # type: ignore[arg-type]
+        if isinstance(strategy, KeyStrategy):
+            return strategy(candidates, features, self.tiered)  # type: ignore[arg-type]
+        return strategy(candidates, features)  # type: ignore[arg-type]
 
 
 def unfit(c: Candidate, f: Features) -> str | None:
@@ -254,8 +301,7 @@ class Plan(tuple["Target", ...]):
 # -- health report -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TargetHealth:
+class TargetHealth(NamedTuple):
     """A target's breaker and what this process observed of it."""
 
     name: str
@@ -268,8 +314,7 @@ class TargetHealth:
     in_flight: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class KeyHealth:
+class KeyHealth(NamedTuple):
     """A provider key's breaker (``dead`` when the provider refused it) and its use here."""
 
     provider: str
@@ -281,12 +326,14 @@ class KeyHealth:
     uses: int = 0
 
 
-@dataclass(frozen=True, slots=True)
 class Health:
     """``gw.health()``: every known target and key with its breaker state."""
 
-    targets: dict[str, TargetHealth] = field(default_factory=dict)
-    keys: list[KeyHealth] = field(default_factory=list)
+    __slots__ = ("keys", "targets")
+
+    def __init__(self, targets: dict[str, TargetHealth], keys: list[KeyHealth]) -> None:
+        self.targets = targets
+        self.keys = keys
 
     @property
     def dead_keys(self) -> list[KeyHealth]:
@@ -295,6 +342,9 @@ class Health:
     @property
     def open_targets(self) -> list[TargetHealth]:
         return [t for t in self.targets.values() if t.state != "closed"]
+
+    def __repr__(self) -> str:
+        return f"Health(targets={list(self.targets.values())!r}, keys={self.keys!r})"
 
 
 # -- the router ------------------------------------------------------------------------------
@@ -402,9 +452,10 @@ class Router:
         target (raising a ConfigurationError naming ``field``); ``info(target)`` is its
         catalog entry or None."""
         if isinstance(config, list):
-            config = RouteConfig.model_construct(
-                targets=list(config), strategy="priority", fallbacks=[], conditions=[], retry=None
-            )
+            try:
+                config = RouteConfig.model_validate({"targets": config})
+            except ValidationError as exc:
+                raise config_error(exc, prefix=f"routes.{alias}.") from None
         checks = self.config.filter_capabilities
         where = f"routes.{alias}"
 
