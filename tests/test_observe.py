@@ -447,11 +447,6 @@ class TestGatewayCanary:
     ) -> None:
         self.check(tracer, exporter, capture, echo=False)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a provider error body that quotes the key reaches the error message; "
-        "providers/_errors.py should mask the request's own key values (see the report)",
-    )
     def test_key_echoed_by_the_provider_never_leaks(
         self, tracer: Any, exporter: InMemorySpanExporter, capture: Capture, logger: Any
     ) -> None:

@@ -151,6 +151,42 @@ def _gemini_retry_delay(body: Mapping[str, Any]) -> float | None:
     return None
 
 
+_SECRET_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "api-key")
+
+
+def _request_secrets(response: httpx.Response) -> list[str]:
+    """The secrets the request carried: its key headers and a ``key=`` query parameter."""
+    try:
+        request = response.request
+    except RuntimeError:
+        return []
+    found = []
+    for name in _SECRET_HEADERS:
+        value = request.headers.get(name)
+        if value:
+            scheme, _, token = value.partition(" ")
+            found.append(token if token and scheme.lower() in ("bearer", "basic") else value)
+    key = request.url.params.get("key")
+    if key:
+        found.append(key)
+    return [s for s in found if len(s) >= 6]
+
+
+def _scrub(value: object, secrets: list[str]) -> object:
+    """``value`` with every secret masked, through dicts and lists (provider error bodies
+    sometimes quote the key they refused)."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    return value
+
+
 def _decode_body(content: bytes) -> object:
     try:
         return json.loads(content) if content else None
@@ -174,6 +210,9 @@ def error_from_response(
     """
     status = response.status_code
     body = _decode_body(content)
+    secrets = _request_secrets(response)
+    if secrets:
+        body = _scrub(body, secrets)
     error: object = body
     if isinstance(body, Mapping) and "error" in body:
         error = body["error"]
