@@ -181,7 +181,8 @@ def finish_stream(
         estimated = True
     info = core.info(ctx, target, start.key, start.handle.response, usage, ttft_ms=start.ttft_ms)
     info.estimated = estimated
-    yield from core.record(ctx, info, usage, call, error=error)
+    result = state.acc.completion() if core.observer is not None else None
+    yield from core.record(ctx, info, usage, call, error=error, result=result)
     if error is None and start.cache is not None and core.cache is not None and not estimated:
         entry = core.cache.stream_entry(state.acc.completion(), state.kept, info.cost_usd)
         yield from core.cache.store_result(start.cache, entry)
