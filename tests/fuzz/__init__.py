@@ -174,9 +174,15 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]
 
 
 @st.composite
-def mutated(draw: st.DrawFn, document: Any, max_changes: int = 3) -> Any:
-    """``document`` (a real provider answer) with one to ``max_changes`` of its values
-    replaced by another JSON value, a value of another type, or deleted."""
+def mutated(
+    draw: st.DrawFn,
+    document: Any,
+    max_changes: int = 3,
+    stringify: bool = True,
+) -> Any:
+    """``document`` (a real provider answer, a config) with one to ``max_changes`` of its
+    values replaced by another JSON value, a value of another type (its ``str()`` too when
+    ``stringify``), or deleted."""
     doc = copy.deepcopy(document)
     for _ in range(draw(st.integers(1, max_changes))):
         path = draw(st.sampled_from(list(_paths(doc))))
@@ -188,8 +194,9 @@ def mutated(draw: st.DrawFn, document: Any, max_changes: int = 3) -> Any:
                 [None, 0, -1, 2**64, 1.5, float("inf"), "", "x", [], {}, [old], {"x": old}]
             )
             | json_values(6)
-            | st.just(str(old))
+            | (st.just(str(old)) if stringify else st.nothing())
         )
+        new = copy.deepcopy(new)  # never one object at two places (a cycle, later)
         if not path:
             doc = new
             continue
