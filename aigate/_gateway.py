@@ -149,6 +149,11 @@ class GatewayCore:
         self.cache: CacheLayer | None = None
         if config.cache is not None:
             self.cache = CacheLayer(check_config(config.cache), self)
+        if config.prices or any(pc.prices for pc in config.providers.values()):
+            try:  # price overrides are checked now, not on the first call that needs them
+                self.catalog  # noqa: B018
+            except (ValueError, TypeError) as exc:
+                raise ConfigurationError(f"prices: {exc}", field="prices") from None
         self.observer: Any = None  # an aigate.observe.Observer, set by the gateway
         self.keys: Any = None
         if config.keys is not None:

@@ -111,7 +111,7 @@ def _check_messages(messages: object) -> list[dict[str, Any]]:
         if not isinstance(message, Mapping):
             raise _bad(f"messages.{i}", "a message object (dict)", message)
         role = message.get("role")
-        if role not in _ROLES:
+        if not isinstance(role, str) or role not in _ROLES:
             raise InvalidRequestError(
                 f"messages.{i}.role: expected one of {sorted(_ROLES)}, got {role!r}",
                 field=f"messages.{i}.role",
@@ -230,6 +230,17 @@ def _extras(kwargs: dict[str, Any]) -> tuple[Any, Any, Any, httpx.Timeout | None
     ):
         if value is not None and not isinstance(value, Mapping):
             raise _bad(name, "a dict", value)
+    for header, value in (extra_headers or {}).items():
+        if not (isinstance(header, str) and header.isascii() and header.strip()):
+            raise _bad("extra_headers", "header names that are non-empty ASCII strings", header)
+        if not (isinstance(value, str) and value.isascii()):
+            raise _bad(f"extra_headers.{header}", "an ASCII string", value)
+    for param, value in (extra_query or {}).items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not isinstance(param, str) or not all(
+            v is None or isinstance(v, (str, int, float, bool)) for v in values
+        ):
+            raise _bad(f"extra_query.{param}", "a string, number, bool or a list of them", value)
     return extra_headers, extra_query, extra_body, timeout_of(kwargs.pop("timeout", None))
 
 
@@ -296,6 +307,8 @@ def _file_tuple(file: object) -> tuple[str, bytes, str | None]:
     if isinstance(file, tuple) and 2 <= len(file) <= 3:
         name, content = file[0], file[1]
         ctype = file[2] if len(file) == 3 else None
+        if ctype is not None and not isinstance(ctype, str):
+            raise _bad("file", "(name, content, content type as a string)", ctype)
         if isinstance(content, (bytes, bytearray)):
             data = bytes(content)
         elif hasattr(content, "read"):
@@ -307,8 +320,15 @@ def _file_tuple(file: object) -> tuple[str, bytes, str | None]:
         return "upload", bytes(file), None
     if isinstance(file, os.PathLike):
         path = os.fspath(file)
-        with open(path, "rb") as handle:
-            return os.path.basename(str(path)), handle.read(), None
+        try:
+            with open(path, "rb") as handle:
+                return os.path.basename(str(path)), handle.read(), None
+        except OSError as exc:
+            raise InvalidRequestError(
+                f"file: cannot read {os.path.basename(str(path))!r} ({exc.strerror})",
+                field="file",
+                expected="a readable file",
+            ) from None
     if isinstance(file, io.TextIOBase):
         raise _bad("file", "a file opened in binary mode ('rb')", file)
     if hasattr(file, "read"):

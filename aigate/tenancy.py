@@ -806,7 +806,9 @@ def open_key_store(
         return SQLiteKeyStore(url[len("sqlite:///") :], pepper=pepper, **options)
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresKeyStore(url, pepper=pepper, **options)
-    shown = url.split("://", 1)[0] + "://..." if "://" in url else repr(url)
+    from ._urls import describe_url
+
+    shown = describe_url(url)
     raise ConfigurationError(
         f"key store URL {shown} is not supported; use memory://, sqlite:///<path> or postgresql://",
         field=field,

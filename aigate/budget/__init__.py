@@ -135,7 +135,9 @@ def __getattr__(name: str) -> Any:
 
 
 def _shown(url: str) -> str:
-    return url.split("://", 1)[0] + "://..." if "://" in url else repr(url)
+    from .._urls import describe_url
+
+    return describe_url(url)
 
 
 def _take(url: str, names: tuple[str, ...]) -> tuple[str, dict[str, str]]:

@@ -45,9 +45,10 @@ def open_cache(url_or_instance: str | Cache | None, *, field: str = "cache") -> 
     scheme, sep, _ = url.partition("://")
     scheme = scheme.lower()
     if not sep or scheme not in _OPENERS:
-        shown = redact_url(url)
+        from .._urls import describe_url
+
         hint = " (a filesystem path? write disk:///path)" if not sep else ""
-        raise _error(field, f"unknown cache URL {shown!r}{hint}")
+        raise _error(field, f"unknown cache URL {describe_url(url)}{hint}")
     parts = urlsplit(url)
     try:
         params = _query(parts.query)

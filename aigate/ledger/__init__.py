@@ -90,7 +90,9 @@ def open_ledger(url: str, **options: Any) -> BaseLedger:
         from ._redis import RedisLedger
 
         return RedisLedger(url, **options)
-    shown = url.split("://", 1)[0] + "://..." if "://" in url else repr(url)
+    from .._urls import describe_url
+
+    shown = describe_url(url)
     raise ConfigurationError(
         f"ledger URL {shown} is not supported; use one of {', '.join(SCHEMES)}", field="ledger"
     )

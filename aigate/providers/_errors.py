@@ -94,7 +94,7 @@ def _int(value: str | None) -> int | None:
         return None
     try:
         return int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "inf", "1e400"
         return None
 
 
@@ -281,3 +281,63 @@ def error_from_transport(exc: httpx.HTTPError, *, provider: str, model: str) -> 
         )
     err.__cause__ = exc
     return err
+
+
+# -- a typed boundary around codec parsers ---------------------------------------------------
+
+_UNEXPECTED = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError)
+
+
+def _target_of(args: tuple[Any, ...]) -> Any:
+    for arg in args:
+        if hasattr(arg, "provider") and hasattr(arg, "model"):
+            return arg
+    return None
+
+
+def guard_parse(method: Any) -> Any:
+    """Wrap a codec's response parser: a body shaped unlike the provider's documented format
+    (a list where an object belongs, a string index, ...) raises
+    :class:`~aigate.APIResponseValidationError`, never a bare ``TypeError``. Already typed
+    aigate errors pass through."""
+    import functools
+
+    from .._exceptions import AigateError, APIResponseValidationError
+
+    @functools.wraps(method)
+    def parse(self: Any, *args: Any) -> Any:
+        try:
+            return method(self, *args)
+        except AigateError:
+            raise
+        except _UNEXPECTED as exc:
+            target = _target_of(args) or getattr(self, "target", None)
+            name = target.provider.name if target is not None else "the provider"
+            raise APIResponseValidationError(
+                f"{name} sent a response aigate cannot read ({type(exc).__name__})",
+                provider=target.provider.name if target is not None else None,
+                model=target.model if target is not None else None,
+            ) from exc
+
+    return parse
+
+
+def guard_error(method: Any) -> Any:
+    """Wrap a codec's ``error()``: an error body it cannot read still gives the generic
+    status error (class from the status, message without the body)."""
+    import functools
+
+    @functools.wraps(method)
+    def error(self: Any, response: httpx.Response, content: bytes, target: Any) -> Any:
+        try:
+            return method(self, response, content, target)
+        except _UNEXPECTED:
+            return error_from_response(
+                response,
+                b"",
+                provider=target.provider.name,
+                model=target.model,
+                request_id_header=getattr(self, "request_id_header", "x-request-id"),
+            )
+
+    return error

@@ -71,6 +71,8 @@ class SSEDecoder:
         ]
 
     def feed_raw(self, chunk: bytes) -> list[bytes | ServerSentEvent]:
+        if not chunk:
+            return []  # nothing new (and a CR pending from the last chunk stays pending)
         if self._pending_cr and chunk[:1] == b"\n":
             # a CRLF split across two network chunks: the CR already ended the line
             chunk = chunk[1:]
@@ -133,5 +135,5 @@ class SSEDecoder:
         elif name == b"id":
             if "\0" not in text:
                 self._id = text
-        elif name == b"retry" and text.isdigit():
+        elif name == b"retry" and text.isascii() and text.isdigit():
             self._retry = int(text)

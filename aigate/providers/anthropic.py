@@ -72,7 +72,7 @@ from .._models import (
     Transcription,
 )
 from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
-from ._errors import error_from_response
+from ._errors import error_from_response, guard_error, guard_parse
 from ._sse import ServerSentEvent
 from ._usage import usage_from_anthropic
 from .openai import _invalid, _load_object, _stream_error, build_request, dumps
@@ -501,6 +501,7 @@ class AnthropicCodec:
             content=dumps(self.build_payload(call, target)),
         )
 
+    @guard_parse
     def chat_response(self, content: bytes, target: Target) -> ChatCompletion:
         payload = _load_object(content, target)
         message: dict[str, Any] = {"role": "assistant", "content": None}
@@ -567,6 +568,7 @@ class AnthropicCodec:
     def stream_decoder(self, call: ChatCall, target: Target) -> AnthropicStreamDecoder:
         return AnthropicStreamDecoder(target)
 
+    @guard_error
     def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError:
         err = error_from_response(
             response,
@@ -603,6 +605,7 @@ class AnthropicCodec:
     ) -> httpx.Request:
         raise self._unsupported("embeddings", target)
 
+    @guard_parse
     def embeddings_response(self, content: bytes, target: Target) -> CreateEmbeddingResponse:
         raise self._unsupported("embeddings", target)
 
@@ -655,6 +658,7 @@ class AnthropicStreamDecoder:
             [{"index": 0, "delta": delta, "finish_reason": finish}],
         )
 
+    @guard_parse
     def decode(self, event: ServerSentEvent) -> list[ChatCompletionChunk]:
         name = event.event
         if name == "ping":

@@ -81,7 +81,7 @@ from .._models import (
     Transcription,
 )
 from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
-from ._errors import error_from_response
+from ._errors import error_from_response, guard_error, guard_parse
 from ._sse import ServerSentEvent
 from ._usage import usage_from_gemini
 from .anthropic import chunk, merge_extra, parse_data_url
@@ -520,6 +520,7 @@ class GeminiCodec:
             content=dumps(build_payload(call, target)),
         )
 
+    @guard_parse
     def chat_response(self, content: bytes, target: Target) -> ChatCompletion:
         payload = _load_object(content, target)
         response_id = str(payload.get("responseId") or f"gemini-{uuid.uuid4().hex}")
@@ -559,6 +560,7 @@ class GeminiCodec:
     def stream_decoder(self, call: ChatCall, target: Target) -> GeminiStreamDecoder:
         return GeminiStreamDecoder(target)
 
+    @guard_error
     def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError:
         err = error_from_response(
             response,
@@ -623,6 +625,7 @@ class GeminiCodec:
             content=dumps({"requests": requests}),
         )
 
+    @guard_parse
     def embeddings_response(self, content: bytes, target: Target) -> CreateEmbeddingResponse:
         payload = _load_object(content, target)
         data = []
@@ -678,6 +681,7 @@ class GeminiStreamDecoder:
         self._finished: set[int] = set()
         self._calls: dict[int, int] = {}  # candidate -> tool calls so far
 
+    @guard_parse
     def decode(self, event: ServerSentEvent) -> list[ChatCompletionChunk]:
         try:
             payload = json.loads(event.data)

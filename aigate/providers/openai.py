@@ -10,7 +10,12 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from .._exceptions import APIResponseValidationError, APIStatusError, StreamError
+from .._exceptions import (
+    APIResponseValidationError,
+    APIStatusError,
+    InvalidRequestError,
+    StreamError,
+)
 from .._models import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -19,7 +24,7 @@ from .._models import (
     Usage,
 )
 from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
-from ._errors import error_from_response
+from ._errors import error_from_response, guard_error, guard_parse
 from ._sse import ServerSentEvent
 
 __all__ = ["OpenAICodec", "build_request", "dumps"]
@@ -38,8 +43,15 @@ _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json
 
 
 def dumps(payload: Any) -> bytes:
-    """Compact JSON bytes, UTF-8 kept as is (smaller bodies, same meaning)."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact JSON bytes, UTF-8 kept as is (smaller bodies, same meaning). A value JSON
+    cannot carry (bytes, a set, an object) is the caller's error, raised before sending."""
+    try:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(
+            f"the request body is not JSON-serialisable: {exc}",
+            expected="JSON values (str, int, float, bool, None, lists, dicts)",
+        ) from None
 
 
 def build_request(
@@ -78,7 +90,7 @@ def _fix_finish_reasons(payload: Any) -> Any:
     for choice in payload.get("choices") or ():
         if isinstance(choice, dict):
             reason = choice.get("finish_reason")
-            if reason is not None and reason not in _FINISH_REASONS:
+            if reason is not None and not (isinstance(reason, str) and reason in _FINISH_REASONS):
                 choice["finish_reason"] = _FINISH_ALIASES.get(str(reason).lower(), "stop")
     return payload
 
@@ -142,6 +154,7 @@ class OpenAICodec:
             content=dumps(payload),
         )
 
+    @guard_parse
     def chat_response(self, content: bytes, target: Target) -> ChatCompletion:
         try:
             return ChatCompletion.model_validate_json(content)
@@ -155,6 +168,7 @@ class OpenAICodec:
     def stream_decoder(self, call: ChatCall, target: Target) -> OpenAIStreamDecoder:
         return OpenAIStreamDecoder(target)
 
+    @guard_error
     def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError:
         return error_from_response(
             response,
@@ -183,6 +197,7 @@ class OpenAICodec:
             content=dumps(payload),
         )
 
+    @guard_parse
     def embeddings_response(self, content: bytes, target: Target) -> CreateEmbeddingResponse:
         try:
             return CreateEmbeddingResponse.model_validate_json(content)
@@ -197,11 +212,23 @@ class OpenAICodec:
         data: dict[str, Any] = {"model": target.model}
         for name, value in call.params.items():
             if name == "timestamp_granularities":
+                if not isinstance(value, (list, tuple)) or not all(
+                    isinstance(v, str) for v in value
+                ):
+                    raise InvalidRequestError(
+                        f"{name}: expected a list of strings", field=name, expected="list[str]"
+                    )
                 data["timestamp_granularities[]"] = list(value)
             elif isinstance(value, (dict, list)):
-                data[name] = json.dumps(value)
-            else:
+                data[name] = dumps(value).decode()
+            elif isinstance(value, (str, int, float, bool)):
                 data[name] = str(value)
+            else:
+                raise InvalidRequestError(
+                    f"{name}: expected a string or a number, got {type(value).__name__}",
+                    field=name,
+                    expected="a string or a number",
+                )
         if call.extra_body:
             data.update({k: str(v) for k, v in call.extra_body.items()})
         headers = self._headers(target, key)
@@ -218,6 +245,7 @@ class OpenAICodec:
             data=data,
         )
 
+    @guard_parse
     def transcription_response(
         self, response: httpx.Response, content: bytes, target: Target
     ) -> Transcription:
@@ -280,7 +308,10 @@ class OpenAIStreamDecoder:
                 and isinstance(groq, Mapping)
                 and isinstance(groq.get("usage"), Mapping)
             ):
-                chunk.usage = Usage.model_validate(groq["usage"])
+                try:
+                    chunk.usage = Usage.model_validate(groq["usage"])
+                except ValidationError as exc:
+                    raise _invalid(self.target, exc) from exc
         return [chunk]
 
 
