@@ -184,7 +184,9 @@ def finish_stream(
     result = state.acc.completion() if core.observer is not None else None
     yield from core.record(ctx, info, usage, call, error=error, result=result)
     if error is None and start.cache is not None and core.cache is not None and not estimated:
-        entry = core.cache.stream_entry(state.acc.completion(), state.kept, info.cost_usd)
+        completion = state.acc.completion()
+        completion.gateway = info  # the entry names the provider and model that answered
+        entry = core.cache.stream_entry(completion, state.kept, info.cost_usd)
         yield from core.cache.store_result(start.cache, entry)
     if error is not None and not cancelled:
         if isinstance(error, httpx.HTTPError):
