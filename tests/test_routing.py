@@ -740,7 +740,9 @@ class TestBreakerInGateway:
         assert clock.sleeps == [8.0]
         assert seen(r.gateway.attempts)[-1] == ("beta", 200, None, 8.0)
 
-    def test_health_store_outage_reads_healthy(self, make_gateway: Any) -> None:
+    def test_health_store_outage_reads_healthy(
+        self, make_gateway: Any, caplog: pytest.LogCaptureFixture
+    ) -> None:
         class Broken(MemoryHealthStore):
             remote = True
 
@@ -759,7 +761,18 @@ class TestBreakerInGateway:
         fault = FaultTransport({"model-a": [error(500)], "model-b": ["from b"]})
         gw, _ = build(make_gateway, fault)
         gw.gw._core.router.store = Broken()
-        assert gw.chat(model="main", messages=HI).choices[0].message.content == "from b"
+        with caplog.at_level("WARNING", logger="aigate"):
+            assert gw.chat(model="main", messages=HI).choices[0].message.content == "from b"
+        warnings = [r for r in caplog.records if "health store" in r.getMessage()]
+        assert len(warnings) == 1  # said once, not once per check
+
+    def test_a_request_error_surfaces_as_itself_past_open_targets(self, make_gateway: Any) -> None:
+        fault = FaultTransport({"model-a": [error(503)], "model-b": [error(400, "bad")] * 2})
+        gw, _ = build(make_gateway, fault, router={"breaker": {"failures": 1}})
+        with pytest.raises(aigate.AllTargetsFailed):
+            gw.chat(model="main", messages=HI)  # alpha 503 (opens), beta 400
+        with pytest.raises(aigate.BadRequestError):
+            gw.chat(model="main", messages=HI)  # alpha skipped, beta's 400 is the answer
 
 
 def _redis_gateway(cls: Any, redis_url: str, fault: FakeTransport, clock: FakeClock) -> Any:

@@ -19,6 +19,7 @@ raises :class:`~aigate.AllTargetsFailed` with ``retry_at``.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["attempts", "retry_after", "worth_another_target"]
 
 T = TypeVar("T")
+logger = logging.getLogger("aigate")
 
 # A failed attempt counts this much slower than it took, for least_latency.
 _FAILURE_PENALTY_MS = 1000.0
@@ -94,7 +96,24 @@ def _check(store: HealthStore, name: str, now: float) -> Flow[float]:
     if not store.remote:
         return store.check(name, now)
     result = yield Call(store.check, store.acheck, (name, now))  # type: ignore[attr-defined]
-    return 0.0 if isinstance(result, BaseException) else float(result)  # an outage reads healthy
+    if isinstance(result, BaseException):
+        _store_down(store, result)
+        return 0.0  # an outage of the health store reads healthy: it never blocks calls
+    return float(result)
+
+
+_warned: set[int] = set()
+
+
+def _store_down(store: HealthStore, error: BaseException) -> None:
+    if id(store) not in _warned:  # once per store, not once per call
+        _warned.add(id(store))
+        logger.warning(
+            "health store %r failed (%s: %s); routing as if every breaker were closed",
+            store,
+            type(error).__name__,
+            error,
+        )
 
 
 def _record(
@@ -108,7 +127,9 @@ def _record(
     if not store.remote:
         store.record(name, outcome, now, cooldown, reason)
         return
-    yield Call(store.record, store.arecord, (name, outcome, now, cooldown, reason))  # type: ignore[attr-defined]
+    result = yield Call(store.record, store.arecord, (name, outcome, now, cooldown, reason))  # type: ignore[attr-defined]
+    if isinstance(result, BaseException):
+        _store_down(store, result)
 
 
 def _pick_key(
@@ -255,8 +276,13 @@ def _give_up(
     ctx: CallContext, route: Route, retry_at: float | None, untried: bool, now: float
 ) -> AigateError:
     errors = ctx.errors
-    if errors and len(ctx.attempts) == 1 and not untried and isinstance(errors[-1], AigateError):
-        return errors[-1]
+    last = errors[-1] if errors else None
+    if (
+        len(ctx.attempts) == 1
+        and isinstance(last, AigateError)
+        and (not untried or getattr(last, "error_class", None) == "request")
+    ):
+        return last  # one attempt: its own error (a request error would fail anywhere)
     what = f"route {route.name!r}" if route.name else "the target"
     if ctx.attempts:
         names = ", ".join(f"{a.provider}/{a.model}: {a.error}" for a in ctx.attempts)
