@@ -37,56 +37,14 @@ MODELS = {
 PROVIDERS = sorted(MODELS)
 CALL = ChatCall(messages=[{"role": "user", "content": "Hi"}], params={"max_tokens": 64})
 
-# Untyped exceptions found by these tests, each pinned by a strict xfail at the bottom.
-_ANTHROPIC_SITES = tuple(
-    f"providers/anthropic.py:{name}"
-    for name in (
-        "chat_response",
-        "decode",
-        "_start_block",
-        "_delta",
-        "_stop_block",
-        "_message_delta",
-        "chunk",
-    )
-)
-_GEMINI_SITES = tuple(
-    f"providers/gemini.py:{name}"
-    for name in (
-        "chat_response",
-        "decode",
-        "_finish",
-        "_candidate_delta",
-        "embeddings_response",
-        "error",
-        "<setcomp>",
-    )
-)
+# Untyped exceptions these tests find go here, each pinned by a strict xfail case of
+# test_found_by_fuzzing at the bottom, until fixed (see tests/fuzz/__init__.py). The cases
+# without xfail are bugs found and fixed, kept as regression cases.
 KNOWN = (
     KnownBug(
         ("providers/openai.py:_fix_finish_reasons",),
         (TypeError,),
-        "openai: an unhashable finish_reason (list/object)",
-    ),
-    KnownBug(
-        ("providers/openai.py:decode",),
-        (ValueError,),  # pydantic.ValidationError
-        "openai stream: x_groq.usage that is not a usage object",
-    ),
-    KnownBug(
-        _ANTHROPIC_SITES,
-        (TypeError, AttributeError, ValueError),
-        "anthropic: a field of the wrong JSON type (index, delta, message, content, model)",
-    ),
-    KnownBug(
-        _GEMINI_SITES,
-        (TypeError, AttributeError, ValueError),
-        "gemini: a field of the wrong JSON type (candidates, index, finishReason, ...)",
-    ),
-    KnownBug(
-        ("providers/_errors.py:_int",),
-        (OverflowError,),
-        "x-ratelimit-*/anthropic-ratelimit-* header of inf/1e400",
+        "openai stream: `choices` that is not a list (decode is not behind guard_parse)",
     ),
 )
 
@@ -327,22 +285,30 @@ def test_the_recorded_streams_and_answers_parse_cleanly(targets: dict[str, Targe
             parse(path.read_bytes(), target)
 
 
-# -- bugs the fuzzing found (strict xfail: they fail until fixed, then remind) -------------
+# -- bodies that made a parser raise untyped before the fix (now regression cases) ------
 
 
-def _case(name: str, provider: str, where: str, payload: Any, reason: str, **extra: Any) -> Any:
-    return pytest.param(
-        provider,
-        where,
-        payload,
-        extra,
-        id=name,
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=(TypeError, AttributeError, ValueError, OverflowError),
-            reason=reason,
-        ),
-    )
+def _case(
+    name: str,
+    provider: str,
+    where: str,
+    payload: Any,
+    reason: str,
+    open_bug: bool = False,
+    **extra: Any,
+) -> Any:
+    """A body the fuzzing found making a parser raise untyped (``reason`` says where);
+    ``open_bug``: not fixed yet, so a strict xfail."""
+    marks: tuple[Any, ...] = ()
+    if open_bug:
+        marks = (
+            pytest.mark.xfail(
+                strict=True,
+                raises=(TypeError, AttributeError, ValueError, OverflowError),
+                reason=reason,
+            ),
+        )
+    return pytest.param(provider, where, payload, extra, id=name, marks=marks)
 
 
 _ANT = "providers/anthropic.py: no type check on a provider field"
@@ -362,6 +328,16 @@ FOUND = [
         "decode",
         {"choices": [{"finish_reason": []}]},
         "providers/openai.py _fix_finish_reasons (stream): TypeError (unhashable)",
+    ),
+    _case(
+        "openai-stream-choices-not-a-list",
+        "openai",
+        "decode",
+        {"id": "x", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": 5},
+        "providers/openai.py OpenAIStreamDecoder.decode/decode_data are not behind "
+        "guard_parse: after the chunk fails validation, _fix_finish_reasons iterates "
+        "`choices: 5` and raises TypeError",
+        open_bug=True,
     ),
     _case(
         "openai-stream-groq-usage",

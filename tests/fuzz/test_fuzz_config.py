@@ -94,9 +94,8 @@ def with_secrets(draw: st.DrawFn, doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-# A ledger or cache URL that does not parse as a URL is quoted whole in the error: pinned
-# by the strict xfails below, tolerated by the properties until fixed.
-_LEAKING_FIELDS = frozenset({"ledger", "cache", "cache.url"})
+# Untyped exceptions or leaks these tests find go here, each pinned by a strict xfail test
+# at the bottom, until fixed (see tests/fuzz/__init__.py).
 KNOWN = (
     KnownBug(
         tuple(
@@ -104,7 +103,7 @@ KNOWN = (
             for name in ("_decimal", "_apply", "_optional_int", "_parse_price", "_split_name")
         ),
         (ValueError,),
-        "a bad price override: pricing's ValueError escapes Gateway(...) unconverted",
+        "a bad price override with a route: pricing's ValueError escapes Gateway(...)",
     ),
 )
 
@@ -129,9 +128,6 @@ CONFIGS = (
 
 def _check_error(err: aigate.ConfigurationError) -> None:
     shown = f"{err} {err!r} {err.args!r} {getattr(err, 'field', '')}"
-    if CANARY in shown and getattr(err, "field", None) in _LEAKING_FIELDS:
-        hypothesis.event("known leak: a mistyped ledger/cache URL quoted in the error")
-        return  # pinned below
     assert CANARY not in shown, f"a secret from the config leaked into the error: {shown}"
 
 
@@ -278,28 +274,17 @@ def test_the_toml_writer_round_trips(config_dir: Path) -> None:
     assert load_config(path) == load_config(BASE)
 
 
-# -- bugs the fuzzing found (strict xfail: they fail until fixed, then remind) -------------
+# -- inputs that leaked or raised untyped before the fix (now regression cases) ---------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="ledger/__init__.py open_ledger quotes a URL without '://' whole "
-    "(repr(url)) in its ConfigurationError, password included",
-)
 @pytest.mark.parametrize("sep", [":/", ":", "//"])
 def test_mistyped_ledger_url_keeps_its_password_out_of_the_error(sep: str) -> None:
+    """A URL without "://" used to be quoted whole, password included."""
     with pytest.raises(aigate.ConfigurationError) as info:
         aigate.Gateway(ledger=f"postgresql{sep}app:{CANARY}@db.internal/ledger")
     assert CANARY not in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="cache/_open.py open_cache: redact_url() finds no password in a URL whose '://' "
-    "is mistyped, and the whole URL is quoted in the ConfigurationError",
-)
 @pytest.mark.parametrize("sep", [":/", ":", "//", " ://"])
 def test_mistyped_cache_url_keeps_its_password_out_of_the_error(sep: str) -> None:
     with pytest.raises(aigate.ConfigurationError) as info:
@@ -307,15 +292,26 @@ def test_mistyped_cache_url_keeps_its_password_out_of_the_error(sep: str) -> Non
     assert CANARY not in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="_gateway.py GatewayCore: `prices` overrides are not checked at Gateway(...); "
-    "pricing.Catalog.with_overrides raises a plain ValueError, at construction when a route "
-    "loads the catalog, else from the first call (after the request was sent)",
+@pytest.mark.parametrize(
+    "routes",
+    [
+        pytest.param({}, id="no-route"),
+        pytest.param(
+            {"fast": ["openai/gpt-4o-mini"]},
+            id="with-a-route",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=ValueError,
+                reason="_gateway.py GatewayCore.__init__ checks price overrides only after "
+                "building the routes, and building a route reads the catalog "
+                "(routing/_router.py -> catalog_entry -> Catalog.with_overrides), so "
+                "pricing's ValueError escapes Gateway(...) unconverted",
+            ),
+        ),
+    ],
 )
-@pytest.mark.parametrize("routes", [{}, {"fast": ["openai/gpt-4o-mini"]}])
 def test_a_bad_price_override_is_a_configuration_error(routes: dict[str, Any]) -> None:
+    """It was a plain ValueError: at Gateway(...) with a route, else from the first call."""
     from aigate.testing import FakeTransport
 
     with pytest.raises(aigate.ConfigurationError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,14 +20,9 @@ from . import KnownBug, check_typed, fuzz
 
 Event = tuple[str, str, Any, Any]
 
-# An untyped exception found here and pinned below by a strict-xfail test.
-KNOWN = (
-    KnownBug(
-        ("providers/_sse.py:_field",),
-        (ValueError,),
-        "retry: with a non-ASCII digit (str.isdigit accepts '²', int() refuses it)",
-    ),
-)
+# Untyped exceptions these tests find go here, each pinned by a strict xfail test at the
+# bottom, until fixed (see tests/fuzz/__init__.py).
+KNOWN: tuple[KnownBug, ...] = ()
 
 
 def events(pieces: list[bytes]) -> list[Event]:
@@ -194,28 +188,17 @@ def test_events_match_the_reference_reading(lines: list[str]) -> None:
     assert events([joined(lines, ["\n"] * len(lines))]) == reference(lines)
 
 
-# -- bugs the fuzzing found (strict xfail: they fail until fixed, then remind) -------------
+# -- inputs that broke the decoder before the fix (now regression cases) -----------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(ValueError, AssertionError),
-    reason="_sse.py SSEDecoder._field: 'retry: ²' passes str.isdigit() and int() raises "
-    "ValueError; check ASCII digits only (value.isascii() and value.isdigit())",
-)
 def test_retry_with_a_non_ascii_digit_is_ignored() -> None:
-    # the format allows ASCII digits only; '٣' (Arabic-Indic three) is accepted as 3 today
+    """The format allows ASCII digits only: '٣' was taken as 3, and '²' raised ValueError."""
     assert events(["retry: \u0663\ndata: x\n\n".encode()]) == [("x", "message", None, None)]
     assert events(["retry: \u00b2\ndata: x\n\n".encode()]) == [("x", "message", None, None)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_sse.py SSEDecoder.feed: an empty chunk between the CR and LF of a CRLF resets "
-    "the pending-CR flag, so the LF counts as a blank line and dispatches the event early "
-    "(httpx never yields empty chunks, so only direct users of feed() can hit it)",
-)
 def test_empty_chunk_inside_a_crlf() -> None:
+    """An empty chunk between a CR and its LF used to make the LF a blank line."""
     assert events([b"data: x\r", b"", b"\ndata: y\r\n\r\n"]) == events(
         [b"data: x\r\ndata: y\r\n\r\n"]
     )
