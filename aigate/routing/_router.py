@@ -464,7 +464,11 @@ class Router:
             for i, spec in enumerate(specs):
                 name = spec if isinstance(spec, str) else spec.target
                 target = resolve(name, f"{field}.{i}")
-                candidates.append(self._candidate(target, i, info(target), spec))
+                try:
+                    facts = info(target)
+                except (ValueError, TypeError) as exc:  # a bad price override, read here first
+                    raise ConfigurationError(f"prices: {exc}", field="prices") from None
+                candidates.append(self._candidate(target, i, facts, spec))
             if strategy in (None, "priority", "failover"):
                 return Branch(candidates, None, checks)
             return Branch(candidates, self._strategy(strategy, f"{where}.strategy"), checks)
