@@ -28,6 +28,16 @@ _PROVIDER_ENV = (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Registered here, in the root conftest, so `pytest tests --soak-seconds 600` works too.
+    parser.addoption(
+        "--soak-seconds",
+        type=float,
+        default=60.0,
+        help="how long the chaos soak (tests/soak) calls the gateway (default: 60, the CI run)",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees a real provider key from the developer's shell."""
