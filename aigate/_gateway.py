@@ -247,9 +247,9 @@ class GatewayCore:
             accept = accept_stream(
                 self, ctx, call, decision if decision and decision.write else None
             )
-            upstream = attempts(ctx, build, accept, stream=True)
+            upstream = attempts(ctx, build, accept, stream=True, call=call)
         else:
-            upstream = attempts(ctx, build, accept_chat(self, ctx, call))
+            upstream = attempts(ctx, build, accept_chat(self, ctx, call), call=call)
         if self.admission is not None:
             upstream = self.admitted(ctx, upstream, call.messages, call.params)
         if decision is not None:
@@ -288,7 +288,7 @@ class GatewayCore:
                 return result
                 yield  # a flow with no effects of its own
 
-            flow = attempts(ctx, build, accept)
+            flow = attempts(ctx, build, accept, call=call)
             if self.admission is not None:
                 prompt = _embedding_tokens(call.input)
                 flow = self.admitted(ctx, flow, None, call.params, prompt_tokens=prompt)
@@ -365,7 +365,7 @@ class GatewayCore:
             return result
             yield  # a flow with no effects of its own
 
-        return self.recorded(ctx, attempts(ctx, build, accept))
+        return self.recorded(ctx, attempts(ctx, build, accept, call=call))
 
     # -- pricing and recording ---------------------------------------------------------------
 
@@ -958,6 +958,7 @@ class Gateway(_BaseGateway):
             self._core.admission.close()
         if self._core.keys is not None:
             self._core.keys.close()
+        self._core.router.close()
 
     def __enter__(self) -> Gateway:
         return self
@@ -1060,6 +1061,7 @@ class AsyncGateway(_BaseGateway):
             await self._core.admission.aclose()
         if self._core.keys is not None:
             await self._core.keys.aclose()
+        await self._core.router.aclose()
 
     async def __aenter__(self) -> AsyncGateway:
         return self
