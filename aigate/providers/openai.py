@@ -87,7 +87,8 @@ def build_request(
 
 
 def _fix_finish_reasons(payload: Any) -> Any:
-    for choice in payload.get("choices") or ():
+    choices = payload.get("choices")
+    for choice in choices if isinstance(choices, list) else ():
         if isinstance(choice, dict):
             reason = choice.get("finish_reason")
             if reason is not None and not (isinstance(reason, str) and reason in _FINISH_REASONS):
