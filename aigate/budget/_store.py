@@ -6,14 +6,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from .._closing import Closing
 from .._exceptions import AigateError
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from ._limits import Limit
 
 __all__ = [
@@ -163,7 +161,7 @@ def decode_marks(text: str | None) -> tuple[int, ...]:
     return tuple(int(m) for m in text.split(",")) if text else ()
 
 
-class BaseBudgetStore:
+class BaseBudgetStore(Closing):
     """Shared surface of the backends: async twins that call the sync methods (local
     stores), ``close``, context managers, and the clock used when ``now`` is omitted."""
 
@@ -248,25 +246,3 @@ class BaseBudgetStore:
     async def aclose(self) -> None:
         """Async `close`."""
         self.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from .._closing import Closing
+
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    pass
 
 __all__ = ["Cache", "LocalCache", "NullCache"]
 
@@ -62,7 +63,7 @@ def check_limit(name: str, value: object) -> None:
         raise ValueError(f"{name} must be a positive int, not {value!r}")
 
 
-class LocalCache:
+class LocalCache(Closing):
     """Base of the backends that live in this process or on this host.
 
     Their async methods call the sync ones inline: a memory lookup or a local SQLite read is
@@ -99,28 +100,6 @@ class LocalCache:
 
     async def aclose(self) -> None:
         self.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class NullCache(LocalCache):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
+from .._closing import Closing
 from ._record import LedgerRecord, SummaryRow
 from ._reports import Spec, finish, make_spec
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    pass
 
 __all__ = ["BaseLedger", "Ledger", "LedgerReader"]
 
@@ -76,7 +76,7 @@ class LedgerReader(Protocol):
     async def aclose(self) -> None: ...
 
 
-class BaseLedger:
+class BaseLedger(Closing):
     """Shared public API. A backend implements ``record``/``arecord`` and four hooks:
 
     ``_fetch(id)``, ``_select(spec, limit, newest_first)``, ``_summarize(spec)`` (rows as
@@ -230,28 +230,6 @@ class BaseLedger:
     async def aclose(self) -> None:
         """Async `close`; call it in the event loop that used the ``a*`` methods."""
         await self._aclose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _query_spec(
