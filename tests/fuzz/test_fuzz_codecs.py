@@ -38,15 +38,10 @@ PROVIDERS = sorted(MODELS)
 CALL = ChatCall(messages=[{"role": "user", "content": "Hi"}], params={"max_tokens": 64})
 
 # Untyped exceptions these tests find go here, each pinned by a strict xfail case of
-# test_found_by_fuzzing at the bottom, until fixed (see tests/fuzz/__init__.py). The cases
-# without xfail are bugs found and fixed, kept as regression cases.
-KNOWN = (
-    KnownBug(
-        ("providers/openai.py:_fix_finish_reasons",),
-        (TypeError,),
-        "openai stream: `choices` that is not a list (decode is not behind guard_parse)",
-    ),
-)
+# test_found_by_fuzzing at the bottom (``open_bug=True``), until fixed (see
+# tests/fuzz/__init__.py). Every case there now is a bug found and fixed, kept as a
+# regression case.
+KNOWN: tuple[KnownBug, ...] = ()
 
 
 @pytest.fixture(scope="module")
@@ -337,7 +332,6 @@ FOUND = [
         "providers/openai.py OpenAIStreamDecoder.decode/decode_data are not behind "
         "guard_parse: after the chunk fails validation, _fix_finish_reasons iterates "
         "`choices: 5` and raises TypeError",
-        open_bug=True,
     ),
     _case(
         "openai-stream-groq-usage",

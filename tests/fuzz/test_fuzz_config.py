@@ -96,16 +96,7 @@ def with_secrets(draw: st.DrawFn, doc: dict[str, Any]) -> dict[str, Any]:
 
 # Untyped exceptions or leaks these tests find go here, each pinned by a strict xfail test
 # at the bottom, until fixed (see tests/fuzz/__init__.py).
-KNOWN = (
-    KnownBug(
-        tuple(
-            f"pricing.py:{name}"
-            for name in ("_decimal", "_apply", "_optional_int", "_parse_price", "_split_name")
-        ),
-        (ValueError,),
-        "a bad price override with a route: pricing's ValueError escapes Gateway(...)",
-    ),
-)
+KNOWN: tuple[KnownBug, ...] = ()
 
 
 def _opens_nothing(doc: Any) -> bool:
@@ -293,25 +284,11 @@ def test_mistyped_cache_url_keeps_its_password_out_of_the_error(sep: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "routes",
-    [
-        pytest.param({}, id="no-route"),
-        pytest.param(
-            {"fast": ["openai/gpt-4o-mini"]},
-            id="with-a-route",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=ValueError,
-                reason="_gateway.py GatewayCore.__init__ checks price overrides only after "
-                "building the routes, and building a route reads the catalog "
-                "(routing/_router.py -> catalog_entry -> Catalog.with_overrides), so "
-                "pricing's ValueError escapes Gateway(...) unconverted",
-            ),
-        ),
-    ],
+    "routes", [{}, {"fast": ["openai/gpt-4o-mini"]}], ids=["no-route", "with-a-route"]
 )
 def test_a_bad_price_override_is_a_configuration_error(routes: dict[str, Any]) -> None:
-    """It was a plain ValueError: at Gateway(...) with a route, else from the first call."""
+    """It was a plain ValueError: at Gateway(...) with a route, else from the first call
+    (and with a route even after the first fix: routes read the catalog before the check)."""
     from aigate.testing import FakeTransport
 
     with pytest.raises(aigate.ConfigurationError):
