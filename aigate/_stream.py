@@ -159,18 +159,22 @@ class StreamState:
     def feed(self, data: bytes) -> list[ChatCompletionChunk]:
         chunks: list[ChatCompletionChunk] = []
         decoder = self.decoder
-        decode = decoder.decode
-        # Codecs whose events are plain ``data:`` JSON may parse the raw bytes directly.
-        decode_data = getattr(decoder, "decode_data", None)
+        # Codecs whose events are plain ``data:`` JSON parse the raw bytes of the commonest
+        # event directly, one chunk at a time (the streaming hot path).
+        decode_one = getattr(decoder, "decode_one", None)
         add = self.acc.add
         for item in self.sse.feed_raw(data):
-            if not isinstance(item, bytes):
-                found = decode(item)
-            elif decode_data is not None:
-                found = decode_data(item)
-            else:
-                found = decode(ServerSentEvent(item.decode("utf-8", errors="replace")))
-            for chunk in found:
+            if decode_one is not None and isinstance(item, bytes):
+                chunk = decode_one(item)
+                if chunk is None:
+                    continue
+                if add(chunk) and self.first_visible_at is None:
+                    self.first_visible_at = time.perf_counter()
+                chunks.append(chunk)
+                continue
+            if isinstance(item, bytes):
+                item = ServerSentEvent(item.decode("utf-8", errors="replace"))
+            for chunk in decoder.decode(item):
                 if add(chunk) and self.first_visible_at is None:
                     self.first_visible_at = time.perf_counter()
                 chunks.append(chunk)

@@ -283,10 +283,16 @@ class OpenAIStreamDecoder:
         return self.decode_data(event.data)
 
     def decode_data(self, data: str | bytes) -> list[ChatCompletionChunk]:
-        """Chunks from one event's data (the raw bytes on the fast path)."""
+        """Chunks from one event's data."""
+        chunk = self.decode_one(data)
+        return [] if chunk is None else [chunk]
+
+    def decode_one(self, data: str | bytes) -> ChatCompletionChunk | None:
+        """The chunk in one event's data (the raw bytes on the fast path); None for the
+        end-of-stream marker."""
         if data[:1] in ("[", b"[") and data[:6] in ("[DONE]", b"[DONE]"):
             self.finished = True
-            return []
+            return None
         try:
             chunk = self._validate(data)
         except ValidationError as exc:
@@ -313,7 +319,7 @@ class OpenAIStreamDecoder:
                     chunk.usage = Usage.model_validate(groq["usage"])
                 except ValidationError as exc:
                     raise _invalid(self.target, exc) from exc
-        return [chunk]
+        return chunk
 
 
 def _load_object(content: bytes, target: Target) -> dict[str, Any]:
