@@ -220,7 +220,9 @@ class GatewayCore:
                 self._targets[model] = targets
         return None, targets
 
-    def context(self, kind: str, model: object, params: Mapping[str, Any], stream: bool = False):  # type: ignore[no-untyped-def]
+    def context(
+        self, kind: str, model: object, params: Mapping[str, Any], stream: bool = False
+    ) -> CallContext:
         route, targets = self.resolve(model)
         metadata = params.get("metadata") or {}
         return CallContext(
