@@ -29,9 +29,10 @@ __all__ = ["ChunkAccumulator", "StreamState"]
 
 
 class _ChoiceParts:
-    __slots__ = ("content", "finish_reason", "reasoning", "refusal", "tool_calls")
+    __slots__ = ("content", "finish_reason", "reasoning", "refusal", "thinking", "tool_calls")
 
     def __init__(self) -> None:
+        self.thinking: list[Any] = []  # Anthropic's signed thinking blocks, kept whole
         self.content: list[str] = []
         self.reasoning: list[str] = []
         self.refusal: list[str] = []
@@ -90,6 +91,9 @@ class ChunkAccumulator:
                             entry[1] = call.function.name
                         if call.function.arguments:
                             entry[2].append(call.function.arguments)
+            extra = delta.__pydantic_extra__
+            if extra and extra.get("thinking_blocks"):
+                parts.thinking.extend(extra["thinking_blocks"])
             if choice.finish_reason is not None:
                 parts.finish_reason = choice.finish_reason
                 visible = True
@@ -119,11 +123,13 @@ class ChunkAccumulator:
                     )
                     for i, entry in sorted(parts.tool_calls.items())
                 ]
+            extra: dict[str, Any] = {"thinking_blocks": parts.thinking} if parts.thinking else {}
             message = ChatCompletionMessage(
                 content="".join(parts.content) if parts.content or not tool_calls else None,
                 refusal="".join(parts.refusal) if parts.refusal else None,
                 tool_calls=tool_calls,
                 reasoning_content="".join(parts.reasoning) if parts.reasoning else None,
+                **extra,
             )
             choices.append(
                 Choice(

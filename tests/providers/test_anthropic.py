@@ -713,6 +713,8 @@ class TestStreaming:
                 "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds",
             }
         ]
+        # the assembled stream keeps the signed block, so the turn can be sent back
+        assert message.model_extra["thinking_blocks"] == block
 
     def test_refusal_stream(self, run: Run) -> None:
         rec = Recorder([sse_response(fixture("anthropic/stream_refusal.sse"))])
