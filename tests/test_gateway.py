@@ -570,3 +570,27 @@ class TestSSE:
     def test_no_space_after_colon_and_empty_data(self) -> None:
         events = self._decode(b"data:x\n\ndata\n\n")
         assert [e.data for e in events] == ["x", ""]
+
+
+def test_long_tool_call_ids_are_shortened_for_openai(make_gateway: Any) -> None:
+    """A history from another provider (Gemini's signed ids) still fits OpenAI's 40-char ids,
+    with the call and its result mapped alike."""
+    long_id = "call_" + "x" * 60 + "__thought__sig"
+    messages = [
+        {"role": "user", "content": "weather?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": long_id, "type": "function", "function": {"name": "w", "arguments": "{}"}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": long_id, "content": "sunny"},
+    ]
+    fake = FakeTransport()
+    gw = make_gateway(providers=OPENAI, transport=fake)
+    gw.chat(model="openai/gpt-4o-mini", messages=messages)
+    sent = fake.last_request.json["messages"]
+    new_id = sent[1]["tool_calls"][0]["id"]
+    assert len(new_id) <= 40 and sent[2]["tool_call_id"] == new_id
+    assert messages[1]["tool_calls"][0]["id"] == long_id  # the caller's list is untouched

@@ -127,7 +127,7 @@ class OpenAICodec:
         return headers
 
     def chat_request(self, call: ChatCall, target: Target, key: str | None) -> httpx.Request:
-        payload: dict[str, Any] = {"model": target.model, "messages": call.messages}
+        payload: dict[str, Any] = {"model": target.model, "messages": _short_ids(call.messages)}
         params = call.params
         if params:
             payload.update(params)
@@ -320,6 +320,44 @@ class OpenAIStreamDecoder:
                 except ValidationError as exc:
                     raise _invalid(self.target, exc) from exc
         return chunk
+
+
+_MAX_ID = 40  # OpenAI refuses longer tool call ids ("string too long ... maximum length 40")
+
+
+def _short_id(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _MAX_ID:
+        import hashlib
+
+        return "call_" + hashlib.sha256(value.encode()).hexdigest()[:32]
+    return value
+
+
+def _short_ids(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` with tool call ids over 40 characters (from another provider's turns,
+    e.g. Gemini's signed ids) replaced by a stable hash, the same on a call and its result.
+    The list is returned as is when no id is too long (the common case: no copy)."""
+    if not any(
+        (len(m.get("tool_call_id") or "") > _MAX_ID)
+        or any(len(c.get("id") or "") > _MAX_ID for c in m.get("tool_calls") or ())
+        for m in messages
+        if isinstance(m, dict) and (m.get("tool_calls") or m.get("tool_call_id"))
+    ):
+        return messages
+    fixed = []
+    for message in messages:
+        if message.get("tool_call_id"):
+            message = {**message, "tool_call_id": _short_id(message["tool_call_id"])}
+        if message.get("tool_calls"):
+            message = {
+                **message,
+                "tool_calls": [
+                    {**c, "id": _short_id(c.get("id"))} if isinstance(c, dict) else c
+                    for c in message["tool_calls"]
+                ],
+            }
+        fixed.append(message)
+    return fixed
 
 
 def _load_object(content: bytes, target: Target) -> dict[str, Any]:
