@@ -703,7 +703,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ("routing and failover", routing),
         ("response cache", caching),
         ("streaming", streaming),
-        ("cost tracking over 24 calls", traffic),
+        ("cost tracking: 24 more calls, then the whole ledger", traffic),
         ("budget stop", budget),
     ]
     if has_budget:
