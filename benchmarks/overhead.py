@@ -20,10 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+from _loopback import atimed, interleaved, timed  # the timing helpers all scripts share
 
 import aigate
 
@@ -157,40 +158,6 @@ def handler(request: httpx.Request) -> httpx.Response:
     if b'"stream":true' in request.content:
         return httpx.Response(200, content=STREAM, headers=sse)
     return httpx.Response(200, content=BODY, headers={"content-type": "application/json"})
-
-
-def timed(fn: Callable[[], Any], rounds: int, number: int) -> float:
-    """Median seconds per call over ``rounds`` batches of ``number`` calls."""
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
-
-
-def atimed(fn: Callable[[], Coroutine[Any, Any, Any]], rounds: int, number: int) -> float:
-    async def run() -> float:
-        samples = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            for _ in range(number):
-                await fn()
-            samples.append((time.perf_counter() - start) / number)
-        return statistics.median(samples)
-
-    return asyncio.run(run())
-
-
-def interleaved(pairs: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
-    """Measure each case ``repeats`` times, interleaved, and keep each case's median: the
-    machine's background noise then hits every case alike."""
-    results: dict[str, list[float]] = {name: [] for name in pairs}
-    for _ in range(repeats):
-        for name, fn in pairs.items():
-            results[name].append(fn())
-    return {name: statistics.median(values) for name, values in results.items()}
 
 
 def bench_calls(rounds: int, number: int, repeats: int, tmp: str) -> dict[str, float]:
