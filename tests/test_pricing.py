@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import usage_payloads as payloads
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -54,20 +55,7 @@ def _price(provider: str, model: str, **expected: str) -> ModelPrice:
 
 def test_openai_chat_object_example() -> None:
     # OpenAI API reference, "The chat completion object" (gpt-4o-2024-08-06).
-    u = usage_from_openai(
-        {
-            "prompt_tokens": 19,
-            "completion_tokens": 10,
-            "total_tokens": 29,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        }
-    )
+    u = usage_from_openai(payloads.OPENAI_CHAT_OBJECT_EXAMPLE)
     p = _price("openai", "gpt-4o-2024-08-06", input="0.0000025", output="0.00001")
     assert cost(u, p) == 19 * D("0.0000025") + 10 * D("0.00001") == D("0.0001475")
 
@@ -135,15 +123,7 @@ def test_azure_openai_cached_response() -> None:
 def test_openai_reasoning_guide_reasoning_priced_as_output() -> None:
     # OpenAI reasoning guide, usage of a response: 1024 of 1186 output tokens are reasoning.
     # o4-mini prices reasoning as output, so no token is taken out of the output category.
-    u = usage_from_openai(
-        {
-            "input_tokens": 75,
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": 1186,
-            "output_tokens_details": {"reasoning_tokens": 1024},
-            "total_tokens": 1261,
-        }
-    )
+    u = usage_from_openai(payloads.OPENAI_REASONING_GUIDE_REASONING_PRICED_AS_OUTPUT)
     p = _price("openai", "o4-mini", input="0.0000011", output="0.0000044")
     assert p.reasoning is None
     assert cost(u, p) == 75 * D("0.0000011") + 1186 * D("0.0000044")
@@ -307,19 +287,7 @@ def test_whisper_per_second() -> None:
 def test_anthropic_reference_example_with_cache_reads_and_writes() -> None:
     # Anthropic API reference, Messages response (claude-opus-5 example, with cache fields);
     # the 2051 creation tokens are not split, so they are 5-minute writes.
-    u = usage_from_anthropic(
-        {
-            "input_tokens": 2095,
-            "output_tokens": 503,
-            "cache_creation_input_tokens": 2051,
-            "cache_read_input_tokens": 2051,
-            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
-            "server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 2},
-            "output_tokens_details": {"thinking_tokens": 0},
-            "service_tier": "standard",
-            "inference_geo": "global",
-        }
-    )
+    u = usage_from_anthropic(payloads.ANTHROPIC_REFERENCE_EXAMPLE_WITH_CACHE_READS_AND_WRITES)
     p = _price(
         "anthropic",
         "claude-opus-5",
@@ -344,7 +312,7 @@ def test_anthropic_reference_example_plain() -> None:
 def test_anthropic_hello_world() -> None:
     # Anthropic Messages "Hello, world" curl example (claude-3-5-sonnet-20240620, not in
     # the catalog); priced at claude-haiku-4-5.
-    u = usage_from_anthropic({"input_tokens": 10, "output_tokens": 30})
+    u = usage_from_anthropic(payloads.ANTHROPIC_HELLO_WORLD)
     assert CATALOG.get("anthropic", "claude-3-5-sonnet-20240620") is None
     p = _price("anthropic", "claude-haiku-4-5", input="0.000001", output="0.000005")
     assert cost(u, p) == 10 * D("0.000001") + 30 * D("0.000005")
@@ -376,15 +344,7 @@ def test_anthropic_stream_docs_example() -> None:
 def test_anthropic_one_hour_cache_docs_example() -> None:
     # Anthropic prompt caching docs, "1-hour cache duration" usage: 456 five-minute and 100
     # one-hour creation tokens (the doc elides the other counts; 0 here).
-    u = usage_from_anthropic(
-        {
-            "input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "cache_creation_input_tokens": 556,
-            "output_tokens": 0,
-            "cache_creation": {"ephemeral_5m_input_tokens": 456, "ephemeral_1h_input_tokens": 100},
-        }
-    )
+    u = usage_from_anthropic(payloads.ANTHROPIC_ONE_HOUR_CACHE_DOCS_EXAMPLE)
     p = _price(
         "anthropic", "claude-sonnet-4-5", cache_write="0.00000375", cache_write_1h="0.000006"
     )
@@ -426,14 +386,7 @@ def test_anthropic_both_ttls_langchain_docs() -> None:
 def test_anthropic_litellm_docs_cache_creation() -> None:
     # LiteLLM docs, Anthropic pass-through response (claude-3-7-sonnet-20250219): 2095
     # creation tokens without a TTL split are default 5-minute writes.
-    u = usage_from_anthropic(
-        {
-            "input_tokens": 2095,
-            "output_tokens": 503,
-            "cache_creation_input_tokens": 2095,
-            "cache_read_input_tokens": 0,
-        }
-    )
+    u = usage_from_anthropic(payloads.ANTHROPIC_LITELLM_DOCS_CACHE_CREATION)
     p = _price(
         "anthropic",
         "claude-haiku-4-5",
@@ -449,15 +402,7 @@ def test_anthropic_litellm_docs_cache_creation() -> None:
 
 def test_gemini_thinking_firebase_example() -> None:
     # Firebase AI Logic docs (server prompt templates), gemini-3-flash-preview response.
-    u = usage_from_gemini(
-        {
-            "promptTokenCount": 34,
-            "candidatesTokenCount": 418,
-            "totalTokenCount": 890,
-            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 34}],
-            "thoughtsTokenCount": 438,
-        }
-    )
+    u = usage_from_gemini(payloads.GEMINI_THINKING_FIREBASE_EXAMPLE)
     p = _price(
         "gemini",
         "gemini-3-flash-preview",
@@ -478,17 +423,7 @@ def test_gemini_rest_example() -> None:
 
 def test_gemini_cached_thoughts_and_tool_use() -> None:
     # A Rig-based Gemini usage fixture (rig_core gemini_api_types::UsageMetadata).
-    u = usage_from_gemini(
-        {
-            "promptTokenCount": 100,
-            "cachedContentTokenCount": 40,
-            "candidatesTokenCount": 20,
-            "thoughtsTokenCount": 30,
-            "toolUsePromptTokenCount": 5,
-            "totalTokenCount": 150,
-            "trafficType": "ON_DEMAND",
-        }
-    )
+    u = usage_from_gemini(payloads.GEMINI_CACHED_THOUGHTS_AND_TOOL_USE)
     p = _price(
         "gemini",
         "gemini-2.5-flash",
@@ -586,17 +521,7 @@ def test_gemini_long_context_tier_prices_the_whole_request() -> None:
 
 def test_groq_reference_example() -> None:
     # console.groq.com/docs/api-reference, chat completion response (openai/gpt-oss-20b).
-    u = usage_from_openai(
-        {
-            "queue_time": 0.037493756,
-            "prompt_tokens": 18,
-            "prompt_time": 0.000680594,
-            "completion_tokens": 556,
-            "completion_time": 0.463333333,
-            "total_tokens": 574,
-            "total_time": 0.464013927,
-        }
-    )
+    u = usage_from_openai(payloads.GROQ_REFERENCE_EXAMPLE)
     p = _price("groq", "openai/gpt-oss-20b", input="0.000000075", output="0.0000003")
     assert cost(u, p) == 18 * D("0.000000075") + 556 * D("0.0000003")
 
@@ -626,21 +551,7 @@ def test_groq_stream_x_groq_usage() -> None:
 
 def test_openrouter_docs_reported_cost_and_own_price() -> None:
     # openrouter.ai/docs/use-cases/usage-accounting, "Response Format".
-    u = usage_from_openai(
-        {
-            "completion_tokens": 2,
-            "completion_tokens_details": {"reasoning_tokens": 0},
-            "cost": 0.95,
-            "cost_details": {"upstream_inference_cost": 19},
-            "prompt_tokens": 194,
-            "prompt_tokens_details": {
-                "cached_tokens": 0,
-                "cache_write_tokens": 100,
-                "audio_tokens": 0,
-            },
-            "total_tokens": 196,
-        }
-    )
+    u = usage_from_openai(payloads.OPENROUTER_DOCS_REPORTED_COST_AND_OWN_PRICE)
     assert reported_cost(u) == D("0.95")
     # The source table has no OpenRouter rows; the upstream vendor's price is used.
     p = _price(
@@ -691,16 +602,7 @@ def test_openrouter_session_log() -> None:
 
 def test_deepseek_reasoner_cache_hits() -> None:
     # A public test of DeepSeek usage normalisation (DeepSeek's prompt_cache_hit_tokens).
-    u = usage_from_openai(
-        {
-            "prompt_tokens": 100,
-            "completion_tokens": 40,
-            "total_tokens": 140,
-            "prompt_cache_hit_tokens": 70,
-            "prompt_cache_miss_tokens": 30,
-            "completion_tokens_details": {"reasoning_tokens": 12},
-        }
-    )
+    u = usage_from_openai(payloads.DEEPSEEK_REASONER_CACHE_HITS)
     p = _price(
         "deepseek",
         "deepseek-reasoner",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import usage_payloads as payloads
 
 from aigate.providers._usage import usage_from_anthropic, usage_from_gemini, usage_from_openai
 
@@ -30,20 +31,7 @@ def _split(u: Any) -> tuple[int, int, int, int, int, int]:
 
 def test_openai_chat_object_passes_through() -> None:
     # OpenAI API reference, "The chat completion object" (gpt-4o-2024-08-06).
-    u = usage_from_openai(
-        {
-            "prompt_tokens": 19,
-            "completion_tokens": 10,
-            "total_tokens": 29,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        }
-    )
+    u = usage_from_openai(payloads.OPENAI_CHAT_OBJECT_EXAMPLE)
     assert (u.prompt_tokens, u.completion_tokens, u.total_tokens) == (19, 10, 29)
     assert u.completion_tokens_details is not None
     assert u.completion_tokens_details.rejected_prediction_tokens == 0
@@ -61,38 +49,14 @@ def test_openai_missing_and_null_fields_are_tolerated() -> None:
 
 def test_openrouter_cost_and_cache_writes_are_kept() -> None:
     # openrouter.ai/docs/use-cases/usage-accounting, "Response Format".
-    u = usage_from_openai(
-        {
-            "completion_tokens": 2,
-            "completion_tokens_details": {"reasoning_tokens": 0},
-            "cost": 0.95,
-            "cost_details": {"upstream_inference_cost": 19},
-            "prompt_tokens": 194,
-            "prompt_tokens_details": {
-                "cached_tokens": 0,
-                "cache_write_tokens": 100,
-                "audio_tokens": 0,
-            },
-            "total_tokens": 196,
-        }
-    )
+    u = usage_from_openai(payloads.OPENROUTER_DOCS_REPORTED_COST_AND_OWN_PRICE)
     assert _split(u) == (0, 100, 0, 0, 0, 0)
     assert u.model_extra == {"cost": 0.95, "cost_details": {"upstream_inference_cost": 19}}
 
 
 def test_groq_timings_are_kept_harmlessly() -> None:
     # console.groq.com/docs/api-reference, chat completion example response.
-    u = usage_from_openai(
-        {
-            "queue_time": 0.037493756,
-            "prompt_tokens": 18,
-            "prompt_time": 0.000680594,
-            "completion_tokens": 556,
-            "completion_time": 0.463333333,
-            "total_tokens": 574,
-            "total_time": 0.464013927,
-        }
-    )
+    u = usage_from_openai(payloads.GROQ_REFERENCE_EXAMPLE)
     assert (u.prompt_tokens, u.completion_tokens, u.total_tokens) == (18, 556, 574)
     assert u.model_extra is not None and u.model_extra["queue_time"] == 0.037493756
     assert u.model_dump()["total_time"] == 0.464013927
@@ -101,16 +65,7 @@ def test_groq_timings_are_kept_harmlessly() -> None:
 def test_deepseek_cache_hit_fills_cached_tokens() -> None:
     # DeepSeek's own fields (api-docs.deepseek.com, context caching); shape as in a public
     # test of DeepSeek usage normalisation.
-    u = usage_from_openai(
-        {
-            "prompt_tokens": 100,
-            "completion_tokens": 40,
-            "total_tokens": 140,
-            "prompt_cache_hit_tokens": 70,
-            "prompt_cache_miss_tokens": 30,
-            "completion_tokens_details": {"reasoning_tokens": 12},
-        }
-    )
+    u = usage_from_openai(payloads.DEEPSEEK_REASONER_CACHE_HITS)
     assert _split(u) == (70, 0, 0, 0, 12, 0)
     both = usage_from_openai(
         {
@@ -124,15 +79,7 @@ def test_deepseek_cache_hit_fills_cached_tokens() -> None:
 
 def test_responses_api_usage_is_read_as_chat_usage() -> None:
     # OpenAI reasoning guide, usage of a response object.
-    u = usage_from_openai(
-        {
-            "input_tokens": 75,
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": 1186,
-            "output_tokens_details": {"reasoning_tokens": 1024},
-            "total_tokens": 1261,
-        }
-    )
+    u = usage_from_openai(payloads.OPENAI_REASONING_GUIDE_REASONING_PRICED_AS_OUTPUT)
     assert (u.prompt_tokens, u.completion_tokens, u.total_tokens) == (75, 1186, 1261)
     assert _split(u) == (0, 0, 0, 0, 1024, 0)
     assert u.model_extra == {}
@@ -165,19 +112,7 @@ def test_anthropic_prompt_adds_cache_reads_and_writes() -> None:
     # Anthropic API reference, Messages response example (newer, with cache fields). Its
     # cache_creation split (0 + 0) does not account for the 2051 creation tokens: they
     # count as default 5-minute writes.
-    u = usage_from_anthropic(
-        {
-            "input_tokens": 2095,
-            "output_tokens": 503,
-            "cache_creation_input_tokens": 2051,
-            "cache_read_input_tokens": 2051,
-            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
-            "server_tool_use": {"web_search_requests": 0, "web_fetch_requests": 2},
-            "output_tokens_details": {"thinking_tokens": 0},
-            "service_tier": "standard",
-            "inference_geo": "global",
-        }
-    )
+    u = usage_from_anthropic(payloads.ANTHROPIC_REFERENCE_EXAMPLE_WITH_CACHE_READS_AND_WRITES)
     assert u.prompt_tokens == 2095 + 2051 + 2051
     assert u.completion_tokens == 503
     assert u.total_tokens == 2095 + 2051 + 2051 + 503
@@ -187,22 +122,14 @@ def test_anthropic_prompt_adds_cache_reads_and_writes() -> None:
 def test_anthropic_ttl_split() -> None:
     # Anthropic prompt caching docs, "1-hour cache duration": cache_creation_input_tokens
     # equals the sum of the cache_creation values (456 + 100). Elided values ("...") are 0.
-    u = usage_from_anthropic(
-        {
-            "input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "cache_creation_input_tokens": 556,
-            "output_tokens": 0,
-            "cache_creation": {"ephemeral_5m_input_tokens": 456, "ephemeral_1h_input_tokens": 100},
-        }
-    )
+    u = usage_from_anthropic(payloads.ANTHROPIC_ONE_HOUR_CACHE_DOCS_EXAMPLE)
     assert u.prompt_tokens == 556
     assert _split(u) == (0, 456, 100, 0, 0, 0)
 
 
 def test_anthropic_plain_message_has_no_details() -> None:
     # Anthropic Messages "Hello, world" example (claude-3-5-sonnet-20240620).
-    u = usage_from_anthropic({"input_tokens": 10, "output_tokens": 30})
+    u = usage_from_anthropic(payloads.ANTHROPIC_HELLO_WORLD)
     assert (u.prompt_tokens, u.completion_tokens, u.total_tokens) == (10, 30, 40)
     assert u.prompt_tokens_details is None and u.completion_tokens_details is None
 
@@ -225,14 +152,7 @@ def test_anthropic_stream_usage_merges_start_and_cumulative_delta() -> None:
 
 def test_anthropic_creation_without_split_is_five_minute() -> None:
     # LiteLLM docs, Anthropic pass-through example (claude-3-7-sonnet-20250219).
-    u = usage_from_anthropic(
-        {
-            "input_tokens": 2095,
-            "output_tokens": 503,
-            "cache_creation_input_tokens": 2095,
-            "cache_read_input_tokens": 0,
-        }
-    )
+    u = usage_from_anthropic(payloads.ANTHROPIC_LITELLM_DOCS_CACHE_CREATION)
     assert u.prompt_tokens == 4190
     assert _split(u) == (0, 2095, 0, 0, 0, 0)
 
@@ -243,32 +163,14 @@ def test_anthropic_creation_without_split_is_five_minute() -> None:
 def test_gemini_thoughts_are_added_to_completion() -> None:
     # Firebase AI Logic docs (server prompt templates), gemini-3-flash-preview response:
     # totalTokenCount 890 = 34 + 418 + 438 shows candidates exclude thoughts.
-    u = usage_from_gemini(
-        {
-            "promptTokenCount": 34,
-            "candidatesTokenCount": 418,
-            "totalTokenCount": 890,
-            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 34}],
-            "thoughtsTokenCount": 438,
-        }
-    )
+    u = usage_from_gemini(payloads.GEMINI_THINKING_FIREBASE_EXAMPLE)
     assert (u.prompt_tokens, u.completion_tokens, u.total_tokens) == (34, 856, 890)
     assert _split(u) == (0, 0, 0, 0, 438, 0)
 
 
 def test_gemini_cached_and_tool_use_prompt() -> None:
     # A Rig-based Gemini usage fixture (rig_core gemini_api_types::UsageMetadata).
-    u = usage_from_gemini(
-        {
-            "promptTokenCount": 100,
-            "cachedContentTokenCount": 40,
-            "candidatesTokenCount": 20,
-            "thoughtsTokenCount": 30,
-            "toolUsePromptTokenCount": 5,
-            "totalTokenCount": 150,
-            "trafficType": "ON_DEMAND",
-        }
-    )
+    u = usage_from_gemini(payloads.GEMINI_CACHED_THOUGHTS_AND_TOOL_USE)
     assert (u.prompt_tokens, u.completion_tokens, u.total_tokens) == (105, 50, 155)
     assert _split(u) == (40, 0, 0, 0, 30, 0)
 
