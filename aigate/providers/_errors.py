@@ -34,8 +34,11 @@ from .._models import RateLimitInfo
 __all__ = [
     "error_from_response",
     "error_from_transport",
+    "guard_error",
+    "guard_parse",
     "parse_duration",
     "parse_rate_limit",
+    "target_error",
 ]
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
@@ -260,6 +263,19 @@ def error_from_response(
     return err
 
 
+def target_error(
+    response: httpx.Response, content: bytes, target: Any, request_id_header: str
+) -> APIStatusError:
+    """:func:`error_from_response` for a codec's target (its provider and model)."""
+    return error_from_response(
+        response,
+        content,
+        provider=target.provider.name,
+        model=target.model,
+        request_id_header=request_id_header,
+    )
+
+
 def error_from_transport(exc: httpx.HTTPError, *, provider: str, model: str) -> APIError:
     """Map an httpx transport error to :class:`APITimeoutError` or
     :class:`APIConnectionError`, keeping the original as ``__cause__``."""
@@ -332,12 +348,7 @@ def guard_error(method: Any) -> Any:
         try:
             return method(self, response, content, target)
         except _UNEXPECTED:
-            return error_from_response(
-                response,
-                b"",
-                provider=target.provider.name,
-                model=target.model,
-                request_id_header=getattr(self, "request_id_header", "x-request-id"),
-            )
+            header = getattr(self, "request_id_header", "x-request-id")
+            return target_error(response, b"", target, header)
 
     return error

@@ -72,7 +72,7 @@ from .._models import (
     Transcription,
 )
 from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
-from ._errors import error_from_response, guard_error, guard_parse
+from ._errors import guard_error, guard_parse, target_error
 from ._sse import ServerSentEvent
 from ._usage import usage_from_anthropic
 from .openai import _invalid, _load_object, _stream_error, build_request, dumps
@@ -570,13 +570,7 @@ class AnthropicCodec:
 
     @guard_error
     def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError:
-        err = error_from_response(
-            response,
-            content,
-            provider=target.provider.name,
-            model=target.model,
-            request_id_header=self.request_id_header,
-        )
+        err = target_error(response, content, target, self.request_id_header)
         body = err.body if isinstance(err.body, Mapping) else {}
         details = body.get("details")
         if (

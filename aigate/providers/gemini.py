@@ -81,7 +81,7 @@ from .._models import (
     Transcription,
 )
 from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
-from ._errors import error_from_response, guard_error, guard_parse
+from ._errors import guard_error, guard_parse, target_error
 from ._sse import ServerSentEvent
 from ._usage import usage_from_gemini
 from .anthropic import chunk, merge_extra, parse_data_url
@@ -562,13 +562,7 @@ class GeminiCodec:
 
     @guard_error
     def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError:
-        err = error_from_response(
-            response,
-            content,
-            provider=target.provider.name,
-            model=target.model,
-            request_id_header=self.request_id_header,
-        )
+        err = target_error(response, content, target, self.request_id_header)
         details = err.body.get("details") if isinstance(err.body, Mapping) else None
         reasons = {
             d.get("reason") for d in details or () if isinstance(d, Mapping) and d.get("reason")

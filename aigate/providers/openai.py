@@ -24,7 +24,7 @@ from .._models import (
     Usage,
 )
 from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
-from ._errors import error_from_response, guard_error, guard_parse
+from ._errors import guard_error, guard_parse, target_error
 from ._sse import ServerSentEvent
 
 __all__ = ["OpenAICodec", "build_request", "dumps"]
@@ -171,13 +171,7 @@ class OpenAICodec:
 
     @guard_error
     def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError:
-        return error_from_response(
-            response,
-            content,
-            provider=target.provider.name,
-            model=target.model,
-            request_id_header=self.request_id_header,
-        )
+        return target_error(response, content, target, self.request_id_header)
 
     # -- embeddings ------------------------------------------------------------------------
 
