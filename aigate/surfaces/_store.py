@@ -187,8 +187,6 @@ class RedisConversations:
         self._prefix = prefix
         self._ttl = max(1, int(ttl_s))
         self._client: Any = None
-        self._aclient: Any = None
-        self._aloop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"RedisConversations(prefix={self._prefix!r})"
@@ -204,14 +202,11 @@ class RedisConversations:
         return self._client
 
     def _async(self) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._aclient is None or self._aloop is not loop:
-            import redis.asyncio
+        # One client per operation, closed in it: a client outlives neither its event loop
+        # nor the call (a cached one would leak its sockets when the loop ends).
+        import redis.asyncio
 
-            # A client from an earlier loop cannot be used (nor closed) in this one.
-            self._aclient = redis.asyncio.Redis.from_url(self._url)
-            self._aloop = loop
-        return self._aclient
+        return redis.asyncio.Redis.from_url(self._url)
 
     def get(self, tenant: str, id: str) -> Entry | None:
         blob = self._sync().get(self._key(tenant, id))
@@ -224,14 +219,17 @@ class RedisConversations:
         return bool(self._sync().delete(self._key(tenant, id)))
 
     async def aget(self, tenant: str, id: str) -> Entry | None:
-        blob = await self._async().get(self._key(tenant, id))
+        async with self._async() as client:
+            blob = await client.get(self._key(tenant, id))
         return None if blob is None else json.loads(blob)
 
     async def aput(self, tenant: str, id: str, entry: Entry) -> None:
-        await self._async().set(self._key(tenant, id), _dump(entry), ex=self._ttl)
+        async with self._async() as client:
+            await client.set(self._key(tenant, id), _dump(entry), ex=self._ttl)
 
     async def adelete(self, tenant: str, id: str) -> bool:
-        return bool(await self._async().delete(self._key(tenant, id)))
+        async with self._async() as client:
+            return bool(await client.delete(self._key(tenant, id)))
 
     def close(self) -> None:
         if self._client is not None:
@@ -239,9 +237,6 @@ class RedisConversations:
             self._client = None
 
     async def aclose(self) -> None:
-        if self._aclient is not None and self._aloop is asyncio.get_running_loop():
-            await self._aclient.aclose()
-        self._aclient = None
         self.close()
 
 
