@@ -19,7 +19,7 @@ def test_page_runs(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     blocks = [code for skip, code in _BLOCK.findall((DOCS / page).read_text()) if not skip]
     assert blocks
     for code in blocks:
-        exec(compile(code, f"{page}", "exec"), namespace)  # noqa: S102
+        exec(compile(code, f"{page}", "exec"), namespace)
     for value in namespace.values():  # what the page opened: gateways, conversation stores
         for closable in (value, getattr(value, "conversations", None)):
             if hasattr(closable, "close") and not isinstance(closable, type):
