@@ -3,11 +3,13 @@ aigate's :class:`~aigate.GatewayInfo` on a private attribute (never in ``model_d
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from .._models import GatewayInfo
 
-__all__ = ["SurfaceModel", "WithGateway"]
+__all__ = ["Event", "SurfaceModel", "WithGateway"]
 
 
 class SurfaceModel(BaseModel):
@@ -25,3 +27,44 @@ class WithGateway(SurfaceModel):
     @gateway.setter
     def gateway(self, value: GatewayInfo | None) -> None:
         self._gateway = value
+
+
+class Event:
+    """One stream event: the SDK's fields as attributes (``event.type``, ``event.delta``),
+    ``model_dump()`` for the wire form.
+
+    A plain object over a dict rather than a pydantic model: a stream makes one per token,
+    and building a model per event cost more than the rest of the translation.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    @property
+    def type(self) -> str:
+        kind: str = self._data["type"]
+        return kind
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        """The event as plain data (nested models dumped with ``kwargs``)."""
+        return {
+            k: v.model_dump(**kwargs) if isinstance(v, BaseModel) else v
+            for k, v in self._data.items()
+        }
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Event) and self._data == other._data
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._data.items() if k != "type")
+        return f"{type(self).__name__}(type={self.type!r}, {fields})"

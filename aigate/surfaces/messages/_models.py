@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .._base import SurfaceModel, WithGateway
+from .._base import Event, SurfaceModel, WithGateway
 
 __all__ = ["ContentBlock", "Message", "MessageStreamEvent", "MessageTokensCount", "MessageUsage"]
 
@@ -44,10 +44,11 @@ class Message(WithGateway):
     usage: MessageUsage = MessageUsage()
 
 
-class MessageStreamEvent(SurfaceModel):
-    """One streamed event (``message_start``, ``content_block_delta``, ...)."""
+class MessageStreamEvent(Event):
+    """One streamed event (``message_start``, ``content_block_delta``, ...), with
+    anthropic's fields as attributes (``event.index``, ``event.delta``)."""
 
-    type: str
+    __slots__ = ()
 
 
 class MessageTokensCount(SurfaceModel):

@@ -125,7 +125,8 @@ class EventTranslator:
 
     @staticmethod
     def _event(kind: str, **fields: Any) -> MessageStreamEvent:
-        return MessageStreamEvent.model_construct(type=kind, **fields)
+        fields["type"] = kind
+        return MessageStreamEvent(fields)
 
     def start(self) -> list[MessageStreamEvent]:
         """``message_start`` (sent with the first chunk: it names the answering model)."""
@@ -184,6 +185,34 @@ class EventTranslator:
         self._text = None
 
     def feed(self, chunk: ChatCompletionChunk) -> list[MessageStreamEvent]:
+        choices = chunk.choices
+        state = self._text
+        if state is not None and len(choices) == 1:
+            # The hot path: one more text delta for the open text block.
+            choice = choices[0]
+            delta = choice.delta
+            text = delta.content
+            if (
+                text
+                and choice.index == 0
+                and choice.finish_reason is None
+                and not delta.reasoning_content
+                and not delta.tool_calls
+                and not delta.__pydantic_extra__
+            ):
+                self._parts[state.index].append(text)
+                return [
+                    MessageStreamEvent(
+                        {
+                            "type": "content_block_delta",
+                            "index": state.index,
+                            "delta": {"type": "text_delta", "text": text},
+                        }
+                    )
+                ]
+        return self._feed(chunk)
+
+    def _feed(self, chunk: ChatCompletionChunk) -> list[MessageStreamEvent]:
         if not self.started:
             self.model = chunk.model or self.model
             out = self.start()

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .._base import SurfaceModel, WithGateway
+from .._base import Event, SurfaceModel, WithGateway
 
 __all__ = [
     "InputTokensDetails",
@@ -90,8 +90,8 @@ class Response(WithGateway):
         return "".join(texts)
 
 
-class ResponseStreamEvent(SurfaceModel):
-    """One streamed event (``response.output_text.delta``, ``response.completed``, ...)."""
+class ResponseStreamEvent(Event):
+    """One streamed event (``response.output_text.delta``, ``response.completed``, ...),
+    with openai's fields as attributes (``event.delta``, ``event.response``)."""
 
-    type: str
-    sequence_number: int = 0
+    __slots__ = ()

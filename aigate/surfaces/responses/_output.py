@@ -185,9 +185,9 @@ class EventTranslator:
         self.started = False
 
     def _event(self, kind: str, **fields: Any) -> ResponseStreamEvent:
-        event = ResponseStreamEvent.model_construct(
-            type=kind, sequence_number=self.sequence, **fields
-        )
+        fields["type"] = kind
+        fields["sequence_number"] = self.sequence
+        event = ResponseStreamEvent(fields)
         self.sequence += 1
         return event
 
@@ -326,6 +326,41 @@ class EventTranslator:
     # -- chunks -------------------------------------------------------------------------------
 
     def feed(self, chunk: ChatCompletionChunk) -> list[ResponseStreamEvent]:
+        choices = chunk.choices
+        state = self._message
+        if state is not None and len(choices) == 1:
+            # The hot path: one more text delta for the open message item.
+            choice = choices[0]
+            delta = choice.delta
+            text = delta.content
+            if (
+                text
+                and choice.index == 0
+                and choice.finish_reason is None
+                and not delta.reasoning_content
+                and not delta.tool_calls
+                and not delta.refusal
+                and not delta.__pydantic_extra__
+            ):
+                state.parts.append(text)
+                sequence = self.sequence
+                self.sequence = sequence + 1
+                return [
+                    ResponseStreamEvent(
+                        {
+                            "type": "response.output_text.delta",
+                            "item_id": state.item_id,
+                            "output_index": state.output_index,
+                            "content_index": 0,
+                            "delta": text,
+                            "logprobs": [],
+                            "sequence_number": sequence,
+                        }
+                    )
+                ]
+        return self._feed(chunk)
+
+    def _feed(self, chunk: ChatCompletionChunk) -> list[ResponseStreamEvent]:
         if not self.started:
             self.model = chunk.model or self.model
             out = self.start()
