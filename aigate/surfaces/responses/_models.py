@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from .._base import Event, SurfaceModel, WithGateway
 
 __all__ = [
+    "ContentPart",
     "InputTokensDetails",
     "OutputItem",
     "OutputTokensDetails",
@@ -44,11 +45,28 @@ class ResponseUsage(SurfaceModel):
     total_tokens: int = 0
 
 
+class ContentPart(SurfaceModel):
+    """A part of an output item: ``output_text``, ``refusal``, ``reasoning_text``."""
+
+    type: str
+
+
 class OutputItem(SurfaceModel):
     """One output item: ``message``, ``function_call`` or ``reasoning`` (openai's fields)."""
 
     type: str
     id: str | None = None
+    content: list[ContentPart] | None = None
+    summary: list[ContentPart] | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The fields an item type does not have (a function call's content) stay out.
+        data: dict[str, Any] = handler(self)
+        for name in ("content", "summary"):
+            if data.get(name) is None and name not in self.model_fields_set:
+                data.pop(name, None)
+        return data
 
 
 class Response(WithGateway):
@@ -84,9 +102,9 @@ class Response(WithGateway):
         texts = []
         for item in self.output:
             if item.type == "message":
-                for part in getattr(item, "content", None) or ():
-                    if isinstance(part, dict) and part.get("type") == "output_text":
-                        texts.append(part.get("text", ""))
+                for part in item.content or ():
+                    if part.type == "output_text":
+                        texts.append(getattr(part, "text", ""))
         return "".join(texts)
 
 
