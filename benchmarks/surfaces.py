@@ -13,6 +13,16 @@ hardest case for a ratio, since there is no network time to hide behind).
   aigate's Anthropic codec into chunks and back into Messages events. The baseline reads
   the same Anthropic stream.
 
+The "chat ms" column reads the same upstream stream through ``gw.chat.completions`` (no
+surface), which splits a ratio into the chat flow's share and the translation's.
+
+Measured (2 shared cores, 2026-12-03, ``--rounds 5 --number 20 --repeats 5``): Responses
+1.9x bare (target 1.5x: missed; the chat flow is ~1.1x, the translation ~1 us per event
+plus ~0.25 ms per stream for the three Response snapshots); Messages 4.2x bare (missed: the
+chat flow through the Anthropic codec alone is ~4x, a pydantic chunk per event; the
+translation adds ~4%). A native same-format pass-through would remove both chat-shaped
+steps.
+
 Run: ``python benchmarks/surfaces.py [--rounds 5 --number 20 --repeats 3]``
 """
 
