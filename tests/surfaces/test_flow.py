@@ -114,3 +114,34 @@ def test_failover_before_the_first_event(fake_made: Any) -> None:
     check_response_events(events, stream.response)
     assert stream.response.output_text == "Recovered"
     assert [a.status_code for a in stream.response.gateway.attempts] == [503, 200]
+
+
+@pytest.mark.parametrize("resource", ["responses", "messages"])
+def test_closed_early_still_records(fake_made: Any, mode: str, resource: str) -> None:
+    import asyncio
+
+    fake = FakeTransport([reply("One two three four five six")])
+    s = fake_made(fake, ledger="memory://")
+    kwargs: dict[str, Any] = (
+        {"model": MODEL, "input": "Count"}
+        if resource == "responses"
+        else {"model": MODEL, "max_tokens": 20, "messages": USER}
+    )
+    target = getattr(s, resource)
+    if mode == "sync":
+        stream = target.create(stream=True, **kwargs)
+        first = next(iter(stream))
+        stream.close()
+    else:
+
+        async def main() -> Any:
+            stream = await target.create(stream=True, **kwargs)
+            first = await anext(aiter(stream))
+            await stream.close()
+            return first
+
+        first = asyncio.run(main())
+    assert first.type in ("response.created", "message_start")
+    [record] = s.gw._core.ledger.query()  # the stopped stream is recorded, once
+    assert record.provider == "openai"
+    assert record.metadata["surface"] == resource
