@@ -91,15 +91,27 @@ class Realtime:
         user: str | None = None,
         metadata: Mapping[str, str] | None = None,
         api_key: str | None = None,
+        max_output_tokens: int | None = None,
         timeout: float = 10.0,
     ) -> RealtimeSession:
-        """A session to ``model`` (a route or ``provider/model``), opened by ``async with``."""
+        """A session to ``model`` (a route or ``provider/model``), opened by ``async with``.
+
+        ``max_output_tokens`` is the most one response may produce: it sizes each response's
+        reservation (else the model's maximum output) and is sent to the provider in a
+        ``session.update`` when the session opens, so the reservation holds."""
         if self._connector is None:
             from ._ws import AiohttpConnector
 
             self._connector = AiohttpConnector()
         return RealtimeSession(
-            self._gateway, self._connector, model, user, metadata, api_key, timeout
+            self._gateway,
+            self._connector,
+            model,
+            user,
+            metadata,
+            api_key,
+            timeout,
+            max_output_tokens,
         )
 
 
@@ -125,6 +137,7 @@ class RealtimeSession:
         metadata: Mapping[str, str] | None,
         api_key: str | None,
         timeout: float,
+        max_output_tokens: int | None = None,
     ) -> None:
         from .._gateway import _tags
 
@@ -135,6 +148,16 @@ class RealtimeSession:
         self._api_key = api_key
         if user is not None and not isinstance(user, str):
             raise InvalidRequestError("user: expected a string", field="user", expected="a string")
+        if max_output_tokens is not None and (
+            not isinstance(max_output_tokens, int)
+            or isinstance(max_output_tokens, bool)
+            or max_output_tokens < 1
+        ):
+            raise InvalidRequestError(
+                f"max_output_tokens: expected a positive integer, got {max_output_tokens!r}",
+                field="max_output_tokens",
+                expected="a positive integer",
+            )
         route, targets = self._core.resolve(model)
         self._ctx = CallContext(
             kind="realtime_session",
@@ -152,7 +175,8 @@ class RealtimeSession:
         self._running: dict[str, _Response] = {}
         self._pending: collections.deque[dict[str, Any]] = collections.deque()
         self._last_input = 0
-        self._max_output: int | None = None
+        self._max_output: int | None = max_output_tokens
+        self._cap_output = max_output_tokens is not None
         self._closed = False
         self._recorded = False
 
@@ -173,6 +197,13 @@ class RealtimeSession:
         self._next = await self._reserve()
         try:
             await self._connect()
+            if self._cap_output:
+                await self.send(
+                    {
+                        "type": "session.update",
+                        "session": {"type": "realtime", "max_output_tokens": self._max_output},
+                    }
+                )
         except BaseException:
             await self._release_next()
             raise

@@ -338,3 +338,24 @@ def test_bad_events_are_typed_errors() -> None:
 def test_realtime_is_a_resource_of_the_async_gateway() -> None:
     agw = aigate.AsyncGateway(providers={"openai": {"api_keys": ["sk"]}})
     assert isinstance(agw.realtime, Realtime)
+
+
+def test_max_output_tokens_sizes_the_reservation_and_is_sent() -> None:
+    async def main() -> None:
+        async with RealtimeTestServer([ScriptedResponse()]) as server:
+            agw = gateway(server.base_url)
+            wide = agw.realtime.connect(model=f"openai/{MODEL}")
+            narrow = agw.realtime.connect(model=f"openai/{MODEL}", max_output_tokens=100)
+            assert narrow._estimate(narrow._ctx.targets) < wide._estimate(wide._ctx.targets)
+            async with narrow as s:
+                await talk(s, 1)
+            update = server.received[0]
+            assert update == {
+                "type": "session.update",
+                "session": {"type": "realtime", "max_output_tokens": 100},
+            }
+            with pytest.raises(aigate.InvalidRequestError, match="max_output_tokens"):
+                agw.realtime.connect(model=f"openai/{MODEL}", max_output_tokens=0)
+            await agw.aclose()
+
+    asyncio.run(main())
