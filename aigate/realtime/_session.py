@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["Connector", "Realtime", "RealtimeInfo", "RealtimeSession", "Socket"]
 
 _REDACTED = "[REDACTED]"
-_KINDS = frozenset({"openai"})  # providers that speak OpenAI's Realtime websocket protocol
+_KINDS = frozenset({"openai", "gemini"})  # OpenAI Realtime natively, Gemini Live translated
 
 
 class Socket(Protocol):
@@ -228,12 +228,14 @@ class RealtimeSession:
             for _ in range(max(len(provider.keys), 1)):
                 key = provider.next_key()
                 started = time.perf_counter()
+                url, headers = _endpoint(provider.kind, provider.base_url, target.model, key)
+                headers = {**provider.headers, **headers}
                 try:
-                    socket = await self._connector(
-                        _ws_url(provider.base_url, target.model),
-                        _headers(provider.headers, key),
-                        self._timeout,
-                    )
+                    socket = await self._connector(url, headers, self._timeout)
+                    if provider.kind == "gemini":
+                        from ._gemini import GeminiLiveSocket
+
+                        socket = GeminiLiveSocket(socket, target.model)
                 except AigateError as exc:
                     ctx.attempts.append(
                         Attempt(
@@ -551,16 +553,21 @@ def _nothing() -> Any:
     yield
 
 
-def _ws_url(base_url: str, model: str) -> str:
+def _endpoint(
+    kind: str, base_url: str, model: str, key: ApiKey | None
+) -> tuple[str, dict[str, str]]:
+    """The websocket URL and headers of a realtime session on a provider of ``kind``."""
     from urllib.parse import quote
 
     scheme, _, rest = base_url.partition("://")
     ws = "wss" if scheme == "https" else "ws"
-    return f"{ws}://{rest.rstrip('/')}/realtime?model={quote(model, safe='')}"
-
-
-def _headers(extra: Mapping[str, str], key: ApiKey | None) -> dict[str, str]:
-    headers = dict(extra)
-    if key is not None:
-        headers["Authorization"] = f"Bearer {key.get()}"
-    return headers
+    if kind == "gemini":
+        # wss://host/ws/google.ai.generativelanguage.<version>.GenerativeService.BidiGenerateContent
+        host, _, path = rest.partition("/")
+        version = path.rstrip("/").rpartition("/")[2] or "v1beta"
+        url = f"{ws}://{host}/ws/google.ai.generativelanguage.{version}.GenerativeService.BidiGenerateContent"
+        if key is not None:  # Google's documented way for websockets: the key as a query parameter
+            url += f"?key={quote(key.get(), safe='')}"
+        return url, {}
+    url = f"{ws}://{rest.rstrip('/')}/realtime?model={quote(model, safe='')}"
+    return url, {"Authorization": f"Bearer {key.get()}"} if key is not None else {}

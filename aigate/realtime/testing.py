@@ -63,7 +63,7 @@ class RealtimeTestServer:
         responses: Sequence[ScriptedResponse] = (),
         *,
         refuse: Sequence[int] = (),
-        model_prefix: str = "",
+        protocol: str = "openai",
     ) -> None:
         self.responses = list(responses)
         self.refuse = list(refuse)
@@ -73,19 +73,24 @@ class RealtimeTestServer:
         self.connections = 0
         self._runner: Any = None
         self.base_url = ""
-        self._model_prefix = model_prefix
+        self.protocol = protocol
 
     async def __aenter__(self) -> RealtimeTestServer:
         from aiohttp import web
 
         app = web.Application()
         app.router.add_get("/v1/realtime", self._handle)
+        app.router.add_get(
+            "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+            self._handle_gemini,
+        )
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+        version = "v1beta" if self.protocol == "gemini" else "v1"
+        self.base_url = f"http://127.0.0.1:{port}/{version}"
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -234,3 +239,73 @@ class RealtimeTestServer:
             }
         )
         return True
+
+    # -- Gemini Live (source: ai.google.dev/api/live) ---------------------------------------
+
+    async def _handle_gemini(self, request: Any) -> Any:
+        from aiohttp import web
+
+        self.connections += 1
+        self.authorizations.append(request.query.get("key", ""))
+        if self.refuse:
+            return web.Response(status=self.refuse.pop(0), text='{"error": "refused"}')
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for msg in ws:
+            message = json.loads(msg.data)
+            self.received.append(message)
+            if "setup" in message:
+                self.models.append(message["setup"].get("model", ""))
+                await ws.send_str(json.dumps({"setupComplete": {}}))
+            elif (
+                message.get("clientContent", {}).get("turnComplete")
+                and self.responses
+                and not await self._play_gemini(ws, self.responses.pop(0))
+            ):
+                return ws
+        return ws
+
+    async def _play_gemini(self, ws: Any, script: ScriptedResponse) -> bool:
+        async def send(message: dict[str, Any]) -> None:
+            await ws.send_str(json.dumps(message))
+
+        meta = _gemini_meta(script.usage)
+        if script.function_call is not None:
+            name, arguments = script.function_call
+            call = {"id": "fc_1", "name": name, "args": json.loads(arguments)}
+            await send({"toolCall": {"functionCalls": [call]}, "usageMetadata": meta})
+            return True
+        for i in range(script.audio_chunks):
+            data = base64.b64encode(bytes([i]) * 32).decode()
+            part = {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": data}}
+            await send({"serverContent": {"modelTurn": {"role": "model", "parts": [part]}}})
+            if script.drop:
+                transport = ws._req.transport
+                if transport is not None:
+                    transport.abort()
+                return False
+        await send({"serverContent": {"outputTranscription": {"text": script.transcript}}})
+        await send({"serverContent": {"generationComplete": True}})
+        await send({"serverContent": {"turnComplete": True}, "usageMetadata": meta})
+        return True
+
+
+def _gemini_meta(u: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """An OpenAI-shaped usage (see :func:`usage`) as Gemini's ``usageMetadata``."""
+    if u is None:
+        return None
+    ind, outd = u["input_token_details"], u["output_token_details"]
+    return {
+        "promptTokenCount": u["input_tokens"],
+        "responseTokenCount": u["output_tokens"],
+        "totalTokenCount": u["total_tokens"],
+        "cachedContentTokenCount": ind.get("cached_tokens", 0),
+        "promptTokensDetails": [
+            {"modality": "TEXT", "tokenCount": ind["text_tokens"]},
+            {"modality": "AUDIO", "tokenCount": ind["audio_tokens"]},
+        ],
+        "responseTokensDetails": [
+            {"modality": "TEXT", "tokenCount": outd["text_tokens"]},
+            {"modality": "AUDIO", "tokenCount": outd["audio_tokens"]},
+        ],
+    }

@@ -359,3 +359,72 @@ def test_max_output_tokens_sizes_the_reservation_and_is_sent() -> None:
             await agw.aclose()
 
     asyncio.run(main())
+
+
+GEMINI = "gemini-live-2.5-flash-preview-native-audio-09-2025"
+
+
+def test_gemini_live_speaks_openai_events_and_is_priced() -> None:
+    scripts = [
+        ScriptedResponse("Bonjour", usage=usage(output_audio=60)),
+        ScriptedResponse(function_call=("get_weather", '{"city":"Paris"}')),
+    ]
+
+    async def main() -> None:
+        async with RealtimeTestServer(scripts, protocol="gemini") as server:
+            agw = aigate.AsyncGateway(
+                providers={"gemini": {"api_keys": [KEY], "base_url": server.base_url}},
+                ledger="memory://",
+            )
+            async with agw.realtime.connect(model=f"gemini/{GEMINI}", max_output_tokens=500) as s:
+                await s.send({"type": "session.update", "session": {"instructions": "Be brief"}})
+                await s.send({"type": "input_audio_buffer.append", "audio": "AAAA"})
+                events = await talk(s, 2)
+                info = s.gateway
+            setup = server.received[0]["setup"]
+            assert setup["model"] == f"models/{GEMINI}"
+            assert setup["generationConfig"]["maxOutputTokens"] == 500
+            assert setup["systemInstruction"] == {"parts": [{"text": "Be brief"}]}
+            assert server.received[1] == {
+                "realtimeInput": {"audio": {"data": "AAAA", "mimeType": "audio/pcm;rate=24000"}}
+            }
+            assert server.authorizations == [KEY]
+            types = [e["type"] for e in events]
+            assert types[0] == "session.created"
+            assert types.count("response.done") == 2 and "response.output_audio.delta" in types
+            transcript = [
+                e for e in events if e["type"] == "response.output_audio_transcript.delta"
+            ]
+            assert transcript[0]["delta"] == "Bonjour"
+            call = [e for e in events if e["type"] == "response.function_call_arguments.done"]
+            assert call[0]["name"] == "get_weather" and call[0]["call_id"] == "fc_1"
+            entry = Catalog.default().get("gemini", GEMINI)
+            assert entry is not None
+            expected = cost(realtime_usage(usage(output_audio=60)), entry.price)  # type: ignore[arg-type]
+            expected2 = cost(realtime_usage(usage()), entry.price)  # type: ignore[arg-type]
+            assert expected is not None and expected2 is not None
+            assert info.cost_usd == expected + expected2
+            assert len(rows(agw, "realtime")) == 2
+            await agw.aclose()
+
+    asyncio.run(main())
+
+
+def test_gemini_setup_is_once() -> None:
+    from aigate.realtime._gemini import GeminiLiveTranslator
+
+    t = GeminiLiveTranslator(GEMINI)
+    assert t.client_event({"type": "session.update", "session": {"instructions": "a"}}) == []
+    first = t.client_event({"type": "response.create"})
+    assert "setup" in first[0] and first[1] == {"clientContent": {"turnComplete": True}}
+    with pytest.raises(aigate.InvalidRequestError, match="once"):
+        t.client_event({"type": "session.update", "session": {}})
+    out = t.client_event(
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "function_call_output", "call_id": "c1", "output": '{"t": 21}'},
+        }
+    )
+    assert out == [
+        {"toolResponse": {"functionResponses": [{"id": "c1", "name": "", "response": {"t": 21}}]}}
+    ]
