@@ -368,6 +368,7 @@ class CacheLayer:
         from dataclasses import replace
 
         from ._models import CreateEmbeddingResponse, Embedding, EmbeddingUsage
+        from ._validate import check_embeddings
         from .cache import embedding_item_key
 
         items: list[Any] = [call.input] if isinstance(call.input, str) else list(call.input)
@@ -401,6 +402,13 @@ class CacheLayer:
             return result
         partial = replace(call, input=[items[i] for i in missing])
         fresh = yield from upstream(partial)
+        info = fresh.gateway
+        check_embeddings(
+            fresh,
+            len(missing),
+            info.provider if info else ctx.targets[0].provider.name,
+            info.model if info else ctx.targets[0].model,
+        )
         for position, item in enumerate(sorted(fresh.data, key=lambda d: d.index)):
             index = missing[position]
             vectors[index] = item.embedding

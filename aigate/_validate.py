@@ -12,14 +12,28 @@ import math
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._exceptions import InvalidRequestError
+from ._exceptions import APIResponseValidationError, InvalidRequestError
 from .providers._base import ChatCall, EmbeddingsCall, TranscriptionCall
 
-__all__ = ["CHAT_PARAMS", "chat_call", "embeddings_call", "timeout_of", "transcription_call"]
+if TYPE_CHECKING:
+    from ._models import CreateEmbeddingResponse
+
+__all__ = [
+    "CHAT_PARAMS",
+    "chat_call",
+    "check_embeddings",
+    "check_json",
+    "embeddings_call",
+    "embeddings_count",
+    "given",
+    "is_sentinel",
+    "timeout_of",
+    "transcription_call",
+]
 
 #: Every parameter of openai's ``chat.completions.create`` besides model/messages/stream.
 CHAT_PARAMS = frozenset(
@@ -505,6 +519,30 @@ def embeddings_call(input: object, kwargs: dict[str, Any]) -> EmbeddingsCall:
         extra_body=extra_body,
         timeout=timeout,
     )
+
+
+def embeddings_count(inputs: object) -> int:
+    """How many vectors an embeddings ``input`` asks for (a token list is one input)."""
+    if isinstance(inputs, str):
+        return 1
+    items = list(inputs) if isinstance(inputs, Sequence) else []
+    return 1 if items and _is_int(items[0]) else len(items)
+
+
+def check_embeddings(
+    result: CreateEmbeddingResponse, expected: int, provider: str, model: str
+) -> None:
+    """A provider's embeddings answer must hold one vector per input (issue 13.13: a short
+    answer was handed to the caller, or broke the cache with a raw pydantic error)."""
+    got = len(result.data)
+    if got != expected or any(not item.embedding for item in result.data):
+        raise APIResponseValidationError(
+            f"{provider} sent {got} embedding vector(s) for {expected} input(s)"
+            if got != expected
+            else f"{provider} sent an empty embedding vector",
+            provider=provider,
+            model=model,
+        )
 
 
 def _file_tuple(file: object) -> tuple[str, bytes, str | None]:
