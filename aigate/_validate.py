@@ -282,8 +282,11 @@ def _check_messages(messages: object) -> list[dict[str, Any]]:
             raise _bad(f"messages.{i}", "a message object (dict)", message)
         role = message.get("role")
         if not isinstance(role, str) or role not in _ROLES:
+            from ._suggest import did_you_mean
+
+            hint = did_you_mean(role, _ROLES) if isinstance(role, str) else ""
             raise InvalidRequestError(
-                f"messages.{i}.role: expected one of {sorted(_ROLES)}, got {_show(role)}",
+                f"messages.{i}.role: expected one of {sorted(_ROLES)}, got {_show(role)}{hint}",
                 field=f"messages.{i}.role",
                 expected=f"one of {sorted(_ROLES)}",
             )
@@ -457,8 +460,11 @@ def _extras(kwargs: dict[str, Any]) -> tuple[Any, Any, Any, httpx.Timeout | None
 def _unknown(kwargs: Mapping[str, Any], known: frozenset[str], what: str) -> None:
     for name in kwargs:
         if name not in known:
+            from ._suggest import did_you_mean
+
             raise InvalidRequestError(
-                f"{name}: not a parameter of {what}; put provider-specific fields in extra_body",
+                f"{name}: not a parameter of {what}{did_you_mean(name, known)}; put "
+                "provider-specific fields in extra_body",
                 field=name,
                 expected=f"one of {sorted(known)}",
             )
