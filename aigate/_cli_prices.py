@@ -15,7 +15,7 @@ import json
 import sys
 from typing import Any
 
-__all__ = ["fetch", "register"]
+__all__ = ["cmd_reprice", "fetch", "register", "snapshot_line"]
 
 #: The largest price file accepted (LiteLLM's whole table is ~3 MB).
 MAX_BYTES = 64 * 1024 * 1024
@@ -39,8 +39,8 @@ def register(subparsers: Any) -> None:
     again = sub.add_parser("reprice", help="price the ledger's calls recorded without a price")
     again.add_argument("--ledger", default=None, help="ledger URL (else --config or AIGATE_LEDGER)")
     again.add_argument("--config", "-c", default=None, help="apply this config's prices")
-    again.add_argument("--since", default=None, help="ISO date or datetime")
-    again.add_argument("--until", default=None, help="ISO date or datetime")
+    again.add_argument("--since", default=None, help="YYYY-MM-DD, ISO time, today, 7d, 24h")
+    again.add_argument("--until", default=None, help="exclusive end, same forms as --since")
     again.add_argument(
         "--apply", action="store_true", help="write the costs (ledgers that support it)"
     )
@@ -85,6 +85,20 @@ def fetch(source: str, *, timeout: float = 30.0) -> bytes:
     if len(data) > MAX_BYTES:
         raise ConfigurationError(f"{_safe_source(source)}: larger than {MAX_BYTES} bytes")
     return data
+
+
+def snapshot_line(catalog: Any) -> str:
+    """``"prices: snapshot of 2026-12-03 (12 days old)"`` (for ``aigate models``), plus the
+    staleness warning on a second line when the snapshot is stale."""
+    from .pricing import staleness
+
+    age = catalog.age_days()
+    when = f"{catalog.snapshot_date} ({age} days old)" if age is not None else "unknown"
+    line = f"prices: snapshot of {when}"
+    if catalog.overrides_from:
+        line += f", with {catalog.overrides_from}"
+    warning = staleness(catalog)
+    return line + (f"\nwarning: {warning}" if warning else "")
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -140,6 +154,8 @@ def cmd_reprice(args: argparse.Namespace) -> int:
     config = cli._load_config(args.config)
     catalog, kinds = cli._catalog_for(config)
     url = cli._ledger_url(args)
+    since = cli.parse_when(args.since) if args.since else None
+    until = cli.parse_when(args.until) if args.until else None
     ledger = open_ledger(url)
     try:
         try:
@@ -147,9 +163,9 @@ def cmd_reprice(args: argparse.Namespace) -> int:
                 ledger,
                 catalog,
                 kinds=kinds,
-                since=args.since,
-                until=args.until,
-                apply=args.apply,
+                since=since,
+                until=until,
+                apply=bool(getattr(args, "apply", False)),
             )
         except TypeError as exc:
             raise cli.UsageError(str(exc)) from None

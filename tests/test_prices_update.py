@@ -264,3 +264,23 @@ def test_groq_whisper_is_priced_per_second() -> None:
     assert info is not None and info.price.input_per_second is not None
     # $0.111 per hour of audio (groq.com/pricing)
     assert abs(info.price.input_per_second * 3600 - D("0.111")) < D("0.0001")
+
+
+def test_snapshot_line_for_aigate_models() -> None:
+    from aigate._cli_prices import snapshot_line
+
+    line = snapshot_line(Catalog.default())
+    assert line.startswith(f"prices: snapshot of {Catalog.default().snapshot_date}")
+    old = Catalog.from_dict({"_meta": {"snapshot_date": "2001-01-01"}, "a/b": {"input": 1}})
+    assert "\nwarning: aigate's model prices are" in snapshot_line(old)
+
+
+def test_reprice_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "w.db"
+    ledger = open_ledger(f"sqlite:///{db}")
+    ledger.record(LedgerRecord(id="x", provider="local", model="m", prompt_tokens=100))
+    ledger.close()
+    write_user_prices({"local/m": {"input": "0.00001"}}, source="test")
+    Catalog.default(reload=True)
+    assert _run("prices", "reprice", "--ledger", f"sqlite:///{db}", "--until", "2000-01-01") == 0
+    assert "unpriced calls: 0" in capsys.readouterr().out
