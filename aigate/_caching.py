@@ -111,6 +111,13 @@ def parse_option(option: object) -> dict[str, Any] | bool | None:
                 field="cache",
                 expected=f"a bool or a dict with {sorted(_OPTION_KEYS)}",
             )
+        namespace = option.get("namespace")
+        if namespace is not None and not isinstance(namespace, str):
+            raise InvalidRequestError(
+                f"cache.namespace: expected a string, got {type(namespace).__name__}",
+                field="cache.namespace",
+                expected="a string",
+            )
         mode = option.get("mode", "read_write")
         if mode not in _MODES:
             raise InvalidRequestError(
@@ -151,16 +158,17 @@ class CacheLayer:
 
     # -- deciding ----------------------------------------------------------------------------
 
-    def _scope(self, ctx: CallContext, route_shared: bool, extra: str | None) -> str:
+    def _scope(self, ctx: CallContext, route_shared: bool, extra: object) -> str:
+        from .cache._keys import tenant_namespace
+
+        # An unambiguous encoding of the scope (a JSON array), never joined strings: a
+        # tenant name holding a separator must not reach another tenant's entries.
         if route_shared:
-            scope = "shared"
-        else:
-            meta = ctx.metadata
-            scope = (
-                f"vk={ctx.virtual_key or ''}|org={meta.get('org', '')}"
-                f"|project={meta.get('project', '')}"
-            )
-        return f"{scope}|ns={extra}" if extra else scope
+            return tenant_namespace("shared", extra)
+        meta = ctx.metadata
+        return tenant_namespace(
+            "tenant", ctx.virtual_key, meta.get("org"), meta.get("project"), extra
+        )
 
     def decide(
         self,
@@ -360,6 +368,7 @@ class CacheLayer:
         from dataclasses import replace
 
         from ._models import CreateEmbeddingResponse, Embedding, EmbeddingUsage
+        from ._validate import check_embeddings
         from .cache import embedding_item_key
 
         items: list[Any] = [call.input] if isinstance(call.input, str) else list(call.input)
@@ -393,6 +402,13 @@ class CacheLayer:
             return result
         partial = replace(call, input=[items[i] for i in missing])
         fresh = yield from upstream(partial)
+        info = fresh.gateway
+        check_embeddings(
+            fresh,
+            len(missing),
+            info.provider if info else ctx.targets[0].provider.name,
+            info.model if info else ctx.targets[0].model,
+        )
         for position, item in enumerate(sorted(fresh.data, key=lambda d: d.index)):
             index = missing[position]
             vectors[index] = item.embedding

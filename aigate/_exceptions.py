@@ -29,14 +29,27 @@ AigateError
 
 Secrets never appear in a message: errors carry provider names, models and key *ids*
 (short hashes), never keys, and provider bodies are kept as parsed JSON without headers.
+
+**openai's handlers keep working.** Once the ``openai`` package is imported (by the
+application; aigate never imports it), every error aigate raises is also an instance of the
+matching ``openai`` class, so ``except openai.RateLimitError:`` catches
+:class:`RateLimitError`: ``APIStatusError`` -> ``openai.APIStatusError``, each status class
+-> its openai namesake (``PaymentRequiredError`` -> ``openai.APIStatusError``, the two
+``BadRequestError`` kinds -> ``openai.BadRequestError``), ``StreamError`` -> ``openai.APIError``,
+and the errors openai has no counterpart for (``AllTargetsFailed``, ``BudgetExceeded``,
+``InvalidRequestError``, ...) -> ``openai.OpenAIError``. (``AigateError`` itself cannot take
+a base after the fact: Python refuses the layout change.) How: the openai class is appended
+to the aigate class's bases, once, when aigate is imported after openai or when the first
+error is created after openai was imported; importing aigate alone never imports openai.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import httpx
@@ -71,12 +84,77 @@ __all__ = [
 ]
 
 
+_E = TypeVar("_E", bound="AigateError")
+
+#: aigate class name -> the openai class its instances also are (when openai is imported).
+OPENAI_COUNTERPARTS: dict[str, str] = {
+    "ConfigurationError": "OpenAIError",
+    "InvalidRequestError": "OpenAIError",
+    "AllTargetsFailed": "OpenAIError",
+    "StreamInterrupted": "OpenAIError",
+    "BudgetExceeded": "OpenAIError",
+    "RateLimited": "OpenAIError",
+    "APIError": "APIError",
+    "APIConnectionError": "APIConnectionError",
+    "APITimeoutError": "APITimeoutError",
+    "APIResponseValidationError": "APIResponseValidationError",
+    "StreamError": "APIError",
+    "APIStatusError": "APIStatusError",
+    "BadRequestError": "BadRequestError",
+    "AuthenticationError": "AuthenticationError",
+    "PermissionDeniedError": "PermissionDeniedError",
+    "NotFoundError": "NotFoundError",
+    "ConflictError": "ConflictError",
+    "UnprocessableEntityError": "UnprocessableEntityError",
+    "RateLimitError": "RateLimitError",
+    "InternalServerError": "InternalServerError",
+}
+_rebased = False
+
+
+def _rebase() -> None:
+    """Add each aigate class's openai counterpart to its bases, once, in place.
+
+    Done when aigate is imported after openai, else by the first error created once openai
+    is in ``sys.modules``. The classes themselves change (not subclasses of them), so
+    ``type(exc) is aigate.RateLimitError`` still holds, every subclass follows (Python
+    recomputes their MRO), and errors created earlier become openai instances too.
+    """
+    global _rebased
+    _rebased = True
+    import openai  # already imported: the callers check sys.modules
+
+    for name, theirs in OPENAI_COUNTERPARTS.items():
+        cls = globals()[name]
+        base = getattr(openai, theirs, None)
+        if isinstance(base, type) and not issubclass(cls, base):
+            cls.__bases__ = (*cls.__bases__, base)
+
+
+def _rebuild(cls: type[_E], args: tuple[Any, ...]) -> _E:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    return error
+
+
 class AigateError(Exception):
     """Base of every error aigate raises."""
 
+    def __new__(cls: type[_E], *args: Any, **kwargs: Any) -> _E:
+        if not _rebased and "openai" in sys.modules:
+            _rebase()
+        return Exception.__new__(cls, *args)
+
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        # Exception's own __init__, not super(): with openai's class in the MRO, super()
+        # would reach openai's constructors, which take other arguments.
+        Exception.__init__(self, message)
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # State restored as is: the constructors take keyword-only arguments (response=...)
+        # that Exception's default reduce (cls(*args)) would not pass.
+        return (_rebuild, (type(self), self.args), self.__dict__)
 
 
 class ConfigurationError(AigateError, ValueError):
@@ -304,3 +382,7 @@ class RateLimited(AigateError):
         super().__init__(message)
         self.scope = scope
         self.retry_after_s = retry_after_s
+
+
+if "openai" in sys.modules:  # the application imported openai first
+    _rebase()

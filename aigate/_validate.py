@@ -8,16 +8,32 @@ the field (``messages.2.content``) and what was expected there.
 from __future__ import annotations
 
 import io
+import math
 import os
+import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._exceptions import InvalidRequestError
+from ._exceptions import APIResponseValidationError, InvalidRequestError
 from .providers._base import ChatCall, EmbeddingsCall, TranscriptionCall
 
-__all__ = ["CHAT_PARAMS", "chat_call", "embeddings_call", "timeout_of", "transcription_call"]
+if TYPE_CHECKING:
+    from ._models import CreateEmbeddingResponse
+
+__all__ = [
+    "CHAT_PARAMS",
+    "chat_call",
+    "check_embeddings",
+    "check_json",
+    "embeddings_call",
+    "embeddings_count",
+    "given",
+    "is_sentinel",
+    "timeout_of",
+    "transcription_call",
+]
 
 #: Every parameter of openai's ``chat.completions.create`` besides model/messages/stream.
 CHAT_PARAMS = frozenset(
@@ -73,12 +89,166 @@ TRANSCRIPTION_PARAMS = frozenset(
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _PART_TYPES = frozenset({"text", "image_url", "input_audio", "file", "refusal"})
 _NOT_GIVEN = object()
+#: Deeper request JSON than this is refused: JSON schemas and messages nest a few levels,
+#: and 100,000 levels would fail deep in encoding (RecursionError) instead.
+MAX_DEPTH = 64
+#: The largest integer a request carries: providers read 64-bit integers, and Decimal
+#: pricing of ``max_tokens=10**30`` would fail far from the argument.
+_MAX_INT = 2**63 - 1
+_MAX_TOKENS = 2**31 - 1
+_STR_PARAMS = (
+    "user",
+    "safety_identifier",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "service_tier",
+    "reasoning_effort",
+    "verbosity",
+)
+_BOOL_PARAMS = ("logprobs", "parallel_tool_calls", "store")
+
+# -- openai's "argument not given" sentinels ------------------------------------------------
+
+_sentinels: frozenset[type] = frozenset()
+_sentinels_loaded = False
+
+
+def _load_sentinels() -> frozenset[type]:
+    """openai's ``NotGiven``/``Omit`` types (and anthropic's, if imported by then), found
+    once by identity.
+
+    Never imports an SDK: an instance of a sentinel can only exist once its SDK is
+    imported, so until openai is, the set stays empty and costs one dict lookup per call.
+    """
+    global _sentinels, _sentinels_loaded
+    if "openai" not in sys.modules:
+        return _sentinels
+    found = set()
+    for name in ("openai", "anthropic"):
+        module = sys.modules.get(name)
+        for attr in ("NotGiven", "Omit"):
+            kind = getattr(module, attr, None)
+            if isinstance(kind, type):
+                found.add(kind)
+    _sentinels = frozenset(found)
+    _sentinels_loaded = True
+    return _sentinels
+
+
+def is_sentinel(value: object) -> bool:
+    """Whether ``value`` is openai's ``NOT_GIVEN`` or ``omit`` (an argument not given)."""
+    sentinels = _sentinels if _sentinels_loaded else _load_sentinels()
+    return type(value) in sentinels
+
+
+def given(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``kwargs`` without the arguments not given: ``None`` and openai's sentinels."""
+    sentinels = _sentinels if _sentinels_loaded else _load_sentinels()
+    if not sentinels:
+        return {k: v for k, v in kwargs.items() if v is not None}
+    return {k: v for k, v in kwargs.items() if v is not None and type(v) not in sentinels}
+
+
+# -- JSON values ----------------------------------------------------------------------------
+
+
+def check_json(value: object, field: str) -> None:
+    """Refuse what cannot be sent as JSON: sets, bytes, objects, NaN/Infinity, integers
+    beyond 64 bits, nesting deeper than :data:`MAX_DEPTH`; the error names the path."""
+    found = _find_bad(value, 0)
+    if found is None:
+        return
+    path, problem, bad = found
+    where = ".".join([field, *reversed(path)])
+    if problem == "depth":
+        raise InvalidRequestError(
+            f"{where}: nested deeper than {MAX_DEPTH} levels",
+            field=where,
+            expected=f"JSON nested at most {MAX_DEPTH} levels",
+        )
+    if problem == "int":
+        raise InvalidRequestError(
+            f"{where}: expected a 64-bit integer, got {_show(bad)}",
+            field=where,
+            expected="a 64-bit integer",
+        )
+    if problem == "float":
+        raise InvalidRequestError(
+            f"{where}: expected a finite number, got {bad!r} (not valid JSON)",
+            field=where,
+            expected="a finite number",
+        )
+    if problem == "key":
+        raise _bad(where, "string keys", bad)
+    raise _bad(where, "a JSON value (str, number, bool, None, dict or list)", bad)
+
+
+def _find_bad(value: object, depth: int) -> tuple[list[str], str, object] | None:
+    """(reversed path, problem, value) of the first non-JSON value in ``value``, else None.
+
+    Exact type checks first: this runs on every call, over every message.
+    """
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return None
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            return [], "depth", value
+        for key, item in value.items():  # type: ignore[attr-defined]
+            item_kind = type(item)
+            if item_kind is str or item is None:
+                continue
+            if type(key) is not str and (not isinstance(key, (str, int)) or isinstance(key, bool)):
+                return [str(_show(key))], "key", key
+            found = _find_bad(item, depth + 1)
+            if found is not None:
+                found[0].append(str(key))
+                return found
+        return None
+    if kind is list or kind is tuple:
+        if depth >= MAX_DEPTH:
+            return [], "depth", value
+        for i, item in enumerate(value):  # type: ignore[arg-type]
+            if type(item) is str:
+                continue
+            found = _find_bad(item, depth + 1)
+            if found is not None:
+                found[0].append(str(i))
+                return found
+        return None
+    if kind is int:
+        return None if -_MAX_INT - 1 <= value <= _MAX_INT else ([], "int", value)  # type: ignore[operator]
+    if kind is float:
+        return None if math.isfinite(value) else ([], "float", value)  # type: ignore[arg-type]
+    # subclasses: str/int enums, mapping and sequence types
+    if isinstance(value, str):
+        return None
+    if isinstance(value, int):
+        return _find_bad(int(value), depth)
+    if isinstance(value, float):
+        return _find_bad(float(value), depth)
+    if isinstance(value, Mapping):
+        return _find_bad(dict(value), depth)
+    if isinstance(value, (list, tuple)):
+        return _find_bad(list(value), depth)
+    return [], "type", value
 
 
 def _bad(field: str, expected: str, got: object) -> InvalidRequestError:
     return InvalidRequestError(
         f"{field}: expected {expected}, got {type(got).__name__}", field=field, expected=expected
     )
+
+
+def _show(value: object) -> str:
+    """A short, safe rendering of a bad value: a number or a short string, else its type
+    (a repr could be huge, recurse without end, or quote a secret)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        text = repr(value)
+        return text if len(text) <= 24 else f"an int of {len(text)} digits"
+    if isinstance(value, str) and len(value) <= 24:
+        return repr(value)
+    return type(value).__name__
 
 
 def _is_int(value: object) -> bool:
@@ -112,8 +282,11 @@ def _check_messages(messages: object) -> list[dict[str, Any]]:
             raise _bad(f"messages.{i}", "a message object (dict)", message)
         role = message.get("role")
         if not isinstance(role, str) or role not in _ROLES:
+            from ._suggest import did_you_mean
+
+            hint = did_you_mean(role, _ROLES) if isinstance(role, str) else ""
             raise InvalidRequestError(
-                f"messages.{i}.role: expected one of {sorted(_ROLES)}, got {role!r}",
+                f"messages.{i}.role: expected one of {sorted(_ROLES)}, got {_show(role)}{hint}",
                 field=f"messages.{i}.role",
                 expected=f"one of {sorted(_ROLES)}",
             )
@@ -128,7 +301,7 @@ def _check_messages(messages: object) -> list[dict[str, Any]]:
                     field=f"messages.{i}.content",
                     expected="a string or a list of content parts",
                 )
-        elif isinstance(content, Sequence):
+        elif isinstance(content, Sequence) and not isinstance(content, (bytes, bytearray)):
             for j, part in enumerate(content):
                 if not isinstance(part, Mapping) or part.get("type") not in _PART_TYPES:
                     raise InvalidRequestError(
@@ -158,6 +331,7 @@ def _check_messages(messages: object) -> list[dict[str, Any]]:
                         field=f"messages.{i}.tool_calls.{j}",
                         expected="a tool call object",
                     )
+    check_json(messages, "messages")
     return messages if isinstance(messages, list) else list(messages)
 
 
@@ -166,12 +340,38 @@ def _check_params(params: dict[str, Any]) -> None:
         value = params.get(name)
         if value is not None and not _is_int(value):
             raise _bad(name, "an integer", value)
-    for name in ("max_tokens", "max_completion_tokens", "n"):
+    for name, top in (
+        ("max_tokens", _MAX_TOKENS),
+        ("max_completion_tokens", _MAX_TOKENS),
+        ("n", 128),
+    ):
         value = params.get(name)
-        if value is not None and value < 1:
+        if value is not None and not 1 <= value <= top:
             raise InvalidRequestError(
-                f"{name}: expected an integer >= 1, got {value}", field=name, expected=">= 1"
+                f"{name}: expected an integer from 1 to {top}, got {_show(value)}",
+                field=name,
+                expected=f"1..{top}",
             )
+    for name in _STR_PARAMS:
+        value = params.get(name)
+        if value is not None and not isinstance(value, str):
+            raise _bad(name, "a string", value)
+    for name in _BOOL_PARAMS:
+        value = params.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise _bad(name, "a bool", value)
+    logit_bias = params.get("logit_bias")
+    if logit_bias is not None:
+        if not isinstance(logit_bias, Mapping):
+            raise _bad("logit_bias", "a dict of token ids to numbers from -100 to 100", logit_bias)
+        for token, bias in logit_bias.items():
+            if not _is_number(bias) or not -100 <= bias <= 100:
+                where = f"logit_bias.{_show(token).strip(chr(39))}"
+                raise InvalidRequestError(
+                    f"{where}: expected a number from -100 to 100, got {_show(bias)}",
+                    field=where,
+                    expected="-100..100",
+                )
     for name, low, high in (
         ("temperature", 0.0, 2.0),
         ("top_p", 0.0, 1.0),
@@ -185,7 +385,7 @@ def _check_params(params: dict[str, Any]) -> None:
             raise _bad(name, "a number", value)
         if not low <= value <= high:
             raise InvalidRequestError(
-                f"{name}: expected a number from {low} to {high}, got {value}",
+                f"{name}: expected a number from {low} to {high}, got {_show(value)}",
                 field=name,
                 expected=f"{low}..{high}",
             )
@@ -208,6 +408,9 @@ def _check_params(params: dict[str, Any]) -> None:
                     field=f"tools.{i}",
                     expected="a function tool",
                 )
+            schema = function.get("parameters")
+            if schema is not None and not isinstance(schema, Mapping):
+                raise _bad(f"tools.{i}.function.parameters", "a JSON schema object (dict)", schema)
     metadata = params.get("metadata")
     if metadata is not None and (
         not isinstance(metadata, Mapping)
@@ -217,12 +420,22 @@ def _check_params(params: dict[str, Any]) -> None:
     response_format = params.get("response_format")
     if response_format is not None and not isinstance(response_format, Mapping):
         raise _bad("response_format", "an object like {'type': 'json_object'}", response_format)
+    for name, value in params.items():
+        if type(value) is not str:
+            check_json(value, name)
 
 
 def _extras(kwargs: dict[str, Any]) -> tuple[Any, Any, Any, httpx.Timeout | None]:
+    sentinels = _sentinels if _sentinels_loaded else _load_sentinels()
+    if sentinels:
+        for name in ("extra_headers", "extra_query", "extra_body", "timeout"):
+            if type(kwargs.get(name)) in sentinels:
+                del kwargs[name]
     extra_headers = kwargs.pop("extra_headers", None)
     extra_query = kwargs.pop("extra_query", None)
     extra_body = kwargs.pop("extra_body", None)
+    if extra_body is not None:
+        check_json(extra_body, "extra_body")
     for name, value in (
         ("extra_headers", extra_headers),
         ("extra_query", extra_query),
@@ -247,8 +460,11 @@ def _extras(kwargs: dict[str, Any]) -> tuple[Any, Any, Any, httpx.Timeout | None
 def _unknown(kwargs: Mapping[str, Any], known: frozenset[str], what: str) -> None:
     for name in kwargs:
         if name not in known:
+            from ._suggest import did_you_mean
+
             raise InvalidRequestError(
-                f"{name}: not a parameter of {what}; put provider-specific fields in extra_body",
+                f"{name}: not a parameter of {what}{did_you_mean(name, known)}; put "
+                "provider-specific fields in extra_body",
                 field=name,
                 expected=f"one of {sorted(known)}",
             )
@@ -258,9 +474,11 @@ def chat_call(messages: object, stream: object, kwargs: dict[str, Any]) -> ChatC
     """A validated :class:`ChatCall`; ``kwargs`` is consumed. Parameters passed as ``None``
     are treated as not given (never sent)."""
     if not isinstance(stream, bool):
-        raise _bad("stream", "a bool", stream)
+        if not is_sentinel(stream):
+            raise _bad("stream", "a bool", stream)
+        stream = False
     extra_headers, extra_query, extra_body, timeout = _extras(kwargs)
-    params = {k: v for k, v in kwargs.items() if v is not None}
+    params = given(kwargs)
     _unknown(params, CHAT_PARAMS, "chat.completions.create")
     _check_params(params)
     return ChatCall(
@@ -276,7 +494,7 @@ def chat_call(messages: object, stream: object, kwargs: dict[str, Any]) -> ChatC
 
 def embeddings_call(input: object, kwargs: dict[str, Any]) -> EmbeddingsCall:
     extra_headers, extra_query, extra_body, timeout = _extras(kwargs)
-    params = {k: v for k, v in kwargs.items() if v is not None}
+    params = given(kwargs)
     _unknown(params, EMBEDDING_PARAMS, "embeddings.create")
     ok = isinstance(input, str) or (
         isinstance(input, Sequence)
@@ -289,6 +507,13 @@ def embeddings_call(input: object, kwargs: dict[str, Any]) -> EmbeddingsCall:
     )
     if not ok:
         raise _bad("input", "a string, a non-empty list of strings, or token lists", input)
+    for name in ("user", "encoding_format"):
+        value = params.get(name)
+        if value is not None and not isinstance(value, str):
+            raise _bad(name, "a string", value)
+    for name, value in params.items():
+        if type(value) is not str:
+            check_json(value, name)
     dimensions = params.get("dimensions")
     if dimensions is not None and (not _is_int(dimensions) or dimensions < 1):
         raise _bad("dimensions", "an integer >= 1", dimensions)
@@ -300,6 +525,30 @@ def embeddings_call(input: object, kwargs: dict[str, Any]) -> EmbeddingsCall:
         extra_body=extra_body,
         timeout=timeout,
     )
+
+
+def embeddings_count(inputs: object) -> int:
+    """How many vectors an embeddings ``input`` asks for (a token list is one input)."""
+    if isinstance(inputs, str):
+        return 1
+    items = list(inputs) if isinstance(inputs, Sequence) else []
+    return 1 if items and _is_int(items[0]) else len(items)
+
+
+def check_embeddings(
+    result: CreateEmbeddingResponse, expected: int, provider: str, model: str
+) -> None:
+    """A provider's embeddings answer must hold one vector per input (issue 13.13: a short
+    answer was handed to the caller, or broke the cache with a raw pydantic error)."""
+    got = len(result.data)
+    if got != expected or any(not item.embedding for item in result.data):
+        raise APIResponseValidationError(
+            f"{provider} sent {got} embedding vector(s) for {expected} input(s)"
+            if got != expected
+            else f"{provider} sent an empty embedding vector",
+            provider=provider,
+            model=model,
+        )
 
 
 def _file_tuple(file: object) -> tuple[str, bytes, str | None]:
@@ -342,8 +591,11 @@ def _file_tuple(file: object) -> tuple[str, bytes, str | None]:
 
 def transcription_call(file: object, kwargs: dict[str, Any]) -> TranscriptionCall:
     extra_headers, extra_query, extra_body, timeout = _extras(kwargs)
-    params = {k: v for k, v in kwargs.items() if v is not None}
+    params = given(kwargs)
     _unknown(params, TRANSCRIPTION_PARAMS, "audio.transcriptions.create")
+    for name, value in params.items():
+        if type(value) is not str:
+            check_json(value, name)
     if params.get("stream"):
         raise InvalidRequestError("stream: not supported for transcriptions", field="stream")
     return TranscriptionCall(

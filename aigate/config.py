@@ -9,12 +9,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import types
+import typing
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from . import _suggest
 from ._exceptions import ConfigurationError
 
 __all__ = [
@@ -42,7 +56,18 @@ Seconds = Annotated[float, Field(gt=0)]
 
 
 class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True, arbitrary_types_allowed=True)
+    # strict: a string is never read as a bool or a number ("false" was true, "60s" ...)
+    model_config = ConfigDict(
+        extra="forbid", defer_build=True, arbitrary_types_allowed=True, strict=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tuples_are_lists(cls, data: Any) -> Any:
+        # strict mode refuses a tuple where a list is declared; code may well pass one
+        if isinstance(data, Mapping) and any(type(v) is tuple for v in data.values()):
+            return {k: list(v) if type(v) is tuple else v for k, v in data.items()}
+        return data
 
 
 class TimeoutConfig(_Config):
@@ -249,6 +274,29 @@ class CacheConfig(_Config):
     semantic: SemanticCacheConfig | None = None
 
 
+#: The kinds of ``"<kind>:<value>"`` scopes budgets and rate limits name (as aigate.budget).
+SCOPE_KINDS = ("org", "project", "user", "key", "provider", "model", "meta")
+
+
+def check_scope(scope: str) -> str:
+    """``scope`` if it is ``"global"`` or ``"<kind>:<value>"`` with a known kind, else a
+    ``ValueError`` saying what is expected (and the nearest kind)."""
+    from ._suggest import did_you_mean
+
+    if scope == "global":
+        return scope
+    kind, sep, value = scope.partition(":")
+    if not sep or not value or kind not in SCOPE_KINDS:
+        hint = did_you_mean(kind, (*SCOPE_KINDS, "global")) if kind else ""
+        raise ValueError(
+            f"unknown scope {scope!r}{hint}: expected 'global' or '<kind>:<value>' with kind "
+            f"one of {', '.join(SCOPE_KINDS)} ('*' as the value: one limit per value)"
+        )
+    if kind == "meta" and not re.fullmatch(r"[^=]+=.+", value):
+        raise ValueError(f"scope {scope!r}: a metadata scope is 'meta:<name>=<value>'")
+    return scope
+
+
 class RateLimitConfig(_Config):
     """A client-side rate limit on a scope (``"global"``, ``"project:acme"``, ``"user:*"``,
     ``"provider:openai"``, ...): requests and tokens per minute."""
@@ -256,6 +304,51 @@ class RateLimitConfig(_Config):
     scope: str = "global"
     rpm: int | None = Field(None, ge=1)
     tpm: int | None = Field(None, ge=1)
+
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        return check_scope(value)
+
+
+class LimitTypes(BaseModel):
+    """The types of a budget limit table's fields, checked strictly at config time (the
+    limit itself is :class:`aigate.budget.Limit`, which checks the values). Fields this
+    model does not name pass through to ``Limit``, which refuses the unknown ones."""
+
+    model_config = ConfigDict(extra="allow", strict=True, defer_build=True)
+
+    scope: str = "global"
+    amount: Annotated[Decimal | int | float | str, Field(union_mode="left_to_right")]
+    unit: str = "usd"
+    window: str
+    tz: str = "UTC"
+    thresholds: list[float] | tuple[float, ...] = ()
+    hard: bool = True
+    fail_open: bool = False
+    name: str | None = None
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("expected an amount (a number or a decimal string), got a bool")
+        return value
+
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        return check_scope(value)
+
+
+def _limit(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        LimitTypes.model_validate(value)
+    return value
+
+
+# A budget limit stays a dict (aigate.budget.Limit.parse reads it); its types are checked here.
+LimitSpec = Annotated[dict[str, Any], BeforeValidator(_limit)]
 
 
 class BudgetConfig(_Config):
@@ -270,7 +363,7 @@ class BudgetConfig(_Config):
     """
 
     store: str = "memory://"
-    limits: list[dict[str, Any]] = Field(default_factory=list)
+    limits: list[LimitSpec] = Field(default_factory=list)
     rate_limits: list[RateLimitConfig] = Field(default_factory=list)
     rate_store: str | None = None  # memory:// (default) or redis://
     ttl_s: Seconds = 600.0
@@ -309,20 +402,203 @@ class GatewayConfig(_Config):
 def config_error(exc: ValidationError, prefix: str = "") -> ConfigurationError:
     """A :class:`ConfigurationError` naming the first bad field and what was expected.
 
-    The offending *value* is never quoted: it may be a key.
+    Plain words, no pydantic internals (``timeout.constrained-float: ...``): the union member
+    tags are dropped, alternatives are merged ("seconds as a number or a table {...}"),
+    unknown fields suggest the nearest known one. The offending *value* is never quoted (it
+    may be a key); only its type is named.
     """
-    lines = []
-    first_field = None
-    for err in exc.errors(include_url=False, include_input=False):
-        loc = ".".join(str(part) for part in err["loc"] if not str(part).startswith("function-"))
-        loc = f"{prefix}{loc}" if loc else prefix.rstrip(".")
-        if first_field is None:
-            first_field = loc
+    problems: dict[str, list[tuple[str, bool]]] = {}
+    got: dict[str, str] = {}
+    unknown: list[str] = []
+    raw: set[str] = set()  # a validator's own sentence, shown as it is
+    for err in exc.errors(include_url=False, include_input=True):
+        parts, parent, alternative = _clean_loc(err["loc"])
+        loc = prefix + ".".join(parts) if parts else prefix.rstrip(".")
         if err["type"] == "extra_forbidden":
-            lines.append(f"{loc}: unknown field")
+            known = list(parent.model_fields) if parent is not None else []
+            hint = _suggest.did_you_mean(str(parts[-1]), known) if parts else ""
+            problems.setdefault(loc, []).append((f"unknown field{hint}", False))
+            unknown.append(loc)
+            continue
+        problems.setdefault(loc, []).append((_expected(err, parts), alternative))
+        if err["type"] in ("value_error", "assertion_error"):
+            raw.add(loc)
+        elif err["type"] in _BOUNDS:
+            value = err.get("input")
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                got.setdefault(loc, repr(value))
+        elif "input" in err and err["type"] not in ("missing", "too_short", "too_long"):
+            got.setdefault(loc, _kind_of(err["input"]))
+    # An alternative of a union that failed deeper down (timeout = {totl = 5}) is noise:
+    # the deeper error says what is wrong.
+    for loc in list(problems):
+        if all(alt for _, alt in problems[loc]) and any(
+            other.startswith(loc + ".") for other in problems
+        ):
+            del problems[loc]
+    lines = []
+    for loc, items in problems.items():
+        texts = list(dict.fromkeys(text for text, _ in items))
+        if texts[0].startswith(("unknown field", "required")) or loc in raw:
+            lines.append(f"{loc}: {texts[0]}")
+            continue
+        text = " or ".join(_seconds(loc, t) for t in texts)
+        lines.append(f"{loc}: expected {text}" + (f", got {got[loc]}" if loc in got else ""))
+    first = next(iter(problems), None)
+    return ConfigurationError("invalid configuration: " + "; ".join(lines[:5]), field=first)
+
+
+def _unwrap(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _members(annotation: Any) -> list[Any]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return [_unwrap(a) for a in typing.get_args(annotation) if a is not type(None)]
+    return [annotation]
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> tuple[list[str], type[BaseModel] | None, bool]:
+    """(the user's path, the model holding its last part, whether a union member was
+    chosen on the way) for a pydantic error location, walking GatewayConfig's types."""
+    parts: list[str] = []
+    current: Any = GatewayConfig
+    parent: type[BaseModel] | None = None
+    alternative = False
+    for part in loc:
+        members = _members(_unwrap(current)) if current is not None else []
+        if len(members) > 1:  # pydantic names the union member it tried: skip that tag
+            alternative = True
+            current = _member_for(str(part), members)
+            continue
+        current = members[0] if members else None
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            parent = current
+            field = current.model_fields.get(str(part))
+            parts.append(str(part))
+            current = field.annotation if field is not None else None
+            continue
+        origin = typing.get_origin(current)
+        args = typing.get_args(current)
+        if origin in (list, tuple) and args:
+            parts.append(str(part))
+            current = _unwrap(args[0])
+        elif origin is dict and len(args) == 2:
+            parts.append(str(part))
+            current = _unwrap(args[1])
+        elif isinstance(part, str) and (part.startswith("function-") or "[" in part):
+            continue  # a validator's tag
         else:
-            lines.append(f"{loc}: {err['msg']}")
-    return ConfigurationError("invalid configuration: " + "; ".join(lines[:5]), field=first_field)
+            parts.append(str(part))
+            current = None
+    return parts, parent, alternative
+
+
+def _member_for(tag: str, members: list[Any]) -> Any:
+    for member in members:
+        if isinstance(member, type) and member.__name__ == tag:
+            return member
+    for member in members:
+        name = getattr(typing.get_origin(member) or member, "__name__", "")
+        if name and name.lower() in tag.lower():
+            return member
+    return None
+
+
+_BOUNDS = {
+    "greater_than": (">", "gt"),
+    "greater_than_equal": (">=", "ge"),
+    "less_than": ("<", "lt"),
+    "less_than_equal": ("<=", "le"),
+}
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _expected(err: Any, parts: list[str]) -> str:
+    kind: str = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return "required"
+    if kind.startswith("bool_"):
+        return "true or false (not a string)"
+    if kind.startswith(("float_", "decimal_")):
+        return "a number"
+    if kind.startswith("int_"):
+        return "a whole number"
+    if kind.startswith("string_"):
+        return "a string"
+    if kind in ("model_type", "model_attributes_type", "dataclass_type"):
+        model = _model_named(err["loc"])
+        if model is not None:
+            return "a table {" + ", ".join(model.model_fields) + "}"
+        return "a table"
+    if kind.startswith("dict_") or kind == "mapping_type":
+        return "a table"
+    if kind.startswith(("list_", "tuple_")) or kind == "iterable_type":
+        return "a list"
+    if kind in _BOUNDS:
+        sign, name = _BOUNDS[kind]
+        return f"a number {sign} {_number(ctx.get(name))}"
+    if kind == "literal_error":
+        return f"one of {ctx.get('expected')}"
+    if kind == "too_short":
+        return f"at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"at most {ctx.get('max_length')} item(s)"
+    if kind == "callable_type":
+        return "a callable (in code)"
+    if kind == "is_instance_of":
+        return f"a {ctx.get('class', 'value of the right type')}"
+    if kind in ("value_error", "assertion_error"):
+        message = str(err["msg"])
+        for lead in ("Value error, ", "Assertion failed, "):
+            message = message.removeprefix(lead)
+        return message
+    return str(err["msg"]).replace("Input should be ", "")
+
+
+def _model_named(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    tag = loc[-1] if loc else None
+    models: list[type[BaseModel]] = [*_Config.__subclasses__(), LimitTypes]
+    for model in models:
+        if model.__name__ == tag:
+            return model
+    return None
+
+
+def _seconds(loc: str, text: str) -> str:
+    # durations are seconds as a number: say so (a "60s" string is the usual mistake)
+    name = loc.rsplit(".", 1)[-1]
+    if text.startswith("a number") and (name in ("timeout", "ttl") or name.endswith("_s")):
+        bound = text[len("a number") :]
+        return f"a number of seconds{bound}" if bound else "seconds as a number (e.g. 60)"
+    return text
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a bool"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"a {type(value).__name__}"
 
 
 def load_config(
@@ -359,7 +635,26 @@ def _read_file(path: Path) -> dict[str, Any]:
         else:
             raise ConfigurationError(f"config file {path} must end in .toml or .json", field="path")
     except (ValueError, TypeError) as exc:
-        raise ConfigurationError(f"cannot parse {path}: {exc}") from None
+        raise _syntax_error(path, exc) from None
     if not isinstance(data, dict):
         raise ConfigurationError(f"{path} must hold a table/object at the top level")
     return data
+
+
+def _syntax_error(path: Path, exc: Exception) -> ConfigurationError:
+    """A config file that does not parse: its line (and column), never its text (a key may
+    be on that line)."""
+    line = getattr(exc, "lineno", None)
+    column = getattr(exc, "colno", None)
+    message = getattr(exc, "msg", None) or str(exc)
+    found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+    if found:  # tomllib puts the place in its message
+        line, column = int(found.group(1)), int(found.group(2))
+        message = str(exc)[: found.start()].strip()
+    elif re.search(r"\(at end of document\)", str(exc)):
+        message = str(exc).replace("(at end of document)", "").strip()
+        line = "the end"
+    kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
+    where = f", line {line}" if line is not None else ""
+    where += f", column {column}" if column is not None and line != "the end" else ""
+    return ConfigurationError(f"cannot parse {path}{where}: {kind} syntax error: {message}")

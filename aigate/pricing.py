@@ -16,10 +16,14 @@ without touching it, and :meth:`Catalog.from_file` loads a newer copy.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ from typing import Any
 from ._models import Usage
 
 __all__ = [
+    "DEFAULT_MAX_AGE_DAYS",
     "Catalog",
     "ModelInfo",
     "ModelPrice",
@@ -37,7 +42,16 @@ __all__ = [
     "reported_cost",
     "to_nano",
     "transcription_cost",
+    "user_prices_path",
+    "warn_if_stale",
+    "write_user_prices",
 ]
+
+logger = logging.getLogger("aigate.pricing")
+
+#: A catalog snapshot older than this many days is reported as stale (a warning, once per
+#: process). ``AIGATE_PRICES_MAX_AGE_DAYS`` changes it; 0 turns the warning off.
+DEFAULT_MAX_AGE_DAYS = 90
 
 _DATA = Path(__file__).parent / "_data" / "catalog.json"
 _NANO = Decimal(1_000_000_000)
@@ -129,9 +143,20 @@ _default_lock = threading.Lock()
 class Catalog:
     """An immutable set of :class:`ModelInfo`, keyed by ``(provider, model)``."""
 
-    __slots__ = ("_aliases", "_entries", "_lookups")
+    __slots__ = ("_aliases", "_entries", "_lookups", "overrides_from", "snapshot_date")
 
-    def __init__(self, entries: Iterable[ModelInfo] = ()) -> None:
+    def __init__(
+        self,
+        entries: Iterable[ModelInfo] = (),
+        *,
+        snapshot_date: date | None = None,
+        overrides_from: str | None = None,
+    ) -> None:
+        #: The day the prices were taken from their source (``None``: not known).
+        self.snapshot_date = snapshot_date
+        #: The user-level price file merged into this catalog, if any (``aigate prices
+        #: update`` writes it).
+        self.overrides_from = overrides_from
         self._entries: dict[tuple[str, str], ModelInfo] = {
             (info.provider, info.model): info for info in entries
         }
@@ -147,17 +172,47 @@ class Catalog:
     # -- construction ------------------------------------------------------------------
 
     @classmethod
-    def default(cls) -> Catalog:
-        """The catalog shipped with aigate, loaded once on first use (thread-safe)."""
+    def default(cls, *, reload: bool = False) -> Catalog:
+        """The catalog shipped with aigate merged with the user-level price file (see
+        :func:`user_prices_path`), loaded once on first use (thread-safe); ``reload``
+        reads both again. Warns once if the snapshot is stale (:func:`warn_if_stale`)."""
         global _default
         catalog = _default
-        if catalog is None:
+        if catalog is None or reload:
             loaded = cls.from_file(_DATA)  # file I/O outside the lock
+            user = user_prices_path()
+            if user is not None and user.is_file():
+                loaded = loaded.merged_with_file(user)
             with _default_lock:
-                if _default is None:
+                if _default is None or reload:
                     _default = loaded
                 catalog = _default
+            warn_if_stale(catalog)
         return catalog
+
+    def merged_with_file(self, path: str | Path) -> Catalog:
+        """This catalog with a price file's entries over it (a catalog-format file, or a
+        ``{"provider/model": {...}}`` override table); the newer snapshot date wins."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read price file {path}: {exc}") from None
+        return self._merged(data, str(path))
+
+    def _merged(self, data: Any, source: str) -> Catalog:
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{source}: a price file holds a JSON object of models")
+        entries = {k: v for k, v in data.items() if not str(k).startswith("_")}
+        for name, values in entries.items():
+            if not isinstance(values, Mapping):
+                raise ValueError(f"{source}: {name}: expected an object of prices")
+        merged = self.with_overrides(entries)
+        theirs = _meta_date(data.get("_meta"))
+        ours = self.snapshot_date
+        merged.snapshot_date = max(d for d in (ours, theirs) if d) if (ours or theirs) else None
+        merged.overrides_from = source
+        return merged
 
     @classmethod
     def from_file(cls, path: str | Path) -> Catalog:
@@ -166,14 +221,15 @@ class Catalog:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
-        """Build from ``{"provider/model": {field: value}}``; keys starting ``_`` are metadata."""
+        """Build from ``{"provider/model": {field: value}}``; keys starting ``_`` are metadata
+        (``_meta.snapshot_date``, ``YYYY-MM-DD``, is the day the prices were taken)."""
         infos = []
         for name, entry in data.items():
             if name.startswith("_"):
                 continue
             provider, model = _split_name(name)
             infos.append(_apply(ModelInfo(provider, model), entry, name, strict=False))
-        return cls(infos)
+        return cls(infos, snapshot_date=_meta_date(data.get("_meta")))
 
     def with_overrides(self, entries: Mapping[str, Mapping[str, Any]]) -> Catalog:
         """A new catalog with entries added or corrected; this one is unchanged.
@@ -195,7 +251,16 @@ class Catalog:
             provider, model = _split_name(name)
             base = merged.get((provider, model)) or ModelInfo(provider, model)
             merged[(provider, model)] = _apply(base, values, name, strict=True)
-        return Catalog(merged.values())
+        return Catalog(
+            merged.values(), snapshot_date=self.snapshot_date, overrides_from=self.overrides_from
+        )
+
+    def age_days(self, today: date | None = None) -> int | None:
+        """Days since :attr:`snapshot_date` (``None`` when the date is unknown)."""
+        if self.snapshot_date is None:
+            return None
+        today = today or datetime.now(timezone.utc).date()
+        return (today - self.snapshot_date).days
 
     # -- lookup ------------------------------------------------------------------------
 
@@ -228,6 +293,13 @@ class Catalog:
                 info = self._entries.get((provider, alias)) if alias else None
             if info is not None:
                 return info
+        if provider == "openrouter" and model.endswith(":free"):
+            # OpenRouter's ":free" variants cost nothing (openrouter.ai/docs/api-reference/
+            # limits: free models, rate-limited); the paid variant's facts still apply.
+            paid = self.get(provider, model[: -len(":free")])
+            base = paid or ModelInfo(provider, model)
+            zero = Decimal(0)
+            return replace(base, model=model, price=ModelPrice(input=zero, output=zero))
         if provider == "openrouter" and "/" in model:
             vendor, _, upstream_model = model.partition("/")
             upstream = _OPENROUTER_VENDORS.get(vendor)
@@ -287,7 +359,122 @@ class Catalog:
         return key in self._entries
 
     def __repr__(self) -> str:
-        return f"<Catalog {len(self._entries)} models>"
+        when = f", prices of {self.snapshot_date}" if self.snapshot_date else ""
+        return f"<Catalog {len(self._entries)} models{when}>"
+
+
+def _meta_date(meta: Any) -> date | None:
+    value = meta.get("snapshot_date") if isinstance(meta, Mapping) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+# -- staleness and the user-level price file ------------------------------------------------
+
+_warned: set[tuple[date, int]] = set()
+
+
+def max_age_days() -> int:
+    """``AIGATE_PRICES_MAX_AGE_DAYS`` (a whole number of days, 0: never warn), else 90."""
+    raw = os.environ.get("AIGATE_PRICES_MAX_AGE_DAYS", "").strip()
+    if raw.isdigit():
+        return int(raw)
+    if raw:
+        logger.warning("AIGATE_PRICES_MAX_AGE_DAYS=%r is not a whole number of days", raw)
+    return DEFAULT_MAX_AGE_DAYS
+
+
+def staleness(
+    catalog: Catalog, max_age: int | None = None, today: date | None = None
+) -> str | None:
+    """The warning for a catalog older than ``max_age`` days (default :func:`max_age_days`),
+    or ``None`` when it is fresh enough, undated, or the check is off (0)."""
+    limit = max_age_days() if max_age is None else max_age
+    age = catalog.age_days(today)
+    if not limit or age is None or age <= limit:
+        return None
+    return (
+        f"aigate's model prices are {age} days old (snapshot of {catalog.snapshot_date}): "
+        "new models may be unpriced and prices may have changed. Update them with "
+        "`aigate prices update --from FILE_OR_URL`, or set AIGATE_PRICES_MAX_AGE_DAYS "
+        "(0 turns this warning off)"
+    )
+
+
+def warn_if_stale(catalog: Catalog, max_age: int | None = None) -> str | None:
+    """Log :func:`staleness`'s warning, once per process per snapshot; returns it."""
+    message = staleness(catalog, max_age)
+    if message is not None and catalog.snapshot_date is not None:
+        key = (catalog.snapshot_date, max_age if max_age is not None else max_age_days())
+        if key not in _warned:
+            _warned.add(key)
+            logger.warning(message)
+    return message
+
+
+def user_prices_path() -> Path | None:
+    """Where ``aigate prices update`` writes and every catalog reads user-level prices:
+    ``$AIGATE_PRICES_FILE`` (empty: none), else ``$XDG_CONFIG_HOME/aigate/prices.json``
+    (``~/.config/aigate/prices.json``)."""
+    explicit = os.environ.get("AIGATE_PRICES_FILE")
+    if explicit is not None:
+        return Path(explicit).expanduser() if explicit.strip() else None
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "aigate" / "prices.json"
+
+
+def write_user_prices(
+    data: Mapping[str, Any],
+    *,
+    source: str,
+    path: str | Path | None = None,
+    snapshot_date: date | None = None,
+) -> tuple[Path, int]:
+    """Validate a price table and write it as the user-level price file, atomically.
+
+    ``data`` is a catalog-format object or an override table (``{"provider/model":
+    {"input_per_million": "0.15", ...}}``); every entry is checked by merging it into the
+    packaged catalog first, so a bad file never replaces a good one. The file is written
+    to a temporary file beside the target and renamed over it. Returns (path, models).
+    """
+    target = Path(path) if path is not None else user_prices_path()
+    if target is None:
+        raise ValueError("no user price file: AIGATE_PRICES_FILE is set empty")
+    base = Catalog.from_file(_DATA)
+    base._merged(data, source)  # raises ValueError naming the bad entry
+    entries = {str(k): v for k, v in data.items() if not str(k).startswith("_")}
+    when = snapshot_date or _meta_date(data.get("_meta")) or datetime.now(timezone.utc).date()
+    meta = {"format": 1, "snapshot_date": when.isoformat(), "source": _safe_source(source)}
+    lines = [f'"_meta":{json.dumps(meta, sort_keys=True, separators=(",", ":"))}']
+    for name in sorted(entries):
+        body = json.dumps(entries[name], sort_keys=True, separators=(",", ":"), default=str)
+        lines.append(f"{json.dumps(name)}:{body}")
+    text = "{\n" + ",\n".join(lines) + "\n}\n"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".prices-", suffix=".json", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return target, len(entries)
+
+
+def _safe_source(source: str) -> str:
+    # a URL's credentials and query (a token may be there) are never written down
+    found = re.match(r"^([a-z][a-z0-9+.-]*://)(?:[^@/]*@)?([^?#]*)", source, re.IGNORECASE)
+    return found.group(1) + found.group(2) if found else source
 
 
 def _candidates(provider: str, model: str) -> Iterator[str]:

@@ -363,7 +363,8 @@ def count_messages(
     if tools:
         exact = False
         generous = True
-        schema = json.dumps(list(tools), separators=(",", ":"), ensure_ascii=False)
+        # default=str: a counted estimate never fails a call (bad input is refused earlier)
+        schema = json.dumps(list(tools), separators=(",", ":"), ensure_ascii=False, default=str)
         text_tokens += _count(fam.encoding, schema)
         extra += fam.tools
     return _result(fam, text_tokens, extra, exact, generous)
@@ -393,7 +394,7 @@ def _content(fam: _Family, content: Any, model: str) -> tuple[int, int, bool]:
     if content is None:
         return 0, 0, True
     if not isinstance(content, list):
-        return _count(fam.encoding, json.dumps(content, ensure_ascii=False)), 0, False
+        return _count(fam.encoding, json.dumps(content, ensure_ascii=False, default=str)), 0, False
     text = 0
     other = 0
     exact = True

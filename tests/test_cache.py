@@ -1193,3 +1193,15 @@ def test_many_processes_share_one_redis(redis_url: str) -> None:
             assert entry is not None and "mp:" + entry["key"] == name.decode()
     finally:
         raw.close()
+
+
+def test_tenant_namespace_is_unambiguous() -> None:
+    from aigate.cache._keys import tenant_namespace
+
+    # issue 13.10: joined strings collided; each part is encoded on its own
+    ns = tenant_namespace
+    assert ns("t", "acme|ns=reports", None) != ns("t", "acme", "reports")
+    assert ns("t", "acme|project=x", "y") != ns("t", "acme", "x|project=y")
+    assert tenant_namespace("t", None) != tenant_namespace("t", "")
+    assert tenant_namespace("t", '", "') != tenant_namespace("t", "", "")
+    assert tenant_namespace("t", "a") == tenant_namespace("t", "a")

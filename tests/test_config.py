@@ -147,3 +147,183 @@ class TestSecrets:
             assert SECRET not in text
         gw.close()
         bad.close()
+
+
+class TestMessages:
+    """Issue 14.7-14.9 and 13.14: plain messages, suggestions, strict types."""
+
+    @pytest.mark.parametrize(
+        ("config", "field", "says"),
+        [
+            # 14.8: no pydantic internals, say what is expected
+            ({"timeout": "60s"}, "timeout", "expected seconds as a number (e.g. 60) or a table"),
+            (
+                {"providers": {"openai": {"api_keys": ["k"], "timeout": "60s"}}},
+                "providers.openai.timeout",
+                "expected seconds as a number",
+            ),
+            ({"router": {"retry": {"deadline_s": "5"}}}, "router.retry.deadline_s", "seconds"),
+            ({"timeout": {"totl": 5}}, "timeout.totl", "unknown field (did you mean 'total'?)"),
+            # 14.7: did you mean
+            (
+                {"providers": {"openai": {"api_keys": ["k"], "base_ulr": "http://h/v1"}}},
+                "providers.openai.base_ulr",
+                "did you mean 'base_url'?",
+            ),
+            ({"provider": {}}, "provider", "did you mean 'providers'?"),
+            ({"cache": {"url": "memory://", "default": "sometimes"}}, "cache.default", "one of"),
+            # 13.14: no string is a bool, thresholds/tz are typed, scopes are known
+            *[
+                (
+                    {"budget": {"limits": [{"amount": 1, "window": "day", name: "false"}]}},
+                    f"budget.limits.0.{name}",
+                    "expected true or false (not a string), got a string",
+                )
+                for name in ("fail_open", "hard")
+            ],
+            (
+                {"budget": {"limits": [{"amount": 1, "window": "day", "thresholds": "abc"}]}},
+                "budget.limits.0.thresholds",
+                "expected a list",
+            ),
+            (
+                {"budget": {"limits": [{"amount": 1, "window": "day", "thresholds": 5}]}},
+                "budget.limits.0.thresholds",
+                "expected a list",
+            ),
+            (
+                {"budget": {"limits": [{"amount": 1, "window": "day", "tz": 5}]}},
+                "budget.limits.0.tz",
+                "expected a string",
+            ),
+            (
+                {"budget": {"limits": [{"amount": True, "window": "day"}]}},
+                "budget.limits.0.amount",
+                "got a bool",
+            ),
+            (
+                {"budget": {"rate_limits": [{"scope": "usr:*", "rpm": 1}]}},
+                "budget.rate_limits.0.scope",
+                "did you mean 'user'?",
+            ),
+            (
+                {"budget": {"limits": [{"scope": "projct:acme", "amount": 1, "window": "day"}]}},
+                "budget.limits.0.scope",
+                "did you mean 'project'?",
+            ),
+            (
+                {"router": {"filter_capabilities": "yes"}},
+                "router.filter_capabilities",
+                "true or false",
+            ),
+            (
+                {"cache": {"url": "memory://", "include_user": 1}},
+                "cache.include_user",
+                "true or false",
+            ),
+        ],
+    )
+    def test_plain_messages(self, config: dict[str, Any], field: str, says: str) -> None:
+        with pytest.raises(aigate.ConfigurationError) as info:
+            aigate.Gateway(config)
+        message = str(info.value)
+        assert info.value.field == field, message
+        assert says in message, message
+        for internal in ("constrained-float", "Input should", "function-", "[type=", "Value error"):
+            assert internal not in message, message
+
+    def test_the_bad_value_is_never_quoted(self) -> None:
+        with pytest.raises(aigate.ConfigurationError) as info:
+            aigate.Gateway(providers={"openai": {"api_keys": ["k"], "timeout": SECRET}})
+        assert SECRET not in str(info.value)
+
+    def test_good_values_still_pass(self) -> None:
+        gw = aigate.Gateway(
+            providers={"openai": {"api_keys": ("sk-a", "sk-b"), "timeout": 30}},
+            budget={
+                "limits": [
+                    {"amount": "1.5", "window": "day", "thresholds": (0.5, 1), "hard": False},
+                    {"scope": "user:*", "amount": 2, "window": "month", "fail_open": True},
+                ],
+                "rate_limits": [{"scope": "meta:team=*", "rpm": 5}, {"scope": "global"}],
+            },
+            cache={"url": "memory://", "ttl": 60},
+        )
+        gw.close()
+
+    def test_toml_syntax_error_names_the_line(self, tmp_path: Path) -> None:
+        bad = tmp_path / "aigate.toml"
+        bad.write_text('[providers.openai]\napi_keys = ["sk-a"]\nbase_url = \n')
+        with pytest.raises(aigate.ConfigurationError) as info:
+            aigate.Gateway.from_file(bad)
+        assert "line 3" in str(info.value) and "TOML syntax error" in str(info.value)
+        bad.write_text(f'[providers.openai]\napi_keys = ["{SECRET}"\n')
+        with pytest.raises(aigate.ConfigurationError) as info:
+            aigate.Gateway.from_file(bad)
+        assert "line" in str(info.value) and SECRET not in str(info.value)
+        js = tmp_path / "aigate.json"
+        js.write_text('{\n  "providers": {,}\n}')
+        with pytest.raises(aigate.ConfigurationError, match="line 2"):
+            aigate.Gateway.from_file(js)
+
+    def test_config_check_fails_cleanly_on_typed_errors(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from aigate.cli import main
+
+        path = tmp_path / "aigate.toml"
+        path.write_text(
+            '[providers.openai]\napi_keys = ["sk-a"]\n'
+            '[budget]\nlimits = [{amount = 1, window = "day", thresholds = "abc", tz = 5}]\n'
+        )
+        assert main(["config", "check", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert "budget.limits.0.thresholds" in err and "Traceback" not in err
+
+
+class TestSuggest:
+    def test_did_you_mean(self) -> None:
+        from aigate._suggest import closest, did_you_mean
+
+        assert did_you_mean("max_token", ["max_tokens", "n"]) == " (did you mean 'max_tokens'?)"
+        assert did_you_mean("zzz", ["max_tokens"]) == ""
+        assert did_you_mean("max_tokens", ["max_tokens"]) == ""
+        assert closest("OLLAMA", ["openai", "ollama"]) == "ollama"
+
+    def test_model_hint(self) -> None:
+        from aigate._suggest import model_hint
+
+        providers = {"openai": "openai", "work": "openai", "claude": "anthropic"}
+        catalog = [("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5")]
+        hint = model_hint("gpt-4o-mini", providers, ["fast"], catalog)
+        assert "'openai/gpt-4o-mini'" in hint and "'work/gpt-4o-mini'" in hint
+        assert "'claude/claude-sonnet-4-5'" in model_hint(
+            "claude-sonnet-4-5", providers, [], catalog
+        )
+        assert "'openai/gpt-4o'" in model_hint("opnai/gpt-4o", providers, [], catalog)
+        assert "'fast'" in model_hint("fsat", providers, ["fast"], catalog)
+        assert model_hint("openai/gpt-4o", providers, [], catalog) == ""
+
+    def test_unknown_kind_message(self) -> None:
+        from aigate._suggest import unknown_kind_message
+
+        kinds = ["anthropic", "openai", "groq"]
+        explicit = unknown_kind_message("local", "ollama", True, kinds)
+        assert "set kind" not in explicit and "kind 'openai' with its base_url" in explicit
+        assert "providers.local.kind" in explicit
+        implied = unknown_kind_message("opneai", "opneai", False, kinds)
+        assert "did you mean 'openai'?" in implied and "set its kind" in implied
+
+    def test_unknown_call_parameter(self) -> None:
+        gw = aigate.Gateway(providers={"openai": {"api_keys": ["k"]}}, transport=FakeTransport())
+        with pytest.raises(aigate.InvalidRequestError) as info:
+            gw.chat.completions.create(
+                model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], max_token=5
+            )
+        assert "did you mean 'max_tokens'?" in str(info.value)
+        with pytest.raises(aigate.InvalidRequestError) as info:
+            gw.chat.completions.create(
+                model="openai/gpt-4o-mini", messages=[{"role": "usr", "content": "x"}]
+            )
+        assert "did you mean 'user'?" in str(info.value)
+        gw.close()

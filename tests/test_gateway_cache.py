@@ -95,6 +95,37 @@ class TestIsolation:
             gw.chat(model=MODEL, messages=HI, temperature=0, metadata={"project": project})
         assert len(fake.calls) == 2
 
+    @pytest.mark.parametrize(
+        ("first", "second"),
+        [
+            # issue 13.10: a separator inside a tenant name forged another tenant's namespace
+            (
+                ({"project": "acme"}, {"namespace": "reports"}),
+                ({"project": "acme|ns=reports"}, None),
+            ),
+            (
+                ({"org": "acme|project=x", "project": "y"}, None),
+                ({"org": "acme", "project": "x|project=y"}, None),
+            ),
+            (({"project": "acme"}, None), ({"org": "", "project": "acme"}, {"namespace": ""})),
+        ],
+    )
+    def test_namespaces_cannot_be_forged(
+        self, make_gateway: Any, first: tuple[Any, Any], second: tuple[Any, Any]
+    ) -> None:
+        gw, fake = make(make_gateway)
+        for metadata, option in (first, second):
+            extra = {"cache": option} if option is not None else {}
+            r = gw.chat(model=MODEL, messages=HI, temperature=0, metadata=metadata, **extra)
+            assert not r.gateway.cached
+        assert len(fake.calls) == 2
+
+    def test_namespace_option_must_be_a_string(self, make_gateway: Any) -> None:
+        gw, fake = make(make_gateway)
+        with pytest.raises(aigate.InvalidRequestError) as info:
+            gw.chat(model=MODEL, messages=HI, temperature=0, cache={"namespace": ["a"]})
+        assert info.value.field == "cache.namespace" and fake.calls == []
+
     def test_shared_route_is_explicit(self, make_gateway: Any) -> None:
         gw, fake = make(
             make_gateway,

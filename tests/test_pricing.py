@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import json
 import threading
+from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
 from types import ModuleType
@@ -528,7 +529,8 @@ def test_groq_reference_example() -> None:
 
 def test_groq_stream_x_groq_usage() -> None:
     # Groq streaming: usage arrives in the last chunk's x_groq.usage (public Java client
-    # fixture, llama-3.3-70b-versatile). That model is not in the catalog: no price.
+    # fixture, llama-3.3-70b-versatile), priced from groq.com/pricing ($0.59 / $0.79 per
+    # million tokens, the catalog's supplement rows, issue 13.8).
     chunk: dict[str, Any] = {
         "x_groq": {
             "id": "req_01jbd6g2qdfw2adyrt2az8hz4w",
@@ -544,7 +546,9 @@ def test_groq_stream_x_groq_usage() -> None:
         }
     }
     u = usage_from_openai(chunk["x_groq"]["usage"])
-    assert CATALOG.get("groq", "llama-3.3-70b-versatile") is None
+    llama = CATALOG.get("groq", "llama-3.3-70b-versatile")
+    assert llama is not None
+    assert cost(u, llama.price) == 18 * D("0.00000059") + 25 * D("0.00000079")
     p = _price("groq", "openai/gpt-oss-120b", input="0.00000015", output="0.0000006")
     assert cost(u, p) == 18 * D("0.00000015") + 25 * D("0.0000006")
 
@@ -992,7 +996,10 @@ def test_generator_converts_and_is_deterministic(tmp_path: Path) -> None:
     assert out1.read_bytes() == out2.read_bytes()
     data = json.loads(out1.read_text())
     assert data["_meta"]["source_sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
-    assert set(data) == {
+    assert date.fromisoformat(data["_meta"]["snapshot_date"])  # the source's day by default
+    supplement = {name for family in gen.SUPPLEMENT.values() for name in family}
+    supplement |= set(gen.OPENROUTER_UPSTREAM)
+    assert set(data) - supplement == {
         "_meta",
         "openai/gpt-x",
         "gemini/gemini-y",
@@ -1017,12 +1024,12 @@ def test_generator_converts_and_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_packaged_catalog_matches_the_generator() -> None:
-    source = ROOT.parent / "shared" / "data" / "model_prices_litellm.json"
+    gen = _generator()
+    source = gen.DEFAULT_SOURCE
     if not source.exists():
         pytest.skip("the LiteLLM source table is not available here")
-    gen = _generator()
     table = json.loads(source.read_bytes())
     meta = json.loads((ROOT / "aigate" / "_data" / "catalog.json").read_text())["_meta"]
     assert meta["source_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
-    rendered = gen.render(gen.build(table), meta)
+    rendered = gen.render(gen.supplement(gen.build(table)), meta)
     assert rendered == (ROOT / "aigate" / "_data" / "catalog.json").read_text()

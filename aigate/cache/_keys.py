@@ -40,6 +40,7 @@ __all__ = [
     "canonical_json",
     "embedding_item_key",
     "namespace_prefix",
+    "tenant_namespace",
 ]
 
 #: Bumped when the canonical form changes, so old entries simply stop matching.
@@ -78,6 +79,17 @@ _OMITTED: Any = object()
 _dumps = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True
 ).encode
+
+
+def tenant_namespace(*parts: object) -> str:
+    """The namespace of a tenant scope: the canonical JSON array of its parts.
+
+    ``tenant_namespace("vk", key_id, org, project, extra)``: each part is encoded on its own
+    (a JSON string, escaped), so no value can forge another scope's namespace the way joined
+    strings could (a project ``"acme|ns=reports"`` read what project ``acme`` cached under
+    namespace ``reports``). ``None`` and ``""`` are distinct parts.
+    """
+    return _dumps([_canon(part) for part in parts])
 
 
 def namespace_prefix(namespace: str) -> str:

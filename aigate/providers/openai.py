@@ -195,9 +195,18 @@ class OpenAICodec:
     @guard_parse
     def embeddings_response(self, content: bytes, target: Target) -> CreateEmbeddingResponse:
         try:
-            return CreateEmbeddingResponse.model_validate_json(content)
+            result = CreateEmbeddingResponse.model_validate_json(content)
         except ValidationError as exc:
             raise _invalid(target, exc) from exc
+        # One vector per input, indexed 0..n-1 (the count itself is checked against the
+        # request by aigate._validate.check_embeddings).
+        if sorted(item.index for item in result.data) != list(range(len(result.data))):
+            raise APIResponseValidationError(
+                f"{target.provider.name} sent embeddings whose indices are not 0..n-1",
+                provider=target.provider.name,
+                model=target.model,
+            )
+        return result
 
     # -- audio -----------------------------------------------------------------------------
 
