@@ -220,6 +220,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     window: dict[str, Any] = {"since": since, "until": until, "where": where or None}
     from ._report_html import collect_report, format_usd, render_html, safe_url
 
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        # opening a missing SQLite file would create an empty ledger and report nothing
+        path = Path(url[len("sqlite:///") :])
+        if not path.is_file():
+            raise UsageError(
+                f"no ledger at {path}: the file does not exist (a typo in --ledger? "
+                f"`aigate demo --ledger {url}` writes one to try the reports)"
+            )
     ledger = open_ledger(url)
     try:
         try:
@@ -445,8 +453,17 @@ def _check_store_urls(config: Any, warnings: list[str]) -> None:
                 "postgresql://",
                 field="keys",
             )
-        if not os.environ.get(pepper_env) and url != "memory://":
-            warnings.append(f"keys: {pepper_env} is not set (needed when the gateway starts)")
+        pepper = os.environ.get(pepper_env)
+        if pepper:
+            from .tenancy import _pepper
+
+            _pepper(pepper, required=True)  # what Gateway.from_file checks: 16+ characters
+        elif url != "memory://":
+            warnings.append(
+                f"keys: {pepper_env} is not set: Gateway.from_file refuses this file until it "
+                "is (a random secret of 16+ characters, the same for every process)"
+            )
+    _check_packages(config)
     cache = getattr(config, "cache", None)
     url = cache if isinstance(cache, str) else getattr(cache, "url", None)
     if isinstance(url, str):
@@ -457,6 +474,56 @@ def _check_store_urls(config: Any, warnings: list[str]) -> None:
             raise ConfigurationError(
                 f"cache: URL scheme not supported; use one of {', '.join(sorted(schemes))}",
                 field="cache",
+            )
+
+
+#: URL schemes whose store needs an optional package: scheme -> (module, extra).
+_SCHEME_PACKAGES = {
+    "redis": ("redis", "redis"),
+    "rediss": ("redis", "redis"),
+    "postgresql": ("psycopg", "postgres"),
+    "postgres": ("psycopg", "postgres"),
+}
+
+
+def _store_urls(config: Any) -> Iterator[tuple[str, str]]:
+    """``(field, url)`` for every store URL in a config."""
+    cache = getattr(config, "cache", None)
+    keys = getattr(config, "keys", None)
+    budget = getattr(config, "budget", None)
+    candidates = [
+        ("ledger", getattr(config, "ledger", None)),
+        ("cache" if isinstance(cache, str) else "cache.url", getattr(cache, "url", cache)),
+        ("keys" if isinstance(keys, str) else "keys.store", getattr(keys, "store", keys)),
+        ("budget.store", getattr(budget, "store", None)),
+        ("budget.rate_store", getattr(budget, "rate_store", None)),
+        ("router.health", getattr(getattr(config, "router", None), "health", None)),
+    ]
+    for field, url in candidates:
+        if isinstance(url, str):
+            yield field, url
+
+
+def _check_packages(config: Any) -> None:
+    """A store URL whose optional package is not installed is an error saying what to
+    install (the gateway would fail on it too)."""
+    import importlib.util
+
+    from ._urls import describe_url
+
+    for field, url in _store_urls(config):
+        needed = _SCHEME_PACKAGES.get(url.partition("://")[0].lower())
+        if needed is None:
+            continue
+        try:
+            found = importlib.util.find_spec(needed[0]) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise ConfigurationError(
+                f"{field}: {describe_url(url)} needs the {needed[0]} package, which is not "
+                f'installed: pip install "aigate[{needed[1]}]"',
+                field=field,
             )
 
 
@@ -471,7 +538,9 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     config = _load_config(args.file)
     for warning in warnings:
-        _err().write(f"warning: {warning}\n")
+        _err().write(f"{'error' if args.strict else 'warning'}: {warning}\n")
+    if warnings and args.strict:
+        return EXIT_USAGE
     routes = sorted(config.routes)
     _out().write(
         f"ok: {args.file}: {len(config.providers)} providers ({', '.join(config.providers)})"
@@ -489,7 +558,7 @@ def cmd_config_init(args: argparse.Namespace) -> int:
     target = Path(args.path)
     if target.exists() and not args.force:
         raise UsageError(f"{target} exists; pass --force to overwrite it")
-    text = files("aigate").joinpath("_templates", "aigate.toml").read_text(encoding="utf-8")
+    text = files("aigate").joinpath("_templates/aigate.toml").read_text(encoding="utf-8")
     try:
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -899,7 +968,15 @@ def cmd_keys(args: argparse.Namespace) -> int:
     url = _store_url(args, "keys")
     if url == "memory://":
         _err().write("warning: a memory:// key store lives only as long as this command\n")
-    pepper = os.environ.get(_pepper_env(args))
+    pepper_env = _pepper_env(args)
+    pepper = os.environ.get(pepper_env)
+    if not pepper and url != "memory://":
+        raise UsageError(
+            f"virtual keys need a pepper in ${pepper_env}: a random secret of 16+ characters, "
+            "the same for every process using these keys (losing it voids every key). Make one "
+            f"with: export {pepper_env}=\"$(python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')\""
+        )
     with contextlib.closing(open_key_store(url, pepper=pepper)) as store:
         out = _out()
         if args.action == "create":
@@ -1167,6 +1244,12 @@ def _register_config(sub: Any) -> None:
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION")
     check = config_sub.add_parser("check", help="validate a config file (exit 2 on error)")
     check.add_argument("file")
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="check it for this environment too: a key or pepper it reads from the "
+        "environment and does not find is an error",
+    )
     check.set_defaults(run=cmd_config_check)
     init = config_sub.add_parser("init", help="write a commented example aigate.toml")
     init.add_argument("path", nargs="?", default="aigate.toml", help="(default: aigate.toml)")
