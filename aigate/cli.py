@@ -209,6 +209,33 @@ def _write_text(target: str, text: str) -> None:
         Path(target).write_text(text, encoding="utf-8")
 
 
+#: A report that has run this long says what it is reading, on stderr.
+PROGRESS_AFTER_S = 1.0
+
+
+class _Progress:
+    """Progress of a long report on stderr: silent for a quick one, then one line per view
+    read, with the time so far (stdout stays the report alone)."""
+
+    def __init__(self, stream: IO[str], *, quiet: bool = False) -> None:
+        self.stream, self.quiet = stream, quiet
+        self.start = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, step: str) -> None:
+        elapsed = time.perf_counter() - self.start
+        if self.quiet or elapsed < PROGRESS_AFTER_S:
+            return
+        self.shown = True
+        self.stream.write(f"report: reading {step}... ({elapsed:.1f} s)\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.shown:
+            elapsed = time.perf_counter() - self.start
+            self.stream.write(f"report: read in {elapsed:.1f} s\n")
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .ledger import open_ledger, to_csv, to_json
 
@@ -228,14 +255,25 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"no ledger at {path}: the file does not exist (a typo in --ledger? "
                 f"`aigate demo --ledger {url}` writes one to try the reports)"
             )
+    progress = _Progress(_err(), quiet=args.quiet)
     ledger = open_ledger(url)
     try:
         try:
+            progress("groups")
             rows = ledger.summary(group_by=group_by, **window)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if args.html:
-            report = collect_report(ledger, top_by=args.by, top_n=args.top, source=url, **window)
+            report = collect_report(
+                ledger,
+                top_by=args.by,
+                top_n=args.top,
+                source=url,
+                group_by=_split(args.group_by),
+                groups=rows if args.group_by else None,
+                progress=progress,
+                **window,
+            )
             Path(args.html).write_text(render_html(report), encoding="utf-8")
             _err().write(f"wrote {args.html} ({report.totals.requests:,} calls)\n")
         if args.csv:
@@ -248,10 +286,13 @@ def cmd_report(args: argparse.Namespace) -> int:
             _write_text(args.json, to_json(rows) + "\n")
         if args.csv or args.json or args.html:
             return EXIT_OK
+        progress("totals")
         totals = ledger.totals(**window)
+        progress("top spenders")
         top = ledger.top_spenders(args.by, args.top, **window) if args.top else []
     finally:
         ledger.close()
+    progress.done()
 
     out = _out()
     span = [f"since {since}" if since else "", f"until {until}" if until else ""]
