@@ -716,7 +716,10 @@ class TestSuggestions:
         assert code == 2
         assert "did you mean anthropic/claude-haiku-4-5?" in err and "ANTHROPIC_API_KEY" in err
 
-    def test_route_of_a_config(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_route_of_a_config(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(tmp_path)  # the config's sqlite stores are relative paths
         code, _, err = run(capsys, "chat", "hi", "-c", str(ROOT / "aigate.toml"), "-m", "fsat")
         assert code == 2 and "did you mean fast?" in err
 
