@@ -153,9 +153,13 @@ class Admission:
         messages: Any,
         params: Mapping[str, Any],
         prompt_tokens: int | None = None,
+        estimate: tuple[int, int] | None = None,
     ) -> Flow[Reservation]:
-        """Rate limits, then the all-or-nothing budget reservation."""
-        estimate_nano, tokens = self.estimate(ctx.targets, messages, params, prompt_tokens)
+        """Rate limits, then the all-or-nothing budget reservation. ``estimate`` (nano-USD,
+        tokens) is given by callers that price their own worst case (realtime sessions)."""
+        if estimate is None:
+            estimate = self.estimate(ctx.targets, messages, params, prompt_tokens)
+        estimate_nano, tokens = estimate
         reservation = Reservation([], estimate_nano, tokens)
         if self.limiter is not None or ctx.rate_limits:
             yield from self._rate_limits(ctx, reservation)

@@ -53,6 +53,7 @@ from .routing import Health, Router, attempts
 
 if TYPE_CHECKING:
     from .providers._base import ChatCall, EmbeddingsCall
+    from .realtime import Realtime
 
 __all__ = ["AsyncGateway", "AsyncStream", "Gateway", "GatewayCore", "Stream"]
 
@@ -815,6 +816,16 @@ class AsyncGateway(_BaseGateway):
         self.models = Models(self._core)
         self.usage = AsyncUsageReports(self._core)
         self.keys = self._core.keys
+        self._realtime: Realtime | None = None
+
+    @property
+    def realtime(self) -> Realtime:
+        """Realtime (websocket) sessions: ``async with agw.realtime.connect(model=...)``."""
+        from .realtime import Realtime
+
+        if self._realtime is None:
+            self._realtime = Realtime(self)
+        return self._realtime
 
     async def _perform(self, effect: Effect) -> Any:
         try:

@@ -29,6 +29,8 @@ from typing import Any
 
 import httpx
 
+from ._fake_formats import last_user_text, prompt_words, render_chat, render_error, wire_format
+
 __all__ = [
     "FakeCall",
     "FakeError",
@@ -213,8 +215,11 @@ class FakeTransport(httpx.MockTransport):
             if item.connect:
                 raise httpx.ConnectError("fake connection refused", request=request)
             raise httpx.ReadTimeout("fake read timeout", request=request)
+        fmt = wire_format(call.path)
         if isinstance(item, FakeError):
             body = item.body
+            if body is None and fmt != "openai":
+                body = render_error(fmt, item.status, item.message, item.type)
             if body is None:
                 body = {
                     "error": {
@@ -232,7 +237,51 @@ class FakeTransport(httpx.MockTransport):
             return self._embeddings(call)
         if call.path.endswith("/audio/transcriptions"):
             return httpx.Response(200, json={"text": answer.text or "fake transcription"})
+        if fmt != "openai":
+            return self._native(call, answer, fmt)
         return self._chat(call, answer)
+
+    def _native(self, call: FakeCall, answer: FakeReply, fmt: str) -> httpx.Response:
+        """A chat answer in Anthropic's or Gemini's own wire format (see aigate._fake_formats)."""
+        body = call.json if isinstance(call.json, dict) else {}
+        text = answer.text
+        if text is None and answer.tool_calls is None:
+            text = f"You said: {last_user_text(fmt, body)}"
+        prompt = prompt_words(fmt, body)
+        completion = _words(text or "") + sum(
+            _words(json.dumps(t)) for t in answer.tool_calls or ()
+        )
+        usage = answer.usage or {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+        pieces = answer.chunks
+        if pieces is None:
+            words = (text or "").split(" ")
+            pieces = [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
+        stream = fmt == "gemini" and ":streamGenerateContent" in call.path
+        stream = stream or (fmt == "anthropic" and bool(body.get("stream")))
+        status, headers, parts = render_chat(
+            fmt,
+            body,
+            text=text,
+            tool_calls=answer.tool_calls or (),
+            finish_reason=answer.finish_reason,
+            usage=usage if answer.send_usage else None,
+            pieces=pieces,
+            model=answer.model
+            or str(body.get("model") or call.path.rpartition("/")[2].split(":")[0]),
+            ident=f"fake{self._counter}",
+            stream=stream,
+        )
+        headers.update(answer.headers)
+        if not stream:
+            return httpx.Response(status, headers=headers, content=b"".join(parts))
+        cut = answer.cut_after is not None
+        if cut:
+            parts = parts[: answer.cut_after]
+        return httpx.Response(status, headers=headers, stream=_CutStream(parts, cut))
 
     def _chat(self, call: FakeCall, answer: FakeReply) -> httpx.Response:
         body = call.json if isinstance(call.json, dict) else {}
