@@ -54,6 +54,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "GET /usage:",
     ),
     "testing_with_pytest.py": ("7 passed",),
+    "realtime_voice.py": ("3 responses on openai/gpt-realtime: $0.0", "one session row"),
 }
 
 
