@@ -220,7 +220,10 @@ def render() -> str:
     ]
     for model, where in found:
         title = f"`{where[0]}`" if where[0] else "Top level"
-        out.append(f"### {title} {{#{renderer.anchors[model]}}}")
+        # an HTML anchor, not mkdocs' {#id}: the same link works on GitHub and in the site
+        out.append(f'<a id="{renderer.anchors[model]}"></a>')
+        out.append("")
+        out.append(f"### {title}")
         out.append("")
         out.append(f"*{model.__name__}*. {rst_to_md(model.__doc__ or '')}")
         if len(where) > 1:
@@ -243,7 +246,9 @@ def render() -> str:
             kind = kind.replace("|", "\\|")
             out.append(f"| `{name}` | {kind} | {renderer.default(field)} | {note} |")
         out.append("")
-    out.append("### Provider kinds {#kinds}")
+    out.append('<a id="kinds"></a>')
+    out.append("")
+    out.append("### Provider kinds")
     out.append("")
     out.append("`providers.<name>.kind` (default: the provider's name) picks one of these.")
     out.append("")
