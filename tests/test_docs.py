@@ -239,3 +239,16 @@ def test_the_shipped_config_is_the_template() -> None:
     """aigate.toml at the repo root is what `aigate config init` writes."""
     template = ROOT / "aigate" / "_templates" / "aigate.toml"
     assert (ROOT / "aigate.toml").read_text() == template.read_text()
+
+
+def test_site_builds_strict(tmp_path: Path) -> None:
+    """mkdocs.yml lists every page and no link is broken (`mkdocs build --strict`)."""
+    pytest.importorskip("mkdocs", reason="mkdocs is in the dev extra")
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
