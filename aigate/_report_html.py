@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +34,7 @@ PALETTE = (
     "#65a30d",
 )
 OTHER_COLOR = "#9ca3af"
+TIME_DIMENSIONS = ("hour", "day", "month")
 
 
 def format_usd(nano: int | None) -> str:
@@ -68,16 +70,43 @@ class Report:
     totals: SummaryRow
     bucket: str = "day"
     over_time: list[SummaryRow] = field(default_factory=list)  # grouped by (bucket, provider)
-    by_model: list[SummaryRow] = field(default_factory=list)
+    by_model: list[SummaryRow] = field(default_factory=list)  # grouped by (provider, model)
     by_provider: list[SummaryRow] = field(default_factory=list)
     by_project: list[SummaryRow] = field(default_factory=list)
     top: list[SummaryRow] = field(default_factory=list)
     top_by: str = "user"
+    group_by: list[str] = field(default_factory=list)  # the caller's --group-by
+    by_group: list[SummaryRow] = field(default_factory=list)
     since: datetime | date | None = None
     until: datetime | date | None = None
     source: str = ""
     title: str = "aigate usage report"
     generated: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def _choose_bucket(
+    group_by: Sequence[str],
+    since: datetime | date | None,
+    until: datetime | date | None,
+    days_with_data: Callable[[], int],
+) -> str:
+    """The time chart's bucket: the grouping's own time dimension when it has one; else
+    from the window's span; else from the data (hours for one day, months past ~3 months)."""
+    for dimension in group_by:
+        if dimension in TIME_DIMENSIONS:
+            return dimension
+    if since is not None:
+        start = since if isinstance(since, datetime) else datetime(*since.timetuple()[:3])
+        end = until or datetime.now(UTC)
+        end = end if isinstance(end, datetime) else datetime(*end.timetuple()[:3])
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        if end.tzinfo is None:
+            end = end.replace(tzinfo=UTC)
+        span = end - start
+        return "hour" if span <= timedelta(days=2) else "month" if span > timedelta(92) else "day"
+    days = days_with_data()
+    return "hour" if days <= 1 else "month" if days > 92 else "day"
 
 
 def collect_report(
@@ -89,24 +118,55 @@ def collect_report(
     top_by: str = "user",
     top_n: int = 10,
     bucket: str | None = None,
+    group_by: Sequence[str] = (),
+    groups: Sequence[SummaryRow] | None = None,
     source: str = "",
+    progress: Callable[[str], None] | None = None,
 ) -> Report:
     """Read the report's views from a ledger (anything with ``summary``/``totals``/
-    ``top_spenders``). ``bucket`` (hour, day, month) is chosen from the data when None:
-    hours for a single day, months past ~3 months, else days."""
+    ``top_spenders``).
+
+    ``group_by`` (the caller's grouping) adds a view of its own, and its time dimension
+    (hour, day, month), if any, is the time chart's ``bucket``; ``groups`` passes rows
+    already read for it. With no bucket given or implied it follows the window
+    (``since``/``until``), else the data. ``progress`` is called with the name of each
+    view before it is read (a long report can say what it is doing).
+    """
     window = {"since": since, "until": until, "where": where}
+
+    def read(name: str, call: Callable[[], Any]) -> Any:
+        if progress is not None:
+            progress(name)
+        return call()
+
     if bucket is None:
-        days = ledger.summary(group_by=["day"], **window)
-        bucket = "hour" if len(days) <= 1 else "month" if len(days) > 92 else "day"
+        bucket = _choose_bucket(
+            group_by,
+            since,
+            until,
+            lambda: len(read("days", lambda: ledger.summary(group_by=["day"], **window))),
+        )
+    by_group: list[SummaryRow] = []
+    if group_by:
+        by_group = list(
+            groups
+            if groups is not None
+            else read("groups", lambda: ledger.summary(group_by=list(group_by), **window))
+        )
     return Report(
-        totals=ledger.totals(**window),
+        totals=read("totals", lambda: ledger.totals(**window)),
         bucket=bucket,
-        over_time=ledger.summary(group_by=[bucket, "provider"], **window),
-        by_model=ledger.summary(group_by=["model"], **window),
-        by_provider=ledger.summary(group_by=["provider"], **window),
-        by_project=ledger.summary(group_by=["project"], **window),
-        top=ledger.top_spenders(top_by, top_n, **window),
+        over_time=read(
+            f"spend per {bucket}",
+            lambda: ledger.summary(group_by=[bucket, "provider"], **window),
+        ),
+        by_model=read("models", lambda: ledger.summary(group_by=["provider", "model"], **window)),
+        by_provider=read("providers", lambda: ledger.summary(group_by=["provider"], **window)),
+        by_project=read("projects", lambda: ledger.summary(group_by=["project"], **window)),
+        top=read("top spenders", lambda: ledger.top_spenders(top_by, top_n, **window)),
         top_by=top_by,
+        group_by=list(group_by),
+        by_group=by_group,
         since=since,
         until=until,
         source=safe_url(source),
@@ -124,6 +184,61 @@ def _label(value: str | None) -> str:
     return "(none)" if value is None else value
 
 
+def _name(row: SummaryRow, dimensions: Sequence[str]) -> str:
+    """A row's label: its group values joined (``provider/model`` for a model, so a groq
+    model is not mistaken for an OpenAI one)."""
+    return "/".join(_label(row.group.get(d)) for d in dimensions)
+
+
+class Colors:
+    """One colour per name of a chart family (providers, models, projects, the caller's
+    grouping), the same in every chart of the page whatever its rank there. Names are given
+    their colours biggest spend first: each takes the slot a hash of its name picks (stable
+    from report to report), or the next free one, so the top names never share a colour."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self._of: dict[str, str] = {}
+        taken: set[int] = set()
+        for name in dict.fromkeys(names):  # first occurrence: the caller's (spend) order
+            slot = zlib.crc32(name.encode()) % len(PALETTE)
+            if len(taken) < len(PALETTE):
+                while slot in taken:
+                    slot = (slot + 1) % len(PALETTE)
+                taken.add(slot)
+            self._of[name] = PALETTE[slot]
+
+    def __call__(self, name: str) -> str:
+        if name not in self._of:
+            self._of[name] = PALETTE[zlib.crc32(name.encode()) % len(PALETTE)]
+        return self._of[name]
+
+
+def _by_spend(rows: Sequence[SummaryRow], dimensions: Sequence[str]) -> list[SummaryRow]:
+    return sorted(rows, key=lambda r: (-r.cost_nano, -r.requests, _name(r, dimensions)))
+
+
+def _family(rows: Sequence[SummaryRow], dimensions: Sequence[str]) -> Colors:
+    return Colors([_name(r, dimensions) for r in _by_spend(rows, dimensions)])
+
+
+def _colors(report: Report) -> dict[str, Colors]:
+    """The page's colour families, keyed by their dimensions joined with ``,``."""
+    families = {
+        "provider": _family(report.by_provider, ["provider"]),
+        "provider,model": _family(report.by_model, ["provider", "model"]),
+        "project": _family(report.by_project, ["project"]),
+    }
+    flat = _non_time(report.group_by)
+    key = ",".join(flat)
+    if flat and key not in families:
+        families[key] = _family(report.by_group, flat)
+    return families
+
+
+def _non_time(group_by: Sequence[str]) -> list[str]:
+    return [d for d in group_by if d not in TIME_DIMENSIONS]
+
+
 def _nice_max(value: int) -> int:
     """A round axis maximum at or above ``value`` (1, 2 or 5 times a power of ten)."""
     if value <= 0:
@@ -137,7 +252,7 @@ def _nice_max(value: int) -> int:
     return 10 * magnitude  # pragma: no cover - the loop always returns
 
 
-def _time_chart(report: Report) -> str:
+def _time_chart(report: Report, colors: Colors) -> str:
     """Stacked columns: spend per time bucket, one colour per provider."""
     buckets: list[str] = []
     providers: list[str] = []
@@ -177,13 +292,13 @@ def _time_chart(report: Report) -> str:
     for index, when in enumerate(buckets):
         x = left + slot * index + (slot - bar_w) / 2
         y = top_pad + plot_h
-        for color_index, provider in enumerate(providers):
+        for provider in providers:
             cell = cells.get((when, provider))
             if cell is None or cell.cost_nano <= 0:
                 continue
             h = plot_h * cell.cost_nano / top
             y -= h
-            color = PALETTE[color_index % len(PALETTE)]
+            color = colors(provider)
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
                 f'fill="{color}"><title>{_e(when)} {_e(provider)}: '
@@ -197,8 +312,7 @@ def _time_chart(report: Report) -> str:
             )
     parts.append("</svg>")
     legend = "".join(
-        f'<span><i style="background:{PALETTE[i % len(PALETTE)]}"></i>{_e(p)}</span>'
-        for i, p in enumerate(providers)
+        f'<span><i style="background:{colors(p)}"></i>{_e(p)}</span>' for p in providers
     )
     return "".join(parts) + f'<div class="legend">{legend}</div>'
 
@@ -211,39 +325,53 @@ def _short_bucket(value: str, bucket: str) -> str:
     return value
 
 
-def _bars(rows: Sequence[SummaryRow], dimension: str, limit: int = 8) -> str:
+#: Bar chart geometry: the label column grows with the longest label, up to this many
+#: characters (longer ones are cut with an ellipsis, the full name in the tooltip).
+LABEL_CHARS = 30
+_CHAR_W = 7.0  # px per character at the labels' 12px, a little over a system font's average
+
+
+def _bars(
+    rows: Sequence[SummaryRow], dimensions: Sequence[str], colors: Colors, limit: int = 8
+) -> str:
     """Horizontal bars of spend per group, the biggest first; the rest folded in 'other'."""
-    ranked = sorted(rows, key=lambda r: (-r.cost_nano, -r.requests))
+    ranked = _by_spend(rows, dimensions)
     if not ranked:
         return '<p class="empty">No data.</p>'
     shown = ranked[:limit]
     rest = ranked[limit:]
-    items = [(_label(r.group.get(dimension)), r.cost_nano, r.requests) for r in shown]
+    items = [(_name(r, dimensions), r.cost_nano, r.requests, False) for r in shown]
     if rest:
         items.append(
             (
                 f"other ({len(rest)})",
                 sum(r.cost_nano for r in rest),
                 sum(r.requests for r in rest),
+                True,
             )
         )
-    top = max(1, max(cost for _, cost, _ in items))
-    width, row_h, label_w, value_w = 360, 26, 124, 74
-    bar_space = width - label_w - value_w
+    top = max(1, max(cost for _, cost, _, _ in items))
+
+    def cut(name: str) -> str:
+        return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "\u2026"
+
+    longest = max(len(cut(name)) for name, _, _, _ in items)
+    label_w = int(12 + _CHAR_W * longest)  # the labels end at label_w - 8: none starts < 0
+    row_h, value_w, bar_space = 26, 80, 170
+    width = label_w + bar_space + value_w
     height = row_h * len(items) + 6
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="Spend by {_e(dimension)}" xmlns="http://www.w3.org/2000/svg">'
+    parts = [  # never drawn wider than its own size: the 12px labels stay 12px at most
+        f'<svg class="chart" viewBox="0 0 {width} {height}" style="max-width:{width}px" '
+        f'role="img" aria-label="Spend by {_e(", ".join(dimensions))}" '
+        'xmlns="http://www.w3.org/2000/svg">'
     ]
-    for index, (name, cost, requests) in enumerate(items):
+    for index, (name, cost, requests, is_other) in enumerate(items):
         y = index * row_h + 4
         w = max(1.5, bar_space * cost / top) if cost > 0 else 0
-        is_other = rest and index == len(items) - 1
-        color = OTHER_COLOR if is_other else PALETTE[index % len(PALETTE)]
-        shown_name = name if len(name) <= 19 else name[:18] + "\u2026"
+        color = OTHER_COLOR if is_other else colors(name)
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 17}" class="label" text-anchor="end">'
-            f"<title>{_e(name)}</title>{_e(shown_name)}</text>"
+            f"<title>{_e(name)}</title>{_e(cut(name))}</text>"
             f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 9}" rx="3" '
             f'fill="{color}"><title>{_e(name)}: {_e(format_usd(cost))}, '
             f"{requests} calls</title></rect>"
@@ -254,20 +382,26 @@ def _bars(rows: Sequence[SummaryRow], dimension: str, limit: int = 8) -> str:
     return "".join(parts)
 
 
-def _table(rows: Sequence[SummaryRow], dimension: str, total_nano: int) -> str:
+def _table(
+    rows: Sequence[SummaryRow], dimensions: Sequence[str], total_nano: int, *, by_spend: bool
+) -> str:
     if not rows:
         return '<p class="empty">No data.</p>'
+    if by_spend:
+        rows = _by_spend(rows, dimensions)
     head = (
-        f"<tr><th>{_e(dimension)}</th><th>calls</th><th>errors</th><th>tokens in</th>"
-        "<th>tokens out</th><th>spend</th><th>share</th><th>p95 latency</th></tr>"
+        "".join(f"<th>{_e(d)}</th>" for d in dimensions)
+        + "<th>calls</th><th>errors</th><th>tokens in</th>"
+        "<th>tokens out</th><th>spend</th><th>share</th><th>p95 latency</th>"
     )
     body = []
     for row in rows:
         share = row.cost_nano / total_nano if total_nano else 0.0
         p95 = f"{row.latency_p95_ms:,.0f} ms" if row.latency_p95_ms is not None else ""
         unpriced = f' <span class="muted">+{row.unpriced} unpriced</span>' if row.unpriced else ""
+        cells = "".join(f"<td>{_e(_label(row.group.get(d)))}</td>" for d in dimensions)
         body.append(
-            f"<tr><td>{_e(_label(row.group.get(dimension)))}</td>"
+            f"<tr>{cells}"
             f'<td class="n">{format_int(row.requests)}</td>'
             f'<td class="n">{format_int(row.errors)}</td>'
             f'<td class="n">{format_int(row.prompt_tokens)}</td>'
@@ -277,7 +411,22 @@ def _table(rows: Sequence[SummaryRow], dimension: str, total_nano: int) -> str:
             f"</span>{share:.0%}</td>"
             f'<td class="n">{p95}</td></tr>'
         )
-    return f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _group_section(report: Report, colors: Mapping[str, Colors]) -> str:
+    """The caller's own grouping: bars (for its non-time dimensions) and a table."""
+    if not report.group_by:
+        return ""
+    dims = report.group_by
+    title = ", ".join(dims)
+    flat = _non_time(dims)
+    chart = ""
+    if flat and flat == list(dims):
+        chart = _bars(report.by_group, flat, colors[",".join(flat)], limit=12)
+    # a time dimension keeps the table in time order; otherwise the biggest spend first
+    table = _table(report.by_group, dims, report.totals.cost_nano, by_spend=flat == list(dims))
+    return f'<section style="margin-top:18px"><h2>By {_e(title)}</h2>{chart}{table}</section>'
 
 
 def _card(title: str, value: str, note: str = "") -> str:
@@ -364,6 +513,8 @@ def render_html(report: Report) -> str:
         ]
     )
     source = f" &middot; {_e(report.source)}" if report.source else ""
+    colors = _colors(report)
+    models = ["provider", "model"]
     generated = report.generated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -375,15 +526,17 @@ def render_html(report: Report) -> str:
 <h1>{_e(report.title)}</h1>
 <div class="sub">{_e(_range_text(report))}{source}</div>
 <div class="cards">{cards}</div>
-<section><h2>Spend per {_e(report.bucket)}, by provider</h2>{_time_chart(report)}</section>
+<section><h2>Spend per {_e(report.bucket)}, by provider</h2>
+{_time_chart(report, colors["provider"])}</section>
+<section><h2>By model</h2>{_bars(report.by_model, models, colors["provider,model"])}</section>
 <div class="grid3">
-<section><h2>By model</h2>{_bars(report.by_model, "model")}</section>
-<section><h2>By provider</h2>{_bars(report.by_provider, "provider")}</section>
-<section><h2>By project</h2>{_bars(report.by_project, "project")}</section>
+<section><h2>By provider</h2>{_bars(report.by_provider, ["provider"], colors["provider"])}</section>
+<section><h2>By project</h2>{_bars(report.by_project, ["project"], colors["project"])}</section>
 </div>
+{_group_section(report, colors)}
 <section style="margin-top:18px"><h2>Top spenders by {_e(report.top_by)}</h2>
-{_table(report.top, report.top_by, t.cost_nano)}</section>
-<section><h2>Models</h2>{_table(report.by_model, "model", t.cost_nano)}</section>
+{_table(report.top, [report.top_by], t.cost_nano, by_spend=True)}</section>
+<section><h2>Models</h2>{_table(report.by_model, models, t.cost_nano, by_spend=True)}</section>
 <footer>Generated by aigate on {generated}. Amounts are exact sums of recorded costs;
 calls whose price is unknown are counted apart, never as $0.</footer>
 </main></body></html>

@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from ._exceptions import AigateError, ConfigurationError
 from ._version import __version__
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 UTC = timezone.utc
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -209,6 +209,33 @@ def _write_text(target: str, text: str) -> None:
         Path(target).write_text(text, encoding="utf-8")
 
 
+#: A report that has run this long says what it is reading, on stderr.
+PROGRESS_AFTER_S = 1.0
+
+
+class _Progress:
+    """Progress of a long report on stderr: silent for a quick one, then one line per view
+    read, with the time so far (stdout stays the report alone)."""
+
+    def __init__(self, stream: IO[str], *, quiet: bool = False) -> None:
+        self.stream, self.quiet = stream, quiet
+        self.start = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, step: str) -> None:
+        elapsed = time.perf_counter() - self.start
+        if self.quiet or elapsed < PROGRESS_AFTER_S:
+            return
+        self.shown = True
+        self.stream.write(f"report: reading {step}... ({elapsed:.1f} s)\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.shown:
+            elapsed = time.perf_counter() - self.start
+            self.stream.write(f"report: read in {elapsed:.1f} s\n")
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .ledger import open_ledger, to_csv, to_json
 
@@ -220,14 +247,33 @@ def cmd_report(args: argparse.Namespace) -> int:
     window: dict[str, Any] = {"since": since, "until": until, "where": where or None}
     from ._report_html import collect_report, format_usd, render_html, safe_url
 
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        # opening a missing SQLite file would create an empty ledger and report nothing
+        path = Path(url[len("sqlite:///") :])
+        if not path.is_file():
+            raise UsageError(
+                f"no ledger at {path}: the file does not exist (a typo in --ledger? "
+                f"`aigate demo --ledger {url}` writes one to try the reports)"
+            )
+    progress = _Progress(_err(), quiet=args.quiet)
     ledger = open_ledger(url)
     try:
         try:
+            progress("groups")
             rows = ledger.summary(group_by=group_by, **window)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if args.html:
-            report = collect_report(ledger, top_by=args.by, top_n=args.top, source=url, **window)
+            report = collect_report(
+                ledger,
+                top_by=args.by,
+                top_n=args.top,
+                source=url,
+                group_by=_split(args.group_by),
+                groups=rows if args.group_by else None,
+                progress=progress,
+                **window,
+            )
             Path(args.html).write_text(render_html(report), encoding="utf-8")
             _err().write(f"wrote {args.html} ({report.totals.requests:,} calls)\n")
         if args.csv:
@@ -240,10 +286,13 @@ def cmd_report(args: argparse.Namespace) -> int:
             _write_text(args.json, to_json(rows) + "\n")
         if args.csv or args.json or args.html:
             return EXIT_OK
+        progress("totals")
         totals = ledger.totals(**window)
+        progress("top spenders")
         top = ledger.top_spenders(args.by, args.top, **window) if args.top else []
     finally:
         ledger.close()
+    progress.done()
 
     out = _out()
     span = [f"since {since}" if since else "", f"until {until}" if until else ""]
@@ -445,8 +494,17 @@ def _check_store_urls(config: Any, warnings: list[str]) -> None:
                 "postgresql://",
                 field="keys",
             )
-        if not os.environ.get(pepper_env) and url != "memory://":
-            warnings.append(f"keys: {pepper_env} is not set (needed when the gateway starts)")
+        pepper = os.environ.get(pepper_env)
+        if pepper:
+            from .tenancy import _pepper
+
+            _pepper(pepper, required=True)  # what Gateway.from_file checks: 16+ characters
+        elif url != "memory://":
+            warnings.append(
+                f"keys: {pepper_env} is not set: Gateway.from_file refuses this file until it "
+                "is (a random secret of 16+ characters, the same for every process)"
+            )
+    _check_packages(config)
     cache = getattr(config, "cache", None)
     url = cache if isinstance(cache, str) else getattr(cache, "url", None)
     if isinstance(url, str):
@@ -457,6 +515,56 @@ def _check_store_urls(config: Any, warnings: list[str]) -> None:
             raise ConfigurationError(
                 f"cache: URL scheme not supported; use one of {', '.join(sorted(schemes))}",
                 field="cache",
+            )
+
+
+#: URL schemes whose store needs an optional package: scheme -> (module, extra).
+_SCHEME_PACKAGES = {
+    "redis": ("redis", "redis"),
+    "rediss": ("redis", "redis"),
+    "postgresql": ("psycopg", "postgres"),
+    "postgres": ("psycopg", "postgres"),
+}
+
+
+def _store_urls(config: Any) -> Iterator[tuple[str, str]]:
+    """``(field, url)`` for every store URL in a config."""
+    cache = getattr(config, "cache", None)
+    keys = getattr(config, "keys", None)
+    budget = getattr(config, "budget", None)
+    candidates = [
+        ("ledger", getattr(config, "ledger", None)),
+        ("cache" if isinstance(cache, str) else "cache.url", getattr(cache, "url", cache)),
+        ("keys" if isinstance(keys, str) else "keys.store", getattr(keys, "store", keys)),
+        ("budget.store", getattr(budget, "store", None)),
+        ("budget.rate_store", getattr(budget, "rate_store", None)),
+        ("router.health", getattr(getattr(config, "router", None), "health", None)),
+    ]
+    for field, url in candidates:
+        if isinstance(url, str):
+            yield field, url
+
+
+def _check_packages(config: Any) -> None:
+    """A store URL whose optional package is not installed is an error saying what to
+    install (the gateway would fail on it too)."""
+    import importlib.util
+
+    from ._urls import describe_url
+
+    for field, url in _store_urls(config):
+        needed = _SCHEME_PACKAGES.get(url.partition("://")[0].lower())
+        if needed is None:
+            continue
+        try:
+            found = importlib.util.find_spec(needed[0]) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise ConfigurationError(
+                f"{field}: {describe_url(url)} needs the {needed[0]} package, which is not "
+                f'installed: pip install "aigate[{needed[1]}]"',
+                field=field,
             )
 
 
@@ -471,7 +579,9 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     config = _load_config(args.file)
     for warning in warnings:
-        _err().write(f"warning: {warning}\n")
+        _err().write(f"{'error' if args.strict else 'warning'}: {warning}\n")
+    if warnings and args.strict:
+        return EXIT_USAGE
     routes = sorted(config.routes)
     _out().write(
         f"ok: {args.file}: {len(config.providers)} providers ({', '.join(config.providers)})"
@@ -482,7 +592,76 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_config_init(args: argparse.Namespace) -> int:
+    """Write the commented example config (the package's ``_templates/aigate.toml``)."""
+    from importlib.resources import files
+
+    target = Path(args.path)
+    if target.exists() and not args.force:
+        raise UsageError(f"{target} exists; pass --force to overwrite it")
+    text = files("aigate").joinpath("_templates/aigate.toml").read_text(encoding="utf-8")
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+    _err().write(
+        f"wrote {target}: runs offline as written (fake providers); "
+        f"check it with `aigate config check {target}`\n"
+    )
+    return EXIT_OK
+
+
 # -- chat ----------------------------------------------------------------------------------
+
+
+def suggest_model(name: str, providers: Mapping[str, str], routes: Sequence[str]) -> str | None:
+    """The closest known model name to ``name``: a route, or ``provider/model`` from the
+    catalog for the given providers (name -> kind) first, then for any provider."""
+    import difflib
+
+    from .pricing import Catalog
+
+    if name in routes:
+        return None
+    entries = Catalog.default().search()
+    local = [*routes]
+    for name_, kind in providers.items():
+        local += [f"{name_}/{e.model}" for e in entries if e.provider == kind]
+    everywhere = [f"{e.provider}/{e.model}" for e in entries]
+    bare = name.partition("/")[2] if name.partition("/")[0] in providers else name
+    for pool in (local, everywhere):
+        exact = [m for m in pool if m.partition("/")[2] == bare or m.endswith("/" + bare)]
+        if exact:
+            return exact[0]
+    for pool in (local, everywhere):
+        close = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
+        if close:
+            return close[0]
+    return None
+
+
+def _check_model(model: str, providers: Mapping[str, str], routes: Sequence[str]) -> None:
+    """A usage error, with a suggestion, for a model that is neither a route nor names one
+    of ``providers``."""
+    if model in routes or ("/" in model and model.partition("/")[0] in providers):
+        return
+    known = {n: envs for n, envs, _ in CHAT_DEFAULTS}
+    if model.partition("/")[0] in known and "/" in model:
+        provider = model.partition("/")[0]
+        raise UsageError(f"{model}: set {' or '.join(known[provider])} to call {provider}")
+    hint = suggest_model(model, providers, routes)
+    provider = model.partition("/")[0] if "/" in model else (hint or "").partition("/")[0]
+    need = ""
+    if provider in known and provider not in providers:
+        need = f" (set {' or '.join(known[provider])} to call {provider})"
+    where = f"providers {', '.join(sorted(providers))}" + (
+        f", routes {', '.join(sorted(routes))}" if routes else ""
+    )
+    raise UsageError(
+        f"--model {model}: not a route or a provider/model of this gateway ({where})"
+        + (f"; did you mean {hint}?" if hint else "; use --config for custom providers")
+        + need
+    )
 
 
 def _chat_gateway(args: argparse.Namespace) -> tuple[Any, str, str | None]:
@@ -495,6 +674,12 @@ def _chat_gateway(args: argparse.Namespace) -> tuple[Any, str, str | None]:
         if model is None:
             gw.close()
             raise UsageError("--model is required: the config defines no route")
+        kinds = {n: n if p.kind == "fake" else p.kind or n for n, p in gw.config.providers.items()}
+        try:
+            _check_model(model, kinds, list(gw.routes))
+        except UsageError:
+            gw.close()
+            raise
         return gw, model, None
     providers: dict[str, Any] = {}
     default_model = None
@@ -509,13 +694,26 @@ def _chat_gateway(args: argparse.Namespace) -> tuple[Any, str, str | None]:
         note = "no API key in the environment: answering with aigate's offline fake provider"
     model = args.model or default_model
     assert model is not None
-    provider = model.partition("/")[0]
-    if provider not in providers:
-        known = {n: envs for n, envs, _ in CHAT_DEFAULTS}
-        if provider in known:
-            raise UsageError(f"{model}: set {' or '.join(known[provider])} to call {provider}")
-        raise UsageError(f"{model}: unknown provider {provider!r}; use --config for custom ones")
+    # the fake provider stands in for openai, and is priced like it
+    _check_model(model, {name: name for name in providers}, [])
     return aigate.Gateway(providers=providers), model, note
+
+
+def _catalog_note(gw: Any, model: str) -> str | None:
+    """A note when ``provider/model`` is not in the catalog (it may be new: still sent)."""
+    provider, _, name = model.partition("/")
+    # a fake provider is priced like the real one it is named after
+    kinds = {n: n if p.kind == "fake" else p.kind or n for n, p in gw.config.providers.items()}
+    if model in gw.routes or provider not in kinds:
+        return None
+    from .pricing import Catalog
+
+    if Catalog.default().get(kinds[provider], name) is not None:
+        return None
+    hint = suggest_model(model, kinds, [])
+    return f"{model} is not in the catalog (unpriced)" + (
+        f"; did you mean {hint}?" if hint and hint != model else ""
+    )
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -523,8 +721,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from .pricing import to_nano
 
     gw, model, note = _chat_gateway(args)
-    if note:
-        _err().write(f"note: {note}\n")
+    for line in (note, _catalog_note(gw, model)):
+        if line:
+            _err().write(f"note: {line}\n")
     messages = []
     if args.system:
         messages.append({"role": "system", "content": args.system})
@@ -810,7 +1009,15 @@ def cmd_keys(args: argparse.Namespace) -> int:
     url = _store_url(args, "keys")
     if url == "memory://":
         _err().write("warning: a memory:// key store lives only as long as this command\n")
-    pepper = os.environ.get(_pepper_env(args))
+    pepper_env = _pepper_env(args)
+    pepper = os.environ.get(pepper_env)
+    if not pepper and url != "memory://":
+        raise UsageError(
+            f"virtual keys need a pepper in ${pepper_env}: a random secret of 16+ characters, "
+            "the same for every process using these keys (losing it voids every key). Make one "
+            f"with: export {pepper_env}=\"$(python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')\""
+        )
     with contextlib.closing(open_key_store(url, pepper=pepper)) as store:
         out = _out()
         if args.action == "create":
@@ -975,19 +1182,54 @@ def _units(unit: str, amount: str) -> str:
 # -- the parser ----------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="aigate",
-        description="aigate: an in-process AI gateway. Reports, model catalog, config "
-        "checks, a chat prompt and an offline demo.",
-    )
-    parser.add_argument("--version", action="version", version=f"aigate {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+class _Parser(argparse.ArgumentParser):
+    """argparse with "did you mean ..." on a mistyped command or option."""
 
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(_err())
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}{_suggestion(self, message)}\n")
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option of ``parser`` and of its sub-commands, recursively."""
+    found: set[str] = set()
+    for action in parser._actions:
+        found.update(s for s in action.option_strings if s.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found |= _option_strings(child)
+    return found
+
+
+def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
+    import difflib
+
+    choice = re.match(r"argument \S+: invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if choice:
+        options = [c.strip(" '") for c in choice.group(2).split(",")]
+        close = difflib.get_close_matches(choice.group(1), options, n=1, cutoff=0.5)
+        return f"; did you mean {close[0]!r}?" if close else ""
+    unknown = re.match(r"unrecognized arguments: (.*)", message)
+    if unknown:
+        known = sorted(_option_strings(parser))
+        hints = []
+        for word in unknown.group(1).split():
+            name = word.split("=", 1)[0]
+            if name.startswith("--"):
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                if close:
+                    hints.append(close[0])
+        return f"; did you mean {' or '.join(hints)}?" if hints else ""
+    return ""
+
+
+def _register_demo(sub: Any) -> None:
     demo = sub.add_parser("demo", help="an offline tour: routing, failover, cache, cost, budget")
     demo.add_argument("--ledger", help="keep the demo's calls in this ledger (sqlite:///demo.db)")
     demo.set_defaults(run=cmd_demo)
 
+
+def _register_chat(sub: Any) -> None:
     chat = sub.add_parser("chat", help="send one prompt and print the answer")
     chat.add_argument("prompt")
     chat.add_argument("--model", "-m", help="provider/model or a route (default: by keys found)")
@@ -999,6 +1241,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--quiet", "-q", action="store_true", help="no cost line on stderr")
     chat.set_defaults(run=cmd_chat)
 
+
+def _register_models(sub: Any) -> None:
     models = sub.add_parser("models", help="search the model catalog (prices, context, features)")
     models.add_argument("--search", "-s", help="text in provider/model")
     models.add_argument("--provider", "-p")
@@ -1013,6 +1257,8 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true", help="JSON instead of a table")
     models.set_defaults(run=cmd_models)
 
+
+def _register_report(sub: Any) -> None:
     report = sub.add_parser("report", help="usage and cost from the ledger")
     report.add_argument("--ledger", "-l", help="ledger URL (default: the config's, $AIGATE_LEDGER)")
     report.add_argument("--config", "-c", help="read the ledger URL from this config")
@@ -1030,14 +1276,29 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--csv", nargs="?", const="-", metavar="FILE", help="CSV (to FILE)")
     report.add_argument("--json", nargs="?", const="-", metavar="FILE", help="JSON (to FILE)")
     report.add_argument("--html", metavar="FILE", help="a self-contained HTML page with charts")
+    report.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     report.set_defaults(run=cmd_report)
 
-    config = sub.add_parser("config", help="configuration tools")
+
+def _register_config(sub: Any) -> None:
+    config = sub.add_parser("config", help="configuration tools: check, init")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION")
     check = config_sub.add_parser("check", help="validate a config file (exit 2 on error)")
     check.add_argument("file")
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="check it for this environment too: a key or pepper it reads from the "
+        "environment and does not find is an error",
+    )
     check.set_defaults(run=cmd_config_check)
+    init = config_sub.add_parser("init", help="write a commented example aigate.toml")
+    init.add_argument("path", nargs="?", default="aigate.toml", help="(default: aigate.toml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(run=cmd_config_init)
 
+
+def _register_keys(sub: Any) -> None:
     keys = sub.add_parser("keys", help="virtual keys: create, list, revoke")
     keys.add_argument("action", choices=("create", "list", "revoke"))
     keys.add_argument("key_id", nargs="?", help="the key to revoke (vk_...)")
@@ -1058,6 +1319,8 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--json", action="store_true")
     keys.set_defaults(run=cmd_keys)
 
+
+def _register_budget(sub: Any) -> None:
     budget = sub.add_parser("budget", help="budgets: what each limit has spent in its window")
     budget.add_argument("action", choices=("status",))
     budget.add_argument("--store", help="budget store URL (default: the config's)")
@@ -1070,6 +1333,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     budget.add_argument("--json", action="store_true")
     budget.set_defaults(run=cmd_budget)
+
+
+#: Every sub-command, in ``--help`` order: each is a ``register(subparsers)`` function that
+#: adds its parser and sets ``run`` (a ``(Namespace) -> exit status`` callable). A command
+#: living in another module adds one line here.
+COMMANDS: tuple[Callable[[Any], None], ...] = (
+    _register_demo,
+    _register_chat,
+    _register_models,
+    _register_report,
+    _register_config,
+    _register_keys,
+    _register_budget,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="aigate",
+        description="aigate: an in-process AI gateway. Reports, model catalog, config "
+        "checks, a chat prompt and an offline demo.",
+    )
+    parser.add_argument("--version", action="version", version=f"aigate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in COMMANDS:
+        register(sub)
     return parser
 
 

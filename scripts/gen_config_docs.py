@@ -1,11 +1,13 @@
 """Generate the configuration reference from the pydantic models in ``aigate/config.py``.
 
-Used two ways:
+The reference lives in docs/configuration.md itself, between the markers
+``<!-- aigate:config-reference -->`` and ``<!-- /aigate:config-reference -->``, so it reads
+the same on GitHub, in an editor and in the built site:
 
-- as a mkdocs hook (``hooks:`` in mkdocs.yml): the marker ``<!-- aigate:config-reference -->``
-  in a page is replaced by the reference when the site is built, so it always matches the
-  code;
-- as a script: ``python scripts/gen_config_docs.py`` prints the same Markdown.
+- ``python scripts/gen_config_docs.py --write`` rewrites that section from the code;
+- ``python scripts/gen_config_docs.py --check`` exits 1 when the section is out of date
+  (tests/test_docs.py runs the same check);
+- ``python scripts/gen_config_docs.py`` prints the reference.
 
 Each model becomes a section named by where it sits in a config file (``providers.<name>``,
 ``routes.<alias>``, ...) with its docstring and a table of fields: type, default,
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 MARKER = "<!-- aigate:config-reference -->"
+END_MARKER = "<!-- /aigate:config-reference -->"
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
@@ -217,7 +220,10 @@ def render() -> str:
     ]
     for model, where in found:
         title = f"`{where[0]}`" if where[0] else "Top level"
-        out.append(f"### {title} {{#{renderer.anchors[model]}}}")
+        # an HTML anchor, not mkdocs' {#id}: the same link works on GitHub and in the site
+        out.append(f'<a id="{renderer.anchors[model]}"></a>')
+        out.append("")
+        out.append(f"### {title}")
         out.append("")
         out.append(f"*{model.__name__}*. {rst_to_md(model.__doc__ or '')}")
         if len(where) > 1:
@@ -240,7 +246,9 @@ def render() -> str:
             kind = kind.replace("|", "\\|")
             out.append(f"| `{name}` | {kind} | {renderer.default(field)} | {note} |")
         out.append("")
-    out.append("### Provider kinds {#kinds}")
+    out.append('<a id="kinds"></a>')
+    out.append("")
+    out.append("### Provider kinds")
     out.append("")
     out.append("`providers.<name>.kind` (default: the provider's name) picks one of these.")
     out.append("")
@@ -249,12 +257,36 @@ def render() -> str:
     return "\n".join(out)
 
 
-def on_page_markdown(markdown: str, page: Any = None, **kwargs: Any) -> str:
-    """mkdocs hook: replace the marker with the generated reference."""
-    if MARKER in markdown:
-        return markdown.replace(MARKER, render())
-    return markdown
+PAGE = Path("docs") / "configuration.md"
+
+
+def fill(markdown: str) -> str:
+    """``markdown`` with the section between the markers replaced by :func:`render`."""
+    start = markdown.index(MARKER) + len(MARKER)
+    end = markdown.index(END_MARKER, start)
+    return markdown[:start] + "\n\n" + render() + "\n" + markdown[end:]
+
+
+def main(argv: Sequence[str]) -> int:
+    page = ROOT / PAGE
+    if not argv:
+        sys.stdout.write(render())
+        return 0
+    text = page.read_text(encoding="utf-8")
+    wanted = fill(text)
+    if argv == ["--check"]:
+        if wanted != text:
+            sys.stderr.write(f"{PAGE} is out of date: run scripts/gen_config_docs.py --write\n")
+            return 1
+        return 0
+    if argv == ["--write"]:
+        if wanted != text:
+            page.write_text(wanted, encoding="utf-8")
+            sys.stderr.write(f"wrote {PAGE}\n")
+        return 0
+    sys.stderr.write("usage: gen_config_docs.py [--write | --check]\n")
+    return 2
 
 
 if __name__ == "__main__":
-    sys.stdout.write(render())
+    sys.exit(main(sys.argv[1:]))

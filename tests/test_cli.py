@@ -545,3 +545,213 @@ def test_the_documented_config_example_passes_config_check(
     assert "warning: providers.groq: no API key" in err
     assert "warning: keys: AIGATE_KEY_PEPPER is not set" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.toml"]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class TestConfigInit:
+    def test_writes_the_shipped_example(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """#14.3: `config init` writes the package's template, the same file as the repo's
+        aigate.toml; it checks clean and a gateway built from it answers, priced, offline."""
+        import aigate
+
+        monkeypatch.chdir(tmp_path)
+        code, _, err = run(capsys, "config", "init")
+        assert code == 0 and "wrote aigate.toml" in err
+        text = (tmp_path / "aigate.toml").read_text()
+        assert text == (ROOT / "aigate.toml").read_text()
+        code, out, err = run(capsys, "config", "check", "aigate.toml", "--strict")
+        assert code == 0 and out.startswith("ok: aigate.toml") and err == ""
+        with aigate.Gateway.from_file("aigate.toml") as gw:
+            r = gw.chat.completions.create(model="fast", messages=[{"role": "user", "content": ""}])
+        assert r.gateway is not None and r.gateway.cost_usd is not None and r.gateway.cost_usd > 0
+
+    def test_keeps_an_existing_file(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        target = write(tmp_path, "mine.toml", "timeout = 5\n")
+        code, _, err = run(capsys, "config", "init", target)
+        assert code == 2 and f"{target} exists; pass --force" in err
+        assert Path(target).read_text() == "timeout = 5\n"
+        assert run(capsys, "config", "init", target, "--force")[0] == 0
+        assert "[providers.openai]" in Path(target).read_text()
+
+    def test_template_is_package_data(self) -> None:
+        """Loaded through importlib.resources from inside aigate/, so a wheel carries it
+        (hatchling's wheel target includes every file under packages = ["aigate"])."""
+        from importlib.resources import files
+
+        assert files("aigate").joinpath("_templates/aigate.toml").is_file()
+
+
+class TestConfigCheckAgreesWithFromFile:
+    """#14.6: what `config check` passes, `Gateway.from_file` accepts (in the same
+    environment); what it would refuse is an error or, for a secret missing from the
+    environment, a warning that `--strict` turns into an error."""
+
+    KEYS = '[providers.openai]\napi_keys = ["sk-a"]\n[keys]\nstore = "sqlite:///keys.db"\n'
+
+    def test_missing_pepper(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import aigate
+
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.delenv("AIGATE_KEY_PEPPER", raising=False)
+        path = write(tmp_path, "k.toml", self.KEYS)
+        code, _, err = run(capsys, "config", "check", path)
+        assert code == 0
+        assert "warning: keys: AIGATE_KEY_PEPPER is not set: Gateway.from_file refuses" in err
+        code, _, err = run(capsys, "config", "check", path, "--strict")
+        assert code == 2 and "error: keys: AIGATE_KEY_PEPPER is not set" in err
+        with pytest.raises(aigate.ConfigurationError):
+            aigate.Gateway.from_file(path)
+
+    def test_short_pepper_is_an_error_in_both(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import aigate
+
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("AIGATE_KEY_PEPPER", "Zq7pepr")
+        path = write(tmp_path, "k.toml", self.KEYS)
+        code, _, err = run(capsys, "config", "check", path)
+        assert code == 2 and "field: keys.pepper" in err and "Zq7pepr" not in err
+        with pytest.raises(aigate.ConfigurationError) as info:
+            aigate.Gateway.from_file(path)
+        assert info.value.field == "keys.pepper"
+
+    def test_the_documented_example_loads_where_check_passes(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """docs/configuration.md's example: its stores are relative paths (no root needed)."""
+        import aigate
+
+        page = (ROOT / "docs" / "configuration.md").read_text()
+        example = page.split("```toml\n", 1)[1].split("```", 1)[0]
+        assert "/var/" not in example
+        monkeypatch.chdir(tmp_path)
+        for name in ("GROQ_API_KEY", "OPENROUTER_API_KEY"):
+            monkeypatch.setenv(name, "sk-test-env")
+        monkeypatch.setenv("AIGATE_KEY_PEPPER", "a-pepper-of-more-than-16-chars")
+        path = write(tmp_path, "doc.toml", example)
+        code, _, err = run(capsys, "config", "check", path, "--strict")
+        assert code == 0 and err == ""
+        with aigate.Gateway.from_file(path) as gw:
+            assert sorted(gw.routes) == ["fast", "smart"]
+
+
+class TestMissingPackages:
+    """#14.19: a store URL whose optional package is absent is reported with the pip line,
+    at construction and by `config check`, not as a traceback from the first call."""
+
+    @pytest.mark.parametrize(
+        ("module", "text", "field", "extra"),
+        [
+            ("redis", 'cache = "redis://:pw@127.0.0.1:6379/0"\n', "cache", "redis"),
+            ("redis", '[cache]\nurl = "rediss://127.0.0.1/0"\n', "cache.url", "redis"),
+            ("psycopg", 'ledger = "postgresql://app@db/aigate"\n', "ledger", "postgres"),
+            ("redis", '[budget]\nstore = "redis://127.0.0.1/1"\n', "budget.store", "redis"),
+            ("redis", '[router]\nhealth = "redis://127.0.0.1/1"\n', "router.health", "redis"),
+        ],
+    )
+    def test_config_check(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        module: str,
+        text: str,
+        field: str,
+        extra: str,
+    ) -> None:
+        monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+        path = write(tmp_path, "c.toml", text + '[providers.openai]\napi_keys = ["sk-a"]\n')
+        code, out, err = run(capsys, "config", "check", path)
+        assert code == 2 and out == ""
+        assert f'pip install "aigate[{extra}]"' in err and f"field: {field}" in err
+        assert "pw" not in err
+
+    def test_cache_at_construction(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import aigate
+
+        monkeypatch.setitem(sys.modules, "redis", None)
+        with pytest.raises(aigate.ConfigurationError) as info:
+            aigate.Gateway(
+                providers={"openai": {"kind": "fake"}}, cache="redis://:pw@127.0.0.1:6379/0"
+            )
+        assert info.value.field == "cache.url"
+        message = str(info.value)
+        assert "needs the redis package, which is not installed" in message
+        assert 'pip install "aigate[redis]"' in message
+        assert "pw" not in message and "accepted:" not in message
+
+
+class TestSuggestions:
+    """#14.7 (CLI): a mistyped command, option or model says what was meant."""
+
+    def test_command(self, capsys: pytest.CaptureFixture[str]) -> None:
+        with pytest.raises(SystemExit) as info:
+            main(["cnfig", "check", "x.toml"])
+        assert info.value.code == 2
+        assert "did you mean 'config'?" in capsys.readouterr().err
+
+    def test_option(self, capsys: pytest.CaptureFixture[str]) -> None:
+        with pytest.raises(SystemExit) as info:
+            main(["report", "--ledgr", "sqlite:///x.db"])
+        assert info.value.code == 2
+        assert "did you mean --ledger?" in capsys.readouterr().err
+
+    def test_bare_model_names_its_provider(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run(capsys, "chat", "hi", "--model", "gpt-4o-mini")
+        assert code == 2 and out == ""
+        assert "did you mean openai/gpt-4o-mini?" in err
+        assert "unknown provider" not in err
+
+    def test_model_of_a_provider_without_its_key(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _, err = run(capsys, "chat", "hi", "--model", "claude-haiku-4-5")
+        assert code == 2
+        assert "did you mean anthropic/claude-haiku-4-5?" in err and "ANTHROPIC_API_KEY" in err
+
+    def test_route_of_a_config(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(tmp_path)  # the config's sqlite stores are relative paths
+        code, _, err = run(capsys, "chat", "hi", "-c", str(ROOT / "aigate.toml"), "-m", "fsat")
+        assert code == 2 and "did you mean fast?" in err
+
+    def test_model_missing_from_the_catalog_is_a_note(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """It may be a new model, so it is still sent; the note says it is unpriced."""
+        code, out, err = run(capsys, "chat", "hi", "--model", "openai/gpt-4o-mni")
+        assert code == 0 and out
+        assert "note: openai/gpt-4o-mni is not in the catalog (unpriced); did you mean" in err
+        assert "openai/gpt-4o-mini?" in err
+
+
+class TestReportMissingLedger:
+    def test_missing_sqlite_file(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """#14.12: exit 2 naming the path, and no empty database left behind."""
+        monkeypatch.chdir(tmp_path)
+        for extra in ((), ("--html", "r.html"), ("--csv",)):
+            code, out, err = run(capsys, "report", "--ledger", "sqlite:///typo.db", *extra)
+            assert code == 2 and out == ""
+            assert "no ledger at typo.db: the file does not exist" in err
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_keys_without_a_pepper_say_how_to_make_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#14.1: the README's `keys create` explains the pepper when it is missing."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AIGATE_KEY_PEPPER", raising=False)
+    code, _, err = run(capsys, "keys", "create", "--store", "sqlite:///keys.db", "--project", "a")
+    assert code == 2 and "export AIGATE_KEY_PEPPER=" in err and "secrets.token_urlsafe" in err
+    assert list(tmp_path.iterdir()) == []

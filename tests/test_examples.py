@@ -14,7 +14,12 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 # What each example must print (offline); a new example without an entry fails the test.
 EXPECTED: dict[str, tuple[str, ...]] = {
-    "quickstart.py": ("answered: openai/gpt-4o-mini after 2 attempts", "embed:"),
+    "quickstart.py": (
+        "answered: openai/gpt-4o-mini after 2 attempts",
+        "cost:     $0.0000",
+        "priced at $0.0000",
+        "embed:",
+    ),
     "failover.py": (
         "RateLimitError (transient)",
         "APITimeoutError (transient)",
@@ -22,26 +27,34 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "BadRequestError raised at once",
     ),
     "budgets_per_tenant.py": (
+        "acme: call 1 cost $0.0000",
         "refused before sending: key:vk_",
         "refused before sending: user:bo has no room",
         "acme may not use gpt-4.1: ModelNotAllowedError",
         "acme/ana: 6 calls",
     ),
-    "caching.py": ("call 2: ", "cached=True cost=$0 saved=$0.0000", "1 cache hits"),
+    "caching.py": (
+        "cached=False cost=$0.0000",
+        "cached=True cost=$0 saved=$0.0000",
+        "1 cache hits",
+    ),
     "streaming.py": (
         "The lighthouse keeper counted ships.",
+        "-> openai/gpt-4o-mini: $0.0000",
         "estimated usage: False",
         "async: ",
         "interrupted: kept the partial answer 'one two three'",
     ),
-    "async_fanout.py": ("24 answers in", "ledger: 24 calls"),
+    "async_fanout.py": ("24 answers in", "ledger: 24 calls", "tokens, $0.000"),
     "fastapi_app.py": (
         "POST /chat as ana: 200",
+        "'cost_usd': '0.0000",
         "POST /chat as ana: 429 {'error': 'BudgetExceeded'",
         "POST /chat/stream: 200",
         "GET /usage:",
     ),
     "testing_with_pytest.py": ("7 passed",),
+    "realtime_voice.py": ("3 responses on openai/gpt-realtime: $0.0", "one session row"),
 }
 
 
@@ -72,3 +85,6 @@ def test_example_runs_offline(name: str) -> None:
     for expected in EXPECTED[name]:
         assert expected in result.stdout, f"{expected!r} not in:\n{result.stdout}"
     assert "Traceback" not in result.stderr
+    # an example shows what it claims: an unknown price would print None (or warn)
+    assert "None" not in result.stdout, result.stdout
+    assert "no price known" not in result.stderr, result.stderr

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from aigate._report_html import collect_report, format_usd, render_html, safe_url
+from aigate._report_html import PALETTE, collect_report, format_usd, render_html, safe_url
 from aigate.cli import main
 from aigate.ledger import LedgerRecord, SQLiteLedger
 
@@ -223,16 +223,152 @@ def test_report_renders_in_headless_chromium(ledger_url: str, tmp_path: Path) ->
     assert len(data) > 20_000
     width, height, rows = png_pixels(data)
     assert (width, height) == (1200, 1600)
-    # Sample the page: many distinct colours, and the chart palette's blue is drawn.
+    # Sample the page: many distinct colours, and the chart palette's colours are drawn.
+    palette = [bytes.fromhex(c[1:]) for c in PALETTE]
     colours: set[bytes] = set()
-    blue = 0
+    drawn = 0
     for row in rows[::8]:
         for x in range(0, len(row) - 3, 3 * 8):
             pixel = row[x : x + 3]
             colours.add(pixel)
-            r, g, b = pixel
-            blue += b > 180 and r < 80 and g < 140  # the first series colour, #2563eb
+            near = (all(abs(a - b) <= 10 for a, b in zip(pixel, c, strict=True)) for c in palette)
+            drawn += any(near)
     assert len(colours) > 50, "the screenshot looks blank"
-    assert blue > 30, "no chart bars were drawn"
+    assert drawn > 30, "no chart bars were drawn"
     # Kept for a person to look at when debugging: tmp_path survives a failed test.
     (tmp_path / "chromium.log").write_bytes(result.stderr)
+
+
+# -- #14.13, #14.14, #14.21: the page honours the command line and reads right ------------
+
+
+DAY = timedelta(days=1)
+
+
+def _page(ledger_url: str, tmp_path: Path, *args: str) -> str:
+    out = tmp_path / f"r{len(list(tmp_path.iterdir()))}.html"
+    assert main(["report", "--ledger", ledger_url, "--html", str(out), *args]) == 0
+    return out.read_text()
+
+
+class TestCommandLine:
+    def test_group_by_changes_the_page(self, ledger_url: str, tmp_path: Path) -> None:
+        by_user = _page(ledger_url, tmp_path, "--group-by", "user")
+        by_model = _page(ledger_url, tmp_path, "--group-by", "model")
+        assert by_user != by_model
+        assert "<h2>By user</h2>" in by_user and "<h2>By user</h2>" not in by_model
+        assert "<h2>By model</h2>" in by_model
+        section = by_user.split("<h2>By user</h2>", 1)[1].split("</section>", 1)[0]
+        for user in USERS:
+            assert f"<td>{user}</td>" in section
+
+    def test_a_time_grouping_is_the_chart_bucket(self, ledger_url: str, tmp_path: Path) -> None:
+        """`--group-by day` draws days, even for a window the page would draw in hours."""
+        one_day = ("--since", "2024-05-01", "--until", "2024-05-02")
+        assert "Spend per hour" in _page(ledger_url, tmp_path, *one_day)
+        page = _page(ledger_url, tmp_path, "--group-by", "day", *one_day)
+        assert "Spend per day" in page and "Spend per hour" not in page
+        page = _page(ledger_url, tmp_path, "--group-by", "hour,provider")
+        assert "Spend per hour" in page and "<h2>By hour, provider</h2>" in page
+
+    def test_window_picks_the_bucket(self, ledger_url: str) -> None:
+        """With no time grouping, the window decides, not how many days hold data."""
+        with SQLiteLedger(ledger_url.removeprefix("sqlite:///")) as ledger:
+            week = collect_report(ledger, since=START - timedelta(days=6), until=START + DAY)
+        assert week.bucket == "day"
+
+    def test_progress_on_stderr(
+        self,
+        ledger_url: str,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A long report says what it is reading (here every report is 'long')."""
+        import aigate.cli
+
+        monkeypatch.setattr(aigate.cli, "PROGRESS_AFTER_S", 0.0)
+        out = tmp_path / "r.html"
+        assert main(["report", "--ledger", ledger_url, "--html", str(out)]) == 0
+        err = capsys.readouterr().err
+        for step in ("totals", "models", "providers", "top spenders"):
+            assert f"report: reading {step}..." in err
+        assert main(["report", "--ledger", ledger_url]) == 0
+        captured = capsys.readouterr()
+        assert "report: reading totals..." in captured.err and "reading" not in captured.out
+        assert main(["report", "--ledger", ledger_url, "--quiet"]) == 0
+        assert "report: reading" not in capsys.readouterr().err
+
+
+def _groq_ledger(tmp_path: Path) -> str:
+    path = tmp_path / "groq.db"
+    with SQLiteLedger(str(path)) as ledger:
+        rows = [
+            ("groq", "openai/gpt-oss-20b", 900),
+            ("openai", "gpt-4o-mini", 400),
+            ("openrouter", "anthropic/claude-3.5-sonnet-20241022-long-name", 2500),
+            ("anthropic", "claude-haiku-4-5", 100),
+        ]
+        for i, (provider, model, cost) in enumerate(rows * 3):
+            ledger.record(
+                LedgerRecord(
+                    id=f"g{i}",
+                    ts=START + timedelta(hours=i),
+                    provider=provider,
+                    model=model,
+                    project=f"p{i % 2}",
+                    cost_nano=cost * (i + 1),
+                )
+            )
+    return f"sqlite:///{path}"
+
+
+class TestReadsRight:
+    def test_models_carry_their_provider(self, tmp_path: Path) -> None:
+        page = _page(_groq_ledger(tmp_path), tmp_path)
+        models = page.split("<h2>Models</h2>", 1)[1]
+        assert "<td>groq</td><td>openai/gpt-oss-20b</td>" in models
+        chart = page.split("<h2>By model</h2>", 1)[1].split("</section>", 1)[0]
+        assert "<title>groq/openai/gpt-oss-20b</title>" in chart
+
+    def test_bar_labels_fit(self, tmp_path: Path) -> None:
+        """Every label, right-aligned at x, starts inside the chart (7 px per character at
+        12 px is wider than a system font's average)."""
+        page = _page(_groq_ledger(tmp_path), tmp_path)
+        labels = re.findall(
+            r'<text x="([\d.]+)" y="[\d.]+" class="label" text-anchor="end">'
+            r"<title>[^<]*</title>([^<]*)</text>",
+            page,
+        )
+        assert len(labels) >= 8
+        for x, text in labels:
+            assert float(x) - 7 * len(html_unescape(text)) >= 0, text
+
+    def test_colours_are_stable_per_name(self, ledger_url: str, tmp_path: Path) -> None:
+        """A name has one colour on the whole page, whatever its rank in each chart."""
+        page = _page(ledger_url, tmp_path, "--group-by", "provider")
+        seen: dict[str, set[str]] = {}
+        for color, name in re.findall(r'fill="(#[0-9a-f]{6})"><title>(?:\S+ )?([^<: ]+):', page):
+            seen.setdefault(name, set()).add(color)
+        for color, name in re.findall(r'<i style="background:(#[0-9a-f]{6})"></i>([^<]+)<', page):
+            seen.setdefault(name, set()).add(color)
+        assert {"openai", "anthropic", "gemini"} <= set(seen)
+        assert all(len(colors) == 1 for colors in seen.values()), seen
+        # and different names in one chart get different colours
+        legend = re.findall(r'<i style="background:(#[0-9a-f]{6})"></i>', page)
+        assert len(set(legend)) == len(legend)
+
+    def test_models_table_sorted_by_spend(self, ledger_url: str, tmp_path: Path) -> None:
+        page = _page(ledger_url, tmp_path)
+        table = page.split("<h2>Models</h2>", 1)[1].split("</table>", 1)[0]
+        spends = [
+            float(v.replace(",", "")) if v != "0" else 0.0
+            for v in re.findall(r'<td class="n">\$([\d.,]+)', table)
+        ]
+        assert len(spends) >= 4 and spends == sorted(spends, reverse=True)
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)

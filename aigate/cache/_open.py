@@ -53,6 +53,9 @@ def open_cache(url_or_instance: str | Cache | None, *, field: str = "cache") -> 
     try:
         params = _query(parts.query)
         return _OPENERS[scheme](url, parts, params)
+    except _MissingPackage as err:
+        message = f"{field}: {redact_url(url)!r} {err.message}"
+        raise ConfigurationError(message, field=field) from None
     except ConfigurationError as err:
         raise _error(field, f"{err.message} in {redact_url(url)!r}") from None
     except (TypeError, ValueError) as err:
@@ -119,7 +122,27 @@ def _disk(url: str, parts: Any, params: dict[str, str]) -> Cache:
     return DiskCache(directory, **kwargs)
 
 
+class _MissingPackage(ConfigurationError):
+    """An optional package a URL needs is not installed (no list of schemes: the URL is fine)."""
+
+
+def _require(module: str, extra: str) -> None:
+    """A missing optional package is a configuration error saying what to install, at
+    construction (not a traceback from the first call)."""
+    import importlib.util
+
+    try:  # find_spec, not import: `import aigate` and Gateway(...) stay light
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise _MissingPackage(
+            f'needs the {module} package, which is not installed: pip install "aigate[{extra}]"'
+        )
+
+
 def _redis(url: str, parts: Any, params: dict[str, str]) -> Cache:
+    _require("redis", "redis")
     kwargs = _kwargs(
         prefix=_take(params, "prefix", str),
         default_ttl=_take(params, "default_ttl", float),
