@@ -13,15 +13,20 @@ follow the same rules, and the conformance tests hold them to it:
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
+import logging
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import IO, Any
 
-from ._record import UTC, LedgerRecord, SummaryRow
+from ._record import TOKEN_FIELDS, UTC, LedgerRecord, SummaryRow
+
+logger = logging.getLogger("aigate.ledger")
 
 __all__ = ["DIMENSIONS", "FILTERS", "Spec", "make_spec", "summarize", "to_csv", "to_json"]
 
@@ -237,3 +242,560 @@ def to_csv(rows: Iterable[SummaryRow | LedgerRecord], file: IO[str]) -> None:
 def to_json(rows: Iterable[SummaryRow | LedgerRecord]) -> str:
     """A JSON array of `to_dict()` objects; USD amounts are decimal strings."""
     return json.dumps([r.to_dict() for r in rows], default=str)
+
+
+# -- the dashboard's views: one SQL statement each on SQLite and PostgreSQL ----------------
+#
+# Each view below runs as SQL on a SQL ledger (aggregation in the database, never a Python
+# loop over rows) and, for the memory and Redis ledgers, over records in Python with the
+# same rules. ``requests`` counts calls that were sent (or answered from the cache): a
+# call refused before sending (``status="refused"``: budget, rate limit, cooldown) is
+# counted in ``refused`` only, never as a call or an error, and has no latency sample.
+
+#: Percentiles of the overview (latency and time to first token).
+OVERVIEW_PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+REFUSED = "refused"
+#: Indexes the views rely on, created once per ledger table (``CREATE INDEX IF NOT
+#: EXISTS``) when a view first runs: ordered walks for exact percentiles, and the request
+#: log's filters. ``{t}`` is the table name.
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS {t}_latency_ts_idx ON {t} (latency_ms, ts, status)",
+    "CREATE INDEX IF NOT EXISTS {t}_ttft_ts_idx ON {t} (ttft_ms, ts)",
+    "CREATE INDEX IF NOT EXISTS {t}_model_latency_idx ON {t} (model, latency_ms, ts, status)",
+    "CREATE INDEX IF NOT EXISTS {t}_status_ts_idx ON {t} (status, ts)",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The headline numbers of a window.
+
+    ``totals`` equals ``ledger.totals()`` for the same window (calls, errors, tokens, cost,
+    cache savings, p50/p95 latency). The rest is what a live page adds: refusals, calls
+    that needed more than one attempt (retries and failovers), streams, every token
+    category, and latency / time-to-first-token percentiles keyed by ``"p50"``, ``"p90"``,
+    ``"p95"``, ``"p99"`` (``None`` without samples).
+    """
+
+    totals: SummaryRow
+    refused: int = 0
+    failovers: int = 0
+    streams: int = 0
+    tokens: Mapping[str, int] = field(default_factory=dict)
+    latency_ms: Mapping[str, float | None] = field(default_factory=dict)
+    ttft_ms: Mapping[str, float | None] = field(default_factory=dict)
+
+    @property
+    def cache_hit_rate(self) -> float:
+        """Share of calls answered from the cache."""
+        t = self.totals
+        return t.cache_hits / t.requests if t.requests else 0.0
+
+    @property
+    def failover_rate(self) -> float:
+        """Share of calls that took more than one attempt."""
+        t = self.totals
+        return self.failovers / t.requests if t.requests else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly: the totals as `SummaryRow.to_dict`, then the live figures."""
+        return {
+            "totals": self.totals.to_dict(),
+            "refused": self.refused,
+            "failovers": self.failovers,
+            "failover_rate": self.failover_rate,
+            "cache_hit_rate": self.cache_hit_rate,
+            "streams": self.streams,
+            "tokens": dict(self.tokens),
+            "latency_ms": dict(self.latency_ms),
+            "ttft_ms": dict(self.ttft_ms),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of the request log, newest first; ``next`` is the cursor of the next page
+    (``None`` on the last one)."""
+
+    records: list[LedgerRecord]
+    next: str | None = None
+
+
+def _pkey(p: float) -> str:
+    return f"p{round(p * 100)}"
+
+
+class _Backend:
+    """How to run SQL on one ledger: its dialect, table, a row fetcher and a DDL runner."""
+
+    def __init__(self, dialect: Any, table: str, rows: Any, execute: Any) -> None:
+        self.d = dialect
+        self.table = table
+        self.rows = rows
+        self.execute = execute
+
+    def where(self, spec: Spec, *, sent: bool | None = None) -> tuple[str, list[Any]]:
+        conds: list[str] = []
+        params: list[Any] = []
+        if spec.since is not None:
+            conds.append(f"ts >= {self.d.ph}")
+            params.append(self.d.ts(spec.since))
+        if spec.until is not None:
+            conds.append(f"ts < {self.d.ph}")
+            params.append(self.d.ts(spec.until))
+        for key, value in spec.where:
+            cond, cond_params = self.d.condition(key, value)
+            conds.append(cond)
+            params += cond_params
+        if sent:
+            conds.append(f"status <> '{REFUSED}'")
+        return (" WHERE " + " AND ".join(conds) if conds else ""), params
+
+
+def _unwrap(ledger: Any) -> Any:
+    inner = getattr(ledger, "inner", None)  # SafeLedger
+    return _unwrap(inner) if inner is not None and hasattr(inner, "record") else ledger
+
+
+_ENSURED: set[tuple[str, str, str]] = set()
+_ENSURE_LOCK = threading.Lock()
+
+
+def _backend(ledger: Any) -> _Backend | None:
+    """The SQL side of a ledger, or None for one that reports in Python (memory, Redis)."""
+    from ._sqlite import SQLiteLedger
+
+    ledger = _unwrap(ledger)
+    if isinstance(ledger, SQLiteLedger):
+        lite = ledger
+
+        def lite_rows(sql: str, params: Sequence[Any]) -> list[Any]:
+            with lite._lock:
+                rows: list[Any] = lite._connection().execute(sql, params).fetchall()
+            return rows
+
+        backend = _Backend(lite._sql.d, lite._sql.table, lite_rows, lite_rows)
+        _ensure(backend, ("sqlite", lite.path, lite._sql.table))
+        return backend
+    if type(ledger).__name__ == "PostgresLedger" and hasattr(ledger, "_rows"):
+        pg = ledger
+
+        def pg_rows(sql: str, params: Sequence[Any]) -> list[Any]:
+            rows: list[Any] = pg._rows(sql, params)
+            return rows
+
+        def pg_execute(sql: str, params: Sequence[Any]) -> None:
+            pg._connection().execute(sql, params)
+
+        backend = _Backend(pg._sql.d, pg._sql.table, pg_rows, pg_execute)
+        _ensure(backend, ("postgres", str(id(pg)), pg._sql.table))
+        return backend
+    return None
+
+
+def _ensure(backend: _Backend, key: tuple[str, str, str]) -> None:
+    with _ENSURE_LOCK:
+        if key in _ENSURED:
+            return
+        for ddl in INDEXES:
+            try:
+                backend.execute(ddl.format(t=backend.table), ())
+            except Exception:
+                logger.debug("could not create an index on %s", backend.table, exc_info=True)
+        _ENSURED.add(key)
+
+
+def ensure_indexes(ledger: Any) -> None:
+    """Create the indexes the views use (idempotent; the first view does it anyway)."""
+    _backend(ledger)
+
+
+# -- SQL fragments ------------------------------------------------------------------------
+
+_SENT = f"status <> '{REFUSED}'"
+
+
+def _aggregates(d: Any) -> list[tuple[str, str]]:
+    """(name, SQL) of every counted figure; sent calls only, except ``refused``."""
+    attempts = (
+        "json_array_length(attempts)" if d.name == "sqlite" else "jsonb_array_length(attempts)"
+    )
+    true = "1" if d.name == "sqlite" else "TRUE"
+
+    def count(cond: str) -> str:
+        return f"COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0)"
+
+    out = [
+        ("requests", count(_SENT)),
+        ("errors", count("status = 'error'")),
+        ("cache_hits", count(f"cached = {true}")),
+        *[(name, f"COALESCE(SUM({name}), 0)") for name in TOKEN_FIELDS],
+        ("cost_nano", "COALESCE(SUM(cost_nano), 0)"),
+        ("saved_nano", "COALESCE(SUM(saved_nano), 0)"),
+        ("unpriced", count(f"cost_nano IS NULL AND {_SENT}")),
+        ("estimated", count(f"estimated = {true}")),
+        ("refused", count(f"status = '{REFUSED}'")),
+        ("failovers", count(f"{attempts} > 1")),
+        ("streams", count(f"stream = {true} AND {_SENT}")),
+    ]
+    return out
+
+
+def _summary_row(group: Mapping[str, str | None], data: Mapping[str, Any]) -> SummaryRow:
+    return SummaryRow(
+        group=dict(group),
+        requests=int(data["requests"]),
+        errors=int(data["errors"]),
+        cache_hits=int(data["cache_hits"]),
+        prompt_tokens=int(data["prompt_tokens"]),
+        completion_tokens=int(data["completion_tokens"]),
+        cached_tokens=int(data["cached_tokens"]),
+        reasoning_tokens=int(data["reasoning_tokens"]),
+        cost_nano=int(data["cost_nano"]),
+        saved_nano=int(data["saved_nano"]),
+        unpriced=int(data["unpriced"]),
+        estimated=int(data["estimated"]),
+        latency_p50_ms=_float(data.get("p50")),
+        latency_p95_ms=_float(data.get("p95")),
+    )
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _sqlite_percentile(
+    b: _Backend, column: str, p: float, where: str, params: list[Any], n_sql: str
+) -> tuple[str, list[Any]]:
+    """percentile_cont(p) over ``column`` for SQLite: the two ranks around ``p * (n - 1)``
+    read by an ordered index walk (``LIMIT 1 OFFSET k``), interpolated in SQL."""
+    cond = f"{where} AND {column} IS NOT NULL" if where else f" WHERE {column} IS NOT NULL"
+    pick = f"(SELECT {column} FROM {b.table}{cond} ORDER BY {column} LIMIT 1 OFFSET {{k}})"
+    k = f"(SELECT CAST({p} * (n - 1) AS INTEGER) FROM {n_sql})"
+    lo = pick.format(k=k)
+    hi = pick.format(k=f"({k} + 1)")
+    frac = f"(SELECT {p} * (n - 1) - CAST({p} * (n - 1) AS INTEGER) FROM {n_sql})"
+    sql = f"({lo} + {frac} * (COALESCE({hi}, {lo}) - {lo}))"
+    # lo appears three times and hi once, each with the filter's parameters.
+    return sql, params * 4
+
+
+# -- overview -----------------------------------------------------------------------------
+
+
+def overview(
+    ledger: Any,
+    *,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    where: Mapping[str, str] | None = None,
+) -> Overview:
+    """The headline numbers of a window, as one SQL statement on a SQL ledger."""
+    spec = make_spec(since=since, until=until, where=where)
+    b = _backend(ledger)
+    if b is None:
+        return _py_overview(ledger.query(since=spec.since, until=spec.until, where=where))
+    aggs = _aggregates(b.d)
+    where_sql, params = b.where(spec)
+    names = [name for name, _ in aggs]
+    select = [f"{sql} AS {name}" for name, sql in aggs]
+    sql_params: list[Any] = []
+    keys = [_pkey(p) for p in OVERVIEW_PERCENTILES]
+    if b.d.name == "postgres":
+        for p in OVERVIEW_PERCENTILES:
+            select.append(
+                f"percentile_cont({p}) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE {_SENT})"
+            )
+        for p in OVERVIEW_PERCENTILES:
+            select.append(f"percentile_cont({p}) WITHIN GROUP (ORDER BY ttft_ms)")
+        sql = f"SELECT {', '.join(select)} FROM {b.table}{where_sql}"
+        sql_params = params
+    else:
+        sent_where, sent_params = b.where(spec, sent=True)
+        # Sample counts first (index-only over ts), so each rank is a constant offset.
+        lat_n = f"(SELECT COUNT(*) AS n FROM {b.table}{sent_where})"
+        ttft_cond = (
+            f"{where_sql} AND ttft_ms IS NOT NULL" if where_sql else " WHERE ttft_ms IS NOT NULL"
+        )
+        ttft_n = f"(SELECT COUNT(*) AS n FROM {b.table}{ttft_cond})"
+        head = f"SELECT {', '.join(select)} FROM {b.table}{where_sql}"
+        sql_params = list(params)
+        pcts: list[str] = []
+        for p in OVERVIEW_PERCENTILES:
+            frag, frag_params = _sqlite_percentile(
+                b, "latency_ms", p, sent_where, sent_params, "lat_n"
+            )
+            pcts.append(frag)
+            sql_params += frag_params
+        for p in OVERVIEW_PERCENTILES:
+            frag, frag_params = _sqlite_percentile(b, "ttft_ms", p, where_sql, params, "ttft_n")
+            pcts.append(frag)
+            sql_params += frag_params
+        sql = (
+            f"WITH lat_n AS {lat_n}, ttft_n AS {ttft_n}, agg AS ({head}) "
+            f"SELECT agg.*, {', '.join(pcts)} FROM agg"
+        )
+        sql_params = [*sent_params, *params, *sql_params]
+    row = b.rows(sql, sql_params)[0]
+    data = dict(zip(names, row[: len(names)], strict=True))
+    rest = row[len(names) :]
+    latency = {k: _float(v) for k, v in zip(keys, rest[: len(keys)], strict=True)}
+    ttft = {k: _float(v) for k, v in zip(keys, rest[len(keys) :], strict=True)}
+    return _overview(data, latency, ttft)
+
+
+def _overview(
+    data: Mapping[str, Any], latency: Mapping[str, float | None], ttft: Mapping[str, float | None]
+) -> Overview:
+    totals = _summary_row({}, {**data, "p50": latency["p50"], "p95": latency["p95"]})
+    return Overview(
+        totals=totals,
+        refused=int(data["refused"]),
+        failovers=int(data["failovers"]),
+        streams=int(data["streams"]),
+        tokens={name: int(data[name]) for name in TOKEN_FIELDS},
+        latency_ms=dict(latency),
+        ttft_ms=dict(ttft),
+    )
+
+
+def _py_counts(recs: Sequence[LedgerRecord]) -> dict[str, Any]:
+    sent = [r for r in recs if r.status != REFUSED]
+    out: dict[str, Any] = {
+        "requests": len(sent),
+        "errors": sum(r.status == "error" for r in recs),
+        "cache_hits": sum(r.cached for r in recs),
+        "cost_nano": sum(r.cost_nano for r in recs if r.cost_nano is not None),
+        "saved_nano": sum(r.saved_nano for r in recs if r.saved_nano is not None),
+        "unpriced": sum(r.cost_nano is None for r in sent),
+        "estimated": sum(r.estimated for r in recs),
+        "refused": len(recs) - len(sent),
+        "failovers": sum(len(r.attempts) > 1 for r in recs),
+        "streams": sum(r.stream for r in sent),
+    }
+    for name in TOKEN_FIELDS:
+        out[name] = sum(getattr(r, name) for r in recs)
+    return out
+
+
+def _py_overview(recs: Sequence[LedgerRecord]) -> Overview:
+    latencies = sorted(r.latency_ms for r in recs if r.status != REFUSED)
+    ttfts = sorted(r.ttft_ms for r in recs if r.ttft_ms is not None)
+    latency = {_pkey(p): percentile(latencies, p) for p in OVERVIEW_PERCENTILES}
+    ttft = {_pkey(p): percentile(ttfts, p) for p in OVERVIEW_PERCENTILES}
+    return _overview(_py_counts(recs), latency, ttft)
+
+
+# -- breakdowns and time series -----------------------------------------------------------
+
+#: Above this many groups, SQLite percentiles per group come from one window pass (the
+#: ``summary()`` statement) instead of two index walks per group.
+_WALKED_GROUPS = 64
+
+
+def breakdown(
+    ledger: Any,
+    by: str,
+    *,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    where: Mapping[str, str] | None = None,
+    top: int | None = None,
+) -> list[SummaryRow]:
+    """Rows per value of ``by`` (any ``group_by`` item): the same rows as
+    ``ledger.summary(group_by=[by])``, or as ``ledger.top_spenders(by, top)`` with ``top``."""
+    spec = make_spec(since=since, until=until, group_by=(by,), where=where, top=top)
+    b = _backend(ledger)
+    if b is None:
+        if top is not None:
+            rows: list[SummaryRow] = ledger.top_spenders(
+                by, top, since=spec.since, until=spec.until, where=where
+            )
+            return rows
+        rows = ledger.summary(since=spec.since, until=spec.until, group_by=[by], where=where)
+        return rows
+    expr, expr_params = b.d.dimension(by)
+    where_sql, params = b.where(spec)
+    aggs = [(n, s) for n, s in _aggregates(b.d) if n not in ("refused", "failovers", "streams")]
+    select = [f"{expr} AS g0", *(f"{s} AS {n}" for n, s in aggs)]
+    names = [n for n, _ in aggs]
+    if b.d.name == "postgres":
+        select += [
+            f"percentile_cont({p}) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE {_SENT})"
+            for p in (0.5, 0.95)
+        ]
+    having = f" HAVING {aggs[0][1]} > 0"
+    sql = f"SELECT {', '.join(select)} FROM {b.table}{where_sql} GROUP BY g0{having}"
+    if top is not None:
+        sql += f" ORDER BY cost_nano DESC, requests DESC, g0 NULLS FIRST LIMIT {int(top)}"
+    raw = b.rows(sql, [*expr_params, *params])
+    out = []
+    for row in raw:
+        data = dict(zip(names, row[1 : 1 + len(names)], strict=True))
+        if b.d.name == "postgres":
+            data["p50"], data["p95"] = row[1 + len(names) :]
+        out.append((row[0], data))
+    if b.d.name == "sqlite" and out:
+        _sqlite_group_percentiles(ledger, b, spec, by, out)
+    return finish([_summary_row({by: g}, data) for g, data in out], spec)
+
+
+def _sqlite_group_percentiles(
+    ledger: Any, b: _Backend, spec: Spec, by: str, out: list[tuple[Any, dict[str, Any]]]
+) -> None:
+    if len(out) > _WALKED_GROUPS:
+        # Many groups: one window pass over the whole range beats hundreds of walks.
+        exact = {
+            r.group[by]: r
+            for r in ledger.summary(
+                since=spec.since, until=spec.until, group_by=[by], where=dict(spec.where)
+            )
+        }
+        for g, data in out:
+            row = exact.get(g)
+            data["p50"] = row.latency_p50_ms if row else None
+            data["p95"] = row.latency_p95_ms if row else None
+        return
+    expr, expr_params = b.d.dimension(by)
+    where_sql, params = b.where(spec, sent=True)
+    parts: list[str] = []
+    sql_params: list[Any] = []
+    for g, data in out:
+        n = int(data["requests"])
+        cond = f"{where_sql} AND {expr} IS ?" if where_sql else f" WHERE {expr} IS ?"
+        group_params = [*params, *expr_params, g]
+        cells = []
+        for p in (0.5, 0.95):
+            x = p * (n - 1)
+            k = math.floor(x)
+            pick = (
+                f"(SELECT latency_ms FROM {b.table}{cond} ORDER BY latency_ms LIMIT 1 OFFSET {{}})"
+            )
+            lo, hi = pick.format(k), pick.format(k + 1)
+            cells.append(f"({lo} + {x - k!r} * (COALESCE({hi}, {lo}) - {lo}))")
+            sql_params += group_params * 4
+        parts.append(f"SELECT {', '.join(cells)}")
+    rows = b.rows(" UNION ALL ".join(parts), sql_params)
+    for (_, data), (p50, p95) in zip(out, rows, strict=True):
+        data["p50"], data["p95"] = p50, p95
+
+
+def timeseries(
+    ledger: Any,
+    bucket: str = "day",
+    *,
+    by: str | None = None,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    where: Mapping[str, str] | None = None,
+) -> list[SummaryRow]:
+    """Rows per time ``bucket`` (hour, day, month; and per ``by`` value when given), ordered
+    by bucket: every count and sum of `summary`, without latency percentiles (``None``)."""
+    if bucket not in TIME_DIMENSIONS:
+        raise ValueError(f"bucket must be one of hour, day, month, not {bucket!r}")
+    group_by = (bucket,) if by is None else (bucket, by)
+    spec = make_spec(since=since, until=until, group_by=group_by, where=where)
+    b = _backend(ledger)
+    if b is None:
+        rows = summarize(ledger.query(since=spec.since, until=spec.until, where=where), spec)
+        return [_strip_percentiles(r) for r in rows]
+    groups: list[str] = []
+    params: list[Any] = []
+    for i, item in enumerate(group_by):
+        expr, expr_params = b.d.dimension(item)
+        groups.append(f"{expr} AS g{i}")
+        params += expr_params
+    where_sql, where_params = b.where(spec)
+    aggs = [(n, s) for n, s in _aggregates(b.d) if n not in ("refused", "failovers", "streams")]
+    names = [n for n, _ in aggs]
+    keys = ", ".join(f"g{i}" for i in range(len(group_by)))
+    sql = (
+        f"SELECT {', '.join([*groups, *(f'{s} AS {n}' for n, s in aggs)])} "
+        f"FROM {b.table}{where_sql} GROUP BY {keys} HAVING {aggs[0][1]} > 0"
+    )
+    raw = b.rows(sql, [*params, *where_params])
+    k = len(group_by)
+    out = [
+        _summary_row(
+            dict(zip(group_by, row[:k], strict=True)),
+            dict(zip(names, row[k : k + len(names)], strict=True)),
+        )
+        for row in raw
+    ]
+    return finish(out, spec)
+
+
+def _strip_percentiles(row: SummaryRow) -> SummaryRow:
+    data = row.to_dict()
+    data.update(latency_p50_ms=None, latency_p95_ms=None)
+    return SummaryRow.from_dict(data)
+
+
+# -- the request log ----------------------------------------------------------------------
+
+
+def _cursor(rec: LedgerRecord) -> str:
+    raw = json.dumps([rec.ts.isoformat(), rec.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _uncursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        ts, id_ = json.loads(raw)
+        when = datetime.fromisoformat(ts)
+        if when.tzinfo is None or not isinstance(id_, str):
+            raise ValueError
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"cursor {cursor!r} is not one this ledger returned") from exc
+    return when.astimezone(UTC), id_
+
+
+def requests_page(
+    ledger: Any,
+    *,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    where: Mapping[str, str] | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """One page of records, newest first, matching every ``where`` pair; pass the returned
+    ``next`` as ``cursor`` for the following page (keyset paging on (ts, id): a page costs
+    the same on row 10 and row 1,000,000)."""
+    if not 1 <= limit <= 1000:
+        raise ValueError(f"limit must be between 1 and 1000, not {limit}")
+    spec = make_spec(since=since, until=until, where=where)
+    after = _uncursor(cursor) if cursor else None
+    b = _backend(ledger)
+    if b is None:
+        recs: list[LedgerRecord] = ledger.query(
+            since=spec.since, until=spec.until, where=where, newest_first=True
+        )
+        if after is not None:
+            recs = [r for r in recs if (r.ts, r.id) < after]
+        recs = recs[: limit + 1]
+    else:
+        from ._sql import COLUMN_LIST, decode
+
+        where_sql, params = b.where(spec)
+        if after is not None:
+            ph = b.d.ph
+            cond = f"(ts < {ph} OR (ts = {ph} AND id < {ph}))"
+            where_sql = f"{where_sql} AND {cond}" if where_sql else f" WHERE {cond}"
+            ts = b.d.ts(after[0])
+            params = [*params, ts, ts, after[1]]
+        sql = (
+            f"SELECT {COLUMN_LIST} FROM {b.table}{where_sql} "
+            f"ORDER BY ts DESC, id DESC LIMIT {limit + 1}"
+        )
+        recs = [decode(row, text=b.d.name == "sqlite") for row in b.rows(sql, params)]
+    more = len(recs) > limit
+    recs = recs[:limit]
+    return Page(recs, _cursor(recs[-1]) if more and recs else None)
+
+
+def call(ledger: Any, call_id: str) -> LedgerRecord | None:
+    """The record of one call (its attempts, cost and cache status), or None."""
+    rec: LedgerRecord | None = ledger.get(call_id)
+    return rec
