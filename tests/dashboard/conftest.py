@@ -44,14 +44,16 @@ def in_ci() -> bool:
 
 def seed_records(now: datetime) -> list[LedgerRecord]:
     """60 calls in the last 24 hours (between 1 and 20 hours ago, so a test's "last 24
-    hours" window holds all of them however long it runs), 40 older ones (2 to 9 days
+    hours" window holds all of them however long it runs), 40 older ones (2.5 to 8.5 days
     ago): errors, failovers, cache hits, streams, an unpriced call, metadata tags."""
     out = []
     for i in range(100):
         provider, model, cost = MODELS[i % len(MODELS)]
         recent = i < 60
         ts = now - (
-            timedelta(hours=1, minutes=19 * i) if recent else timedelta(days=2 + (i - 60) % 7)
+            timedelta(hours=1, minutes=19 * i)
+            if recent
+            else timedelta(days=2 + (i - 60) % 7, hours=12)
         )
         failover = i % 9 == 0
         attempts = [{"provider": provider, "model": model, "status_code": 200, "latency_ms": 90.0}]
@@ -156,8 +158,23 @@ def served(stack: Stack) -> Iterator[Served]:
     charges = Budgets(limits).plan({"user": "ana"}, estimate_nano=8_000_000)
     assert budget.reserve("seed-1", charges, 60).ok
     budget.settle("seed-1", Budgets.actual(charges, cost_nano=6_000_000, tokens=0))
+    # A shared health store as the gateways left it: one target failing, one key cooling.
+    from aigate.routing import BreakerSettings, MemoryHealthStore
+
+    health = MemoryHealthStore(BreakerSettings())
+    at = time.time()
+    for _ in range(5):
+        health.record("openai/gpt-4.1", "fail", at, reason="APIStatusError 503")
+    health.record("key:openai:openai-k1", "cool", at, cooldown=42.0, reason="RateLimitError 429")
+    health.record("anthropic/claude-haiku-4-5", "ok", at)
     sources = Sources(
-        ledger=stack.ledger, keys=keys, budget_store=budget, limits=limits, closers=[keys.close]
+        ledger=stack.ledger,
+        keys=keys,
+        budget_store=budget,
+        limits=limits,
+        health=health,
+        health_names=["openai/gpt-4.1", "anthropic/claude-haiku-4-5", "key:openai:openai-k1"],
+        closers=[keys.close],
     )
     port = _free_port()
     config = uvicorn.Config(

@@ -70,11 +70,15 @@ def test_breakdown_and_exports_equal_summary(served: Served, stack: Stack, by: s
     want = [r.to_dict() for r in stack.ledger.summary(since=since, group_by=[by])]
     assert get(served, "/api/breakdown", by=by, since=iso)["rows"] == want
     as_json = httpx.get(
-        served.url + "/api/breakdown", params={"by": by, "since": iso, "format": "json"}, headers=AUTH
+        served.url + "/api/breakdown",
+        params={"by": by, "since": iso, "format": "json"},
+        headers=AUTH,
     )
     assert json.loads(as_json.text) == want
     as_csv = httpx.get(
-        served.url + "/api/breakdown", params={"by": by, "since": iso, "format": "csv"}, headers=AUTH
+        served.url + "/api/breakdown",
+        params={"by": by, "since": iso, "format": "csv"},
+        headers=AUTH,
     )
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
@@ -156,3 +160,15 @@ def test_read_only_refuses_key_actions() -> None:
 def test_a_short_token_is_refused() -> None:
     with pytest.raises(ValueError, match="16 characters"):
         create_app(Sources(ledger=MemoryLedger()), "short")
+
+
+def test_health_shows_breakers_of_the_shared_store(served: Served) -> None:
+    data = get(served, "/api/health")
+    states = {b["name"]: b for b in data["targets"] + data["keys"]}
+    assert states["openai/gpt-4.1"]["state"] == "open"
+    assert states["openai/gpt-4.1"]["failures"] == 5
+    assert states["anthropic/claude-haiku-4-5"]["state"] == "closed"
+    cooling = next(b for b in data["keys"] if b["name"] == "key:openai:openai-k1")
+    assert cooling["state"] == "open" and 0 < cooling["retry_in_s"] <= 42
+    # Targets seen in the ledger are listed even when the config names none.
+    assert "gemini/gemini-2.5-flash" in states

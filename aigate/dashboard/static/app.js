@@ -9,6 +9,10 @@
   const windowEl = document.getElementById("window");
   let timer = null;
   let charts = [];
+  // Bumped on every navigation: an answer that arrives for an older page is dropped, so a
+  // slow overview never paints over the page the user moved to.
+  let gen = 0;
+  const STALE = new Error("stale");
 
   // -- helpers -------------------------------------------------------------------------
   function h(tag, attrs, ...children) {
@@ -39,8 +43,10 @@
   }
   const label = (v) => (v === null || v === undefined ? "(none)" : v);
   async function api(path, opts) {
+    const asked = gen;
     const res = await fetch(path, Object.assign({ credentials: "same-origin" }, opts || {}));
     const data = await res.json().catch(() => ({}));
+    if (asked !== gen) throw STALE;
     if (!res.ok) throw new Error(data.error || res.status + " " + res.statusText);
     return data;
   }
@@ -68,7 +74,11 @@
   }
   function td(v, isNum, raw) { return h("td", { class: isNum ? "num" : "", dataset: raw === undefined ? {} : { value: String(raw) } }, v); }
   function setStatus(text) { statusEl.textContent = text; }
-  function fail(err) { setStatus("error: " + err.message); console.warn(err.message); }
+  function fail(err) {
+    if (err === STALE) return;
+    setStatus("error: " + err.message);
+    console.warn(err.message);
+  }
   function clear() {
     charts.forEach((c) => c.destroy());
     charts = [];
@@ -81,7 +91,7 @@
     const o = data.overview, t = o.totals;
     const cards = h("div", { class: "cards", id: "overview-cards" },
       card("requests", "Calls", num(t.requests), t.requests, num(o.refused) + " refused before sending"),
-      card("cost_usd", "Cost", usd(t.cost_usd), t.cost_usd, t.unpriced ? num(t.unpriced) + " calls unpriced" : "all calls priced"),
+      card("cost_usd", "Cost", usd(t.cost_usd), t.cost_usd, t.unpriced ? num(t.unpriced) + (t.unpriced === 1 ? " call" : " calls") + " unpriced" : "all calls priced"),
       card("errors", "Error rate", pct(t.error_rate), t.errors, num(t.errors) + " errors"),
       card("failovers", "Failover rate", pct(o.failover_rate), o.failovers, num(o.failovers) + " calls took >1 attempt"),
       card("cache_hits", "Cache hit rate", pct(o.cache_hit_rate), t.cache_hits, "saved " + usd(t.saved_usd)),
@@ -309,8 +319,13 @@
     document.body.dataset.page = page;
     delete document.body.dataset.ready;
     clearInterval(timer);
+    const mine = ++gen;
     setStatus("loading…");
-    PAGES[page](false).then(() => { document.body.dataset.ready = page; }).catch(fail);
+    PAGES[page](false).then(() => {
+      if (mine !== gen) return;
+      if (statusEl.textContent === "loading…") setStatus("");
+      document.body.dataset.ready = page;
+    }).catch(fail);
     if (LIVE[page]) timer = setInterval(() => PAGES[page](true).catch(fail), REFRESH_MS);
   }
   window.addEventListener("hashchange", route);
