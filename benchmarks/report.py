@@ -172,8 +172,11 @@ def cases(ledger: BaseLedger) -> dict[str, Callable[[], object]]:
 
     week = {"since": NOW - timedelta(days=7), "until": NOW + timedelta(seconds=1)}
     return {
-        "html report, all rows (collect_report + render_html)": lambda: render_html(
+        "html report as aigate report --html builds it today": lambda: render_html(
             collect_report(ledger)
+        ),
+        "html report views (report_views: one query per view)": lambda: reports.report_views(
+            ledger
         ),
         "overview, all rows": lambda: reports.overview(ledger),
         "overview, last 7 days": lambda: reports.overview(ledger, **week),

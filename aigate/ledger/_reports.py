@@ -601,9 +601,11 @@ def breakdown(
     until: datetime | date | None = None,
     where: Mapping[str, str] | None = None,
     top: int | None = None,
+    latency: bool = True,
 ) -> list[SummaryRow]:
     """Rows per value of ``by`` (any ``group_by`` item): the same rows as
-    ``ledger.summary(group_by=[by])``, or as ``ledger.top_spenders(by, top)`` with ``top``."""
+    ``ledger.summary(group_by=[by])``, or as ``ledger.top_spenders(by, top)`` with ``top``.
+    ``latency=False`` skips the percentiles (``None``), for views that show none."""
     spec = make_spec(since=since, until=until, group_by=(by,), where=where, top=top)
     b = _backend(ledger)
     if b is None:
@@ -611,15 +613,15 @@ def breakdown(
             rows: list[SummaryRow] = ledger.top_spenders(
                 by, top, since=spec.since, until=spec.until, where=where
             )
-            return rows
-        rows = ledger.summary(since=spec.since, until=spec.until, group_by=[by], where=where)
-        return rows
+        else:
+            rows = ledger.summary(since=spec.since, until=spec.until, group_by=[by], where=where)
+        return rows if latency else [_strip_percentiles(r) for r in rows]
     expr, expr_params = b.d.dimension(by)
     where_sql, params = b.where(spec)
     aggs = [(n, s) for n, s in _aggregates(b.d) if n not in ("refused", "failovers", "streams")]
     select = [f"{expr} AS g0", *(f"{s} AS {n}" for n, s in aggs)]
     names = [n for n, _ in aggs]
-    if b.d.name == "postgres":
+    if b.d.name == "postgres" and latency:
         select += [
             f"percentile_cont({p}) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE {_SENT})"
             for p in (0.5, 0.95)
@@ -632,10 +634,10 @@ def breakdown(
     out = []
     for row in raw:
         data = dict(zip(names, row[1 : 1 + len(names)], strict=True))
-        if b.d.name == "postgres":
+        if b.d.name == "postgres" and latency:
             data["p50"], data["p95"] = row[1 + len(names) :]
         out.append((row[0], data))
-    if b.d.name == "sqlite" and out:
+    if b.d.name == "sqlite" and out and latency:
         _sqlite_group_percentiles(ledger, b, spec, by, out)
     return finish([_summary_row({by: g}, data) for g, data in out], spec)
 
@@ -799,3 +801,50 @@ def call(ledger: Any, call_id: str) -> LedgerRecord | None:
     """The record of one call (its attempts, cost and cache status), or None."""
     rec: LedgerRecord | None = ledger.get(call_id)
     return rec
+
+
+# -- the usage report's views --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportViews:
+    """What ``aigate report --html`` draws, each view one query: the window's overview,
+    cost over time per provider, models (with latency), providers, projects (without) and
+    the top spenders by ``top_by``."""
+
+    overview: Overview
+    bucket: str
+    over_time: list[SummaryRow]
+    by_model: list[SummaryRow]
+    by_provider: list[SummaryRow]
+    by_project: list[SummaryRow]
+    top: list[SummaryRow]
+    top_by: str
+
+
+def report_views(
+    ledger: Any,
+    *,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    where: Mapping[str, str] | None = None,
+    top_by: str = "user",
+    top_n: int = 10,
+    bucket: str | None = None,
+) -> ReportViews:
+    """The views of the usage report. ``bucket`` (hour, day, month) is chosen from the
+    window's data when None: hours for one day, months past 92 days, else days."""
+    window: dict[str, Any] = {"since": since, "until": until, "where": where}
+    if bucket is None:
+        days = timeseries(ledger, "day", **window)
+        bucket = "hour" if len(days) <= 1 else "month" if len(days) > 92 else "day"
+    return ReportViews(
+        overview=overview(ledger, **window),
+        bucket=bucket,
+        over_time=timeseries(ledger, bucket, by="provider", **window),
+        by_model=breakdown(ledger, "model", **window),
+        by_provider=breakdown(ledger, "provider", latency=False, **window),
+        by_project=breakdown(ledger, "project", latency=False, **window),
+        top=breakdown(ledger, top_by, top=top_n, latency=False, **window) if top_n else [],
+        top_by=top_by,
+    )

@@ -169,3 +169,18 @@ def test_refusals_are_counted_apart(ledger: BaseLedger) -> None:
     o = views.overview(ledger, **WINDOW)
     assert o.refused == 3
     assert o.totals.requests == 333 and o.totals.errors == 30 and o.totals.unpriced == 9
+
+
+def test_report_views_are_the_report_of_summary(ledger: BaseLedger) -> None:
+    got = views.report_views(ledger, **WINDOW)
+    assert got.bucket == "day" and got.overview.totals == ledger.totals(**WINDOW)
+    assert got.by_model == ledger.summary(group_by=["model"], **WINDOW)
+    drop = {"latency_p50_ms": None, "latency_p95_ms": None}
+    for rows, want in (
+        (got.by_project, ledger.summary(group_by=["project"], **WINDOW)),
+        (got.top, ledger.top_spenders("user", 10, **WINDOW)),
+        (got.over_time, ledger.summary(group_by=["day", "provider"], **WINDOW)),
+    ):
+        assert [r.to_dict() for r in rows] == [{**w.to_dict(), **drop} for w in want]
+    one_day = views.report_views(ledger, since=T0 + timedelta(days=1), until=T0 + timedelta(days=2))
+    assert one_day.bucket == "hour"
