@@ -347,7 +347,7 @@ class _Backend:
             cond, cond_params = self.d.condition(key, value)
             conds.append(cond)
             params += cond_params
-        if sent:
+        if sent and not counts_refused(spec):
             conds.append(f"status <> '{REFUSED}'")
         return (" WHERE " + " AND ".join(conds) if conds else ""), params
 
@@ -412,11 +412,20 @@ def ensure_indexes(ledger: Any) -> None:
 
 # -- SQL fragments ------------------------------------------------------------------------
 
-_SENT = f"status <> '{REFUSED}'"
+
+def counts_refused(spec: Spec) -> bool:
+    """Whether refused rows count as calls: only in a report that filters on ``status``
+    (``where={"status": "refused"}`` reports the refusals themselves), as in `summary`."""
+    return any(key == "status" for key, _ in spec.where)
 
 
-def _aggregates(d: Any) -> list[tuple[str, str]]:
+def _sent(spec: Spec) -> str:
+    return "1 = 1" if counts_refused(spec) else f"status <> '{REFUSED}'"
+
+
+def _aggregates(d: Any, spec: Spec) -> list[tuple[str, str]]:
     """(name, SQL) of every counted figure; sent calls only, except ``refused``."""
+    sent = _sent(spec)
     attempts = (
         "json_array_length(attempts)" if d.name == "sqlite" else "jsonb_array_length(attempts)"
     )
@@ -426,17 +435,17 @@ def _aggregates(d: Any) -> list[tuple[str, str]]:
         return f"COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0)"
 
     out = [
-        ("requests", count(_SENT)),
+        ("requests", count(sent)),
         ("errors", count("status = 'error'")),
         ("cache_hits", count(f"cached = {true}")),
         *[(name, f"COALESCE(SUM({name}), 0)") for name in TOKEN_FIELDS],
         ("cost_nano", "COALESCE(SUM(cost_nano), 0)"),
         ("saved_nano", "COALESCE(SUM(saved_nano), 0)"),
-        ("unpriced", count(f"cost_nano IS NULL AND {_SENT}")),
+        ("unpriced", count(f"cost_nano IS NULL AND {sent}")),
         ("estimated", count(f"estimated = {true}")),
         ("refused", count(f"status = '{REFUSED}'")),
         ("failovers", count(f"{attempts} > 1")),
-        ("streams", count(f"stream = {true} AND {_SENT}")),
+        ("streams", count(f"stream = {true} AND {sent}")),
     ]
     return out
 
@@ -494,17 +503,19 @@ def overview(
     spec = make_spec(since=since, until=until, where=where)
     b = _backend(ledger)
     if b is None:
-        return _py_overview(ledger.query(since=spec.since, until=spec.until, where=where))
-    aggs = _aggregates(b.d)
+        recs = ledger.query(since=spec.since, until=spec.until, where=where)
+        return _py_overview(recs, spec)
+    aggs = _aggregates(b.d, spec)
     where_sql, params = b.where(spec)
     names = [name for name, _ in aggs]
     select = [f"{sql} AS {name}" for name, sql in aggs]
     sql_params: list[Any] = []
     keys = [_pkey(p) for p in OVERVIEW_PERCENTILES]
     if b.d.name == "postgres":
+        sent = _sent(spec)
         for p in OVERVIEW_PERCENTILES:
             select.append(
-                f"percentile_cont({p}) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE {_SENT})"
+                f"percentile_cont({p}) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE {sent})"
             )
         for p in OVERVIEW_PERCENTILES:
             select.append(f"percentile_cont({p}) WITHIN GROUP (ORDER BY ttft_ms)")
@@ -559,8 +570,8 @@ def _overview(
     )
 
 
-def _py_counts(recs: Sequence[LedgerRecord]) -> dict[str, Any]:
-    sent = [r for r in recs if r.status != REFUSED]
+def _py_counts(recs: Sequence[LedgerRecord], spec: Spec) -> dict[str, Any]:
+    sent = list(recs) if counts_refused(spec) else [r for r in recs if r.status != REFUSED]
     out: dict[str, Any] = {
         "requests": len(sent),
         "errors": sum(r.status == "error" for r in recs),
@@ -569,7 +580,7 @@ def _py_counts(recs: Sequence[LedgerRecord]) -> dict[str, Any]:
         "saved_nano": sum(r.saved_nano for r in recs if r.saved_nano is not None),
         "unpriced": sum(r.cost_nano is None for r in sent),
         "estimated": sum(r.estimated for r in recs),
-        "refused": len(recs) - len(sent),
+        "refused": sum(r.status == REFUSED for r in recs),
         "failovers": sum(len(r.attempts) > 1 for r in recs),
         "streams": sum(r.stream for r in sent),
     }
@@ -578,12 +589,13 @@ def _py_counts(recs: Sequence[LedgerRecord]) -> dict[str, Any]:
     return out
 
 
-def _py_overview(recs: Sequence[LedgerRecord]) -> Overview:
-    latencies = sorted(r.latency_ms for r in recs if r.status != REFUSED)
+def _py_overview(recs: Sequence[LedgerRecord], spec: Spec) -> Overview:
+    refused = () if counts_refused(spec) else (REFUSED,)
+    latencies = sorted(r.latency_ms for r in recs if r.status not in refused)
     ttfts = sorted(r.ttft_ms for r in recs if r.ttft_ms is not None)
     latency = {_pkey(p): percentile(latencies, p) for p in OVERVIEW_PERCENTILES}
     ttft = {_pkey(p): percentile(ttfts, p) for p in OVERVIEW_PERCENTILES}
-    return _overview(_py_counts(recs), latency, ttft)
+    return _overview(_py_counts(recs, spec), latency, ttft)
 
 
 # -- breakdowns and time series -----------------------------------------------------------
@@ -618,12 +630,14 @@ def breakdown(
         return rows if latency else [_strip_percentiles(r) for r in rows]
     expr, expr_params = b.d.dimension(by)
     where_sql, params = b.where(spec)
-    aggs = [(n, s) for n, s in _aggregates(b.d) if n not in ("refused", "failovers", "streams")]
+    aggs = [
+        (n, s) for n, s in _aggregates(b.d, spec) if n not in ("refused", "failovers", "streams")
+    ]
     select = [f"{expr} AS g0", *(f"{s} AS {n}" for n, s in aggs)]
     names = [n for n, _ in aggs]
     if b.d.name == "postgres" and latency:
         select += [
-            f"percentile_cont({p}) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE {_SENT})"
+            f"percentile_cont({p}) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE {_sent(spec)})"
             for p in (0.5, 0.95)
         ]
     having = f" HAVING {aggs[0][1]} > 0"
@@ -708,7 +722,9 @@ def timeseries(
         groups.append(f"{expr} AS g{i}")
         params += expr_params
     where_sql, where_params = b.where(spec)
-    aggs = [(n, s) for n, s in _aggregates(b.d) if n not in ("refused", "failovers", "streams")]
+    aggs = [
+        (n, s) for n, s in _aggregates(b.d, spec) if n not in ("refused", "failovers", "streams")
+    ]
     names = [n for n, _ in aggs]
     keys = ", ".join(f"g{i}" for i in range(len(group_by)))
     sql = (

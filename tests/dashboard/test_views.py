@@ -169,6 +169,18 @@ def test_refusals_are_counted_apart(ledger: BaseLedger) -> None:
     o = views.overview(ledger, **WINDOW)
     assert o.refused == 3
     assert o.totals.requests == 333 and o.totals.errors == 30 and o.totals.unpriced == 9
+    # The same rules as summary(): refusals are calls only in a report on ``status``.
+    assert o.totals == ledger.totals(**WINDOW)
+    assert views.breakdown(ledger, "model", **WINDOW) == ledger.summary(
+        group_by=["model"], **WINDOW
+    )
+    only = {"status": "refused"}
+    assert views.breakdown(ledger, "model", where=only, **WINDOW) == ledger.summary(
+        group_by=["model"], where=only, **WINDOW
+    )
+    assert views.overview(ledger, where=only, **WINDOW).totals.requests == 3
+    page = views.requests_page(ledger, where=only)
+    assert [r.id for r in page.records] == ["refused-2", "refused-1", "refused-0"]
 
 
 def test_report_views_are_the_report_of_summary(ledger: BaseLedger) -> None:
