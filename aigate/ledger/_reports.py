@@ -473,20 +473,46 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _sqlite_percentile(
-    b: _Backend, column: str, p: float, where: str, params: list[Any], n_sql: str
-) -> tuple[str, list[Any]]:
-    """percentile_cont(p) over ``column`` for SQLite: the two ranks around ``p * (n - 1)``
-    read by an ordered index walk (``LIMIT 1 OFFSET k``), interpolated in SQL."""
-    cond = f"{where} AND {column} IS NOT NULL" if where else f" WHERE {column} IS NOT NULL"
-    pick = f"(SELECT {column} FROM {b.table}{cond} ORDER BY {column} LIMIT 1 OFFSET {{k}})"
-    k = f"(SELECT CAST({p} * (n - 1) AS INTEGER) FROM {n_sql})"
-    lo = pick.format(k=k)
-    hi = pick.format(k=f"({k} + 1)")
-    frac = f"(SELECT {p} * (n - 1) - CAST({p} * (n - 1) AS INTEGER) FROM {n_sql})"
-    sql = f"({lo} + {frac} * (COALESCE({hi}, {lo}) - {lo}))"
-    # lo appears three times and hi once, each with the filter's parameters.
-    return sql, params * 4
+#: SQLite walks a ``(column, ts, ...)`` index in order when a window holds at least this
+#: share of the table (a rank k costs k / share index entries); a narrower window, or one
+#: with filters, sorts its own rows instead (``ORDER BY +column`` keeps the planner off the
+#: walk).
+_WALK_SHARE = 0.25
+
+
+def _ranks(n: int, p: float) -> tuple[int, float]:
+    """The lower rank and the fraction of ``percentile_cont(p)`` over ``n`` samples."""
+    x = p * (n - 1)
+    k = math.floor(x)
+    return k, x - k
+
+
+def _sqlite_picks(
+    b: _Backend, picks: Sequence[tuple[str, str, list[Any], int, bool]]
+) -> list[tuple[Any, Any]]:
+    """(lo, hi) of each pick in one statement: a pick is (column, WHERE sql, its params,
+    rank k, walk?) and reads the samples at ranks k and k + 1 (``LIMIT 2 OFFSET k``)."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for i, (column, where, where_params, k, walk) in enumerate(picks):
+        cond = f"{where} AND {column} IS NOT NULL" if where else f" WHERE {column} IS NOT NULL"
+        order = column if walk else f"+{column}"
+        parts.append(
+            f"SELECT {i} AS i, MIN({column}) AS lo, MAX({column}) AS hi FROM "
+            f"(SELECT {column} FROM {b.table}{cond} ORDER BY {order} LIMIT 2 OFFSET {int(k)})"
+        )
+        params += where_params
+    rows = b.rows(" UNION ALL ".join(parts), params)
+    found = {int(row[0]): (row[1], row[2]) for row in rows}
+    return [found.get(i, (None, None)) for i in range(len(picks))]
+
+
+def _interpolate(lo: Any, hi: Any, frac: float) -> float | None:
+    if lo is None:
+        return None
+    low = float(lo)
+    high = float(hi) if hi is not None else low
+    return low + frac * (high - low)
 
 
 # -- overview -----------------------------------------------------------------------------
@@ -522,37 +548,48 @@ def overview(
         sql = f"SELECT {', '.join(select)} FROM {b.table}{where_sql}"
         sql_params = params
     else:
-        sent_where, sent_params = b.where(spec, sent=True)
-        # Sample counts first (index-only over ts), so each rank is a constant offset.
-        lat_n = f"(SELECT COUNT(*) AS n FROM {b.table}{sent_where})"
-        ttft_cond = (
-            f"{where_sql} AND ttft_ms IS NOT NULL" if where_sql else " WHERE ttft_ms IS NOT NULL"
-        )
-        ttft_n = f"(SELECT COUNT(*) AS n FROM {b.table}{ttft_cond})"
-        head = f"SELECT {', '.join(select)} FROM {b.table}{where_sql}"
-        sql_params = list(params)
-        pcts: list[str] = []
-        for p in OVERVIEW_PERCENTILES:
-            frag, frag_params = _sqlite_percentile(
-                b, "latency_ms", p, sent_where, sent_params, "lat_n"
-            )
-            pcts.append(frag)
-            sql_params += frag_params
-        for p in OVERVIEW_PERCENTILES:
-            frag, frag_params = _sqlite_percentile(b, "ttft_ms", p, where_sql, params, "ttft_n")
-            pcts.append(frag)
-            sql_params += frag_params
-        sql = (
-            f"WITH lat_n AS {lat_n}, ttft_n AS {ttft_n}, agg AS ({head}) "
-            f"SELECT agg.*, {', '.join(pcts)} FROM agg"
-        )
-        sql_params = [*sent_params, *params, *sql_params]
+        # Sample counts and the table's size come with the aggregates; the percentiles are
+        # then read at constant ranks by a second statement (see `_sqlite_picks`).
+        select += ["COUNT(ttft_ms) AS ttft_n", f"(SELECT MAX(rowid) FROM {b.table}) AS size"]
+        sql = f"SELECT {', '.join(select)} FROM {b.table}{where_sql}"
+        sql_params = params
     row = b.rows(sql, sql_params)[0]
     data = dict(zip(names, row[: len(names)], strict=True))
     rest = row[len(names) :]
-    latency = {k: _float(v) for k, v in zip(keys, rest[: len(keys)], strict=True)}
-    ttft = {k: _float(v) for k, v in zip(keys, rest[len(keys) :], strict=True)}
+    if b.d.name == "postgres":
+        latency = {k: _float(v) for k, v in zip(keys, rest[: len(keys)], strict=True)}
+        ttft = {k: _float(v) for k, v in zip(keys, rest[len(keys) :], strict=True)}
+    else:
+        latency, ttft = _sqlite_overview_percentiles(
+            b, spec, int(data["requests"]), int(rest[0]), int(rest[1] or 0)
+        )
     return _overview(data, latency, ttft)
+
+
+def _sqlite_overview_percentiles(
+    b: _Backend, spec: Spec, n_lat: int, n_ttft: int, size: int
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    keys = [_pkey(p) for p in OVERVIEW_PERCENTILES]
+    none: dict[str, float | None] = dict.fromkeys(keys)
+    sent_where, sent_params = b.where(spec, sent=True)
+    where_sql, params = b.where(spec)
+    picks: list[tuple[str, str, list[Any], int, bool]] = []
+    fracs: list[float] = []
+    for column, n, where, where_params in (
+        ("latency_ms", n_lat, sent_where, sent_params),
+        ("ttft_ms", n_ttft, where_sql, params),
+    ):
+        walk = not spec.where and n >= _WALK_SHARE * size
+        for p in OVERVIEW_PERCENTILES:
+            k, frac = _ranks(max(n, 1), p)
+            picks.append((column, where, where_params, k, walk))
+            fracs.append(frac)
+    found = _sqlite_picks(b, picks) if n_lat or n_ttft else [(None, None)] * len(picks)
+    values = [_interpolate(lo, hi, f) for (lo, hi), f in zip(found, fracs, strict=True)]
+    m = len(OVERVIEW_PERCENTILES)
+    latency = dict(zip(keys, values[:m], strict=True)) if n_lat else none
+    ttft = dict(zip(keys, values[m:], strict=True)) if n_ttft else dict(none)
+    return latency, ttft
 
 
 def _overview(
@@ -656,11 +693,17 @@ def breakdown(
     return finish([_summary_row({by: g}, data) for g, data in out], spec)
 
 
+#: Dimensions with a ``(dimension, ...)`` index: a group's samples are found through it.
+_INDEXED = {"model": "model", "user": '"user"', "project": "project", "key": "virtual_key"}
+
+
 def _sqlite_group_percentiles(
     ledger: Any, b: _Backend, spec: Spec, by: str, out: list[tuple[Any, dict[str, Any]]]
 ) -> None:
-    if len(out) > _WALKED_GROUPS:
-        # Many groups: one window pass over the whole range beats hundreds of walks.
+    column = _INDEXED.get(by)
+    if column is None or len(out) > _WALKED_GROUPS:
+        # No index to find one group's rows, or many groups: one window pass over the
+        # range (the summary() statement) beats a scan or a sort per group.
         exact = {
             r.group[by]: r
             for r in ledger.summary(
@@ -672,28 +715,26 @@ def _sqlite_group_percentiles(
             data["p50"] = row.latency_p50_ms if row else None
             data["p95"] = row.latency_p95_ms if row else None
         return
-    expr, expr_params = b.d.dimension(by)
     where_sql, params = b.where(spec, sent=True)
-    parts: list[str] = []
-    sql_params: list[Any] = []
+    size = int(b.rows(f"SELECT MAX(rowid) FROM {b.table}", ())[0][0] or 0)
+    picks: list[tuple[str, str, list[Any], int, bool]] = []
+    fracs: list[float] = []
     for g, data in out:
         n = int(data["requests"])
-        cond = f"{where_sql} AND {expr} IS ?" if where_sql else f" WHERE {expr} IS ?"
-        group_params = [*params, *expr_params, g]
-        cells = []
+        cond = f"{column} IS NULL" if g is None else f"{column} = {b.d.ph}"
+        group_where = f"{where_sql} AND {cond}" if where_sql else f" WHERE {cond}"
+        group_params = params if g is None else [*params, g]
+        # (model, latency_ms, ts, status) is walked in order; other groups sort their rows.
+        walk = by == "model" and not spec.where and n >= _WALK_SHARE * size / max(len(out), 1)
         for p in (0.5, 0.95):
-            x = p * (n - 1)
-            k = math.floor(x)
-            pick = (
-                f"(SELECT latency_ms FROM {b.table}{cond} ORDER BY latency_ms LIMIT 1 OFFSET {{}})"
-            )
-            lo, hi = pick.format(k), pick.format(k + 1)
-            cells.append(f"({lo} + {x - k!r} * (COALESCE({hi}, {lo}) - {lo}))")
-            sql_params += group_params * 4
-        parts.append(f"SELECT {', '.join(cells)}")
-    rows = b.rows(" UNION ALL ".join(parts), sql_params)
-    for (_, data), (p50, p95) in zip(out, rows, strict=True):
-        data["p50"], data["p95"] = p50, p95
+            k, frac = _ranks(max(n, 1), p)
+            picks.append(("latency_ms", group_where, group_params, k, walk))
+            fracs.append(frac)
+    values = [
+        _interpolate(lo, hi, f) for (lo, hi), f in zip(_sqlite_picks(b, picks), fracs, strict=True)
+    ]
+    for i, (_, data) in enumerate(out):
+        data["p50"], data["p95"] = values[2 * i], values[2 * i + 1]
 
 
 def timeseries(

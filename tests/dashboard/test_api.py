@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TOKEN, Served, Stack
+from dashboard_support import TOKEN, Served, Stack
 
 from aigate.dashboard import Sources, create_app
 from aigate.ledger import MemoryLedger

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN, Served, Stack
+from dashboard_support import TOKEN, Served, Stack
 
 import aigate
 from aigate.tenancy import KeyRevokedError
