@@ -334,6 +334,17 @@ class _Backend:
         self.rows = rows
         self.execute = execute
 
+    def scan(self, spec: Spec) -> str:
+        """The table for an aggregate over a range. SQLite's planner, left alone, may walk
+        an index that merely matches a GROUP BY (``model``) and look up every row from it;
+        a range goes through the ``ts`` index, a whole table is read straight. Filters are
+        left to the planner (``user = ?`` has its own index)."""
+        if self.d.name != "sqlite" or spec.where:
+            return self.table
+        if spec.since is not None or spec.until is not None:
+            return f"{self.table} INDEXED BY {self.table}_ts_idx"
+        return f"{self.table} NOT INDEXED"
+
     def where(self, spec: Spec, *, sent: bool | None = None) -> tuple[str, list[Any]]:
         conds: list[str] = []
         params: list[Any] = []
@@ -490,21 +501,49 @@ def _ranks(n: int, p: float) -> tuple[int, float]:
 def _sqlite_picks(
     b: _Backend, picks: Sequence[tuple[str, str, list[Any], int, bool]]
 ) -> list[tuple[Any, Any]]:
-    """(lo, hi) of each pick in one statement: a pick is (column, WHERE sql, its params,
-    rank k, walk?) and reads the samples at ranks k and k + 1 (``LIMIT 2 OFFSET k``)."""
+    """(lo, hi) of each pick, in one statement. A pick is (column, WHERE sql, its params,
+    rank k, walk?) and reads the samples at ranks k and k + 1. A walked pick is one
+    ordered index walk (``LIMIT 2 OFFSET k``); picks that sort share one sort per filter
+    (``ROW_NUMBER()`` over the filtered rows, every wanted rank read from it)."""
     parts: list[str] = []
     params: list[Any] = []
+    sorted_groups: dict[tuple[str, str, tuple[Any, ...]], list[int]] = {}
     for i, (column, where, where_params, k, walk) in enumerate(picks):
+        if not walk:
+            sorted_groups.setdefault((column, where, tuple(where_params)), []).append(i)
+            continue
         cond = f"{where} AND {column} IS NOT NULL" if where else f" WHERE {column} IS NOT NULL"
-        order = column if walk else f"+{column}"
         parts.append(
-            f"SELECT {i} AS i, MIN({column}) AS lo, MAX({column}) AS hi FROM "
-            f"(SELECT {column} FROM {b.table}{cond} ORDER BY {order} LIMIT 2 OFFSET {int(k)})"
+            f"SELECT {i} AS part, {int(k)} AS rn, MIN({column}) AS lo, MAX({column}) AS hi "
+            f"FROM (SELECT {column} FROM {b.table}{cond} ORDER BY {column} "
+            f"LIMIT 2 OFFSET {int(k)})"
         )
         params += where_params
-    rows = b.rows(" UNION ALL ".join(parts), params)
-    found = {int(row[0]): (row[1], row[2]) for row in rows}
-    return [found.get(i, (None, None)) for i in range(len(picks))]
+    for g, ((column, where, shared_params), members) in enumerate(sorted_groups.items()):
+        cond = f"{where} AND {column} IS NOT NULL" if where else f" WHERE {column} IS NOT NULL"
+        ranks = sorted({r for i in members for r in (picks[i][3], picks[i][3] + 1)})
+        parts.append(
+            f"SELECT {-1 - g} AS part, rn, v AS lo, NULL AS hi FROM "
+            f"(SELECT {column} AS v, ROW_NUMBER() OVER (ORDER BY +{column}) - 1 AS rn "
+            f"FROM {b.table}{cond}) WHERE rn IN ({', '.join(str(int(r)) for r in ranks)})"
+        )
+        params += list(shared_params)
+    walked: dict[int, tuple[Any, Any]] = {}
+    ranked: dict[int, dict[int, Any]] = {}
+    for part, rn, lo, hi in b.rows(" UNION ALL ".join(parts), params) if parts else ():
+        if part >= 0:
+            walked[int(part)] = (lo, hi)
+        else:
+            ranked.setdefault(-1 - int(part), {})[int(rn)] = lo
+    out: list[tuple[Any, Any]] = [(None, None)] * len(picks)
+    for i in walked:
+        out[i] = walked[i]
+    for g, members in enumerate(sorted_groups.values()):
+        values = ranked.get(g, {})
+        for i in members:
+            k = picks[i][3]
+            out[i] = (values.get(k), values.get(k + 1))
+    return out
 
 
 def _interpolate(lo: Any, hi: Any, frac: float) -> float | None:
@@ -551,7 +590,7 @@ def overview(
         # Sample counts and the table's size come with the aggregates; the percentiles are
         # then read at constant ranks by a second statement (see `_sqlite_picks`).
         select += ["COUNT(ttft_ms) AS ttft_n", f"(SELECT MAX(rowid) FROM {b.table}) AS size"]
-        sql = f"SELECT {', '.join(select)} FROM {b.table}{where_sql}"
+        sql = f"SELECT {', '.join(select)} FROM {b.scan(spec)}{where_sql}"
         sql_params = params
     row = b.rows(sql, sql_params)[0]
     data = dict(zip(names, row[: len(names)], strict=True))
@@ -637,10 +676,6 @@ def _py_overview(recs: Sequence[LedgerRecord], spec: Spec) -> Overview:
 
 # -- breakdowns and time series -----------------------------------------------------------
 
-#: Above this many groups, SQLite percentiles per group come from one window pass (the
-#: ``summary()`` statement) instead of two index walks per group.
-_WALKED_GROUPS = 64
-
 
 def breakdown(
     ledger: Any,
@@ -678,7 +713,7 @@ def breakdown(
             for p in (0.5, 0.95)
         ]
     having = f" HAVING {aggs[0][1]} > 0"
-    sql = f"SELECT {', '.join(select)} FROM {b.table}{where_sql} GROUP BY g0{having}"
+    sql = f"SELECT {', '.join(select)} FROM {b.scan(spec)}{where_sql} GROUP BY g0{having}"
     if top is not None:
         sql += f" ORDER BY cost_nano DESC, requests DESC, g0 NULLS FIRST LIMIT {int(top)}"
     raw = b.rows(sql, [*expr_params, *params])
@@ -693,48 +728,44 @@ def breakdown(
     return finish([_summary_row({by: g}, data) for g, data in out], spec)
 
 
-#: Dimensions with a ``(dimension, ...)`` index: a group's samples are found through it.
-_INDEXED = {"model": "model", "user": '"user"', "project": "project", "key": "virtual_key"}
-
-
 def _sqlite_group_percentiles(
     ledger: Any, b: _Backend, spec: Spec, by: str, out: list[tuple[Any, dict[str, Any]]]
 ) -> None:
-    column = _INDEXED.get(by)
-    if column is None or len(out) > _WALKED_GROUPS:
-        # No index to find one group's rows, or many groups: one window pass over the
-        # range (the summary() statement) beats a scan or a sort per group.
-        exact = {
-            r.group[by]: r
-            for r in ledger.summary(
-                since=spec.since, until=spec.until, group_by=[by], where=dict(spec.where)
-            )
-        }
-        for g, data in out:
-            row = exact.get(g)
-            data["p50"] = row.latency_p50_ms if row else None
-            data["p95"] = row.latency_p95_ms if row else None
-        return
+    """p50 and p95 per group. Over a wide unfiltered window by model: two ordered walks of
+    the ``(model, latency_ms, ts, status)`` index per model. Otherwise one pass: the
+    window's rows ranked within their group (``ROW_NUMBER() OVER (PARTITION BY ...)``, one
+    sort), keeping only the ranks wanted."""
     where_sql, params = b.where(spec, sent=True)
     size = int(b.rows(f"SELECT MAX(rowid) FROM {b.table}", ())[0][0] or 0)
-    picks: list[tuple[str, str, list[Any], int, bool]] = []
-    fracs: list[float] = []
+    total = sum(int(data["requests"]) for _, data in out)
+    wanted = {g: [_ranks(max(int(data["requests"]), 1), p) for p in (0.5, 0.95)] for g, data in out}
+    if by == "model" and not spec.where and total >= _WALK_SHARE * size and len(out) <= 64:
+        picks: list[tuple[str, str, list[Any], int, bool]] = []
+        for g, _ in out:
+            cond = "model IS NULL" if g is None else f"model = {b.d.ph}"
+            group_where = f"{where_sql} AND {cond}" if where_sql else f" WHERE {cond}"
+            group_params = params if g is None else [*params, g]
+            picks += [("latency_ms", group_where, group_params, k, True) for k, _ in wanted[g]]
+        found = iter(_sqlite_picks(b, picks))
+        for g, data in out:
+            values = [_interpolate(*next(found), frac) for _, frac in wanted[g]]
+            data["p50"], data["p95"] = values
+        return
+    expr, expr_params = b.d.dimension(by)
+    ranks = sorted({r for pairs in wanted.values() for k, _ in pairs for r in (k, k + 1)})
+    sql = (
+        f"SELECT g, rn, v FROM (SELECT {expr} AS g, latency_ms AS v, "
+        f"ROW_NUMBER() OVER (PARTITION BY {expr} ORDER BY +latency_ms) - 1 AS rn "
+        f"FROM {b.scan(spec)}{where_sql}) WHERE rn IN ({', '.join(str(r) for r in ranks)})"
+    )
+    found_by: dict[Any, dict[int, Any]] = {}
+    for g, rn, v in b.rows(sql, [*expr_params, *expr_params, *params]):
+        found_by.setdefault(g, {})[int(rn)] = v
     for g, data in out:
-        n = int(data["requests"])
-        cond = f"{column} IS NULL" if g is None else f"{column} = {b.d.ph}"
-        group_where = f"{where_sql} AND {cond}" if where_sql else f" WHERE {cond}"
-        group_params = params if g is None else [*params, g]
-        # (model, latency_ms, ts, status) is walked in order; other groups sort their rows.
-        walk = by == "model" and not spec.where and n >= _WALK_SHARE * size / max(len(out), 1)
-        for p in (0.5, 0.95):
-            k, frac = _ranks(max(n, 1), p)
-            picks.append(("latency_ms", group_where, group_params, k, walk))
-            fracs.append(frac)
-    values = [
-        _interpolate(lo, hi, f) for (lo, hi), f in zip(_sqlite_picks(b, picks), fracs, strict=True)
-    ]
-    for i, (_, data) in enumerate(out):
-        data["p50"], data["p95"] = values[2 * i], values[2 * i + 1]
+        ranked = found_by.get(g, {})
+        data["p50"], data["p95"] = (
+            _interpolate(ranked.get(k), ranked.get(k + 1), frac) for k, frac in wanted[g]
+        )
 
 
 def timeseries(
@@ -770,7 +801,7 @@ def timeseries(
     keys = ", ".join(f"g{i}" for i in range(len(group_by)))
     sql = (
         f"SELECT {', '.join([*groups, *(f'{s} AS {n}' for n, s in aggs)])} "
-        f"FROM {b.table}{where_sql} GROUP BY {keys} HAVING {aggs[0][1]} > 0"
+        f"FROM {b.scan(spec)}{where_sql} GROUP BY {keys} HAVING {aggs[0][1]} > 0"
     )
     raw = b.rows(sql, [*params, *where_params])
     k = len(group_by)
