@@ -8,6 +8,8 @@ store's public APIs, and the catalog. Nothing returned ever holds a key secret o
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -422,6 +424,7 @@ class Sources:
         capabilities = sorted({c for m in catalog for c in m.capabilities})
         limit = 500
         return {
+            "catalog": catalog_meta() if self.catalog is None else {"source": "custom catalog"},
             "count": len(found),
             "providers": providers,
             "capabilities": capabilities,
@@ -460,6 +463,17 @@ class Sources:
             if rec.provider and rec.provider_key_id:
                 names.append(f"key:{rec.provider}:{rec.provider_key_id}")
         return sorted(set(names))
+
+
+@functools.lru_cache(maxsize=1)
+def catalog_meta() -> dict[str, Any]:
+    """Where the packaged catalog's prices come from (its ``_meta``: source, licence,
+    SHA-256 of the source table)."""
+    from importlib import resources
+
+    raw = resources.files("aigate").joinpath("_data").joinpath("catalog.json").read_bytes()
+    meta = json.loads(raw).get("_meta", {})
+    return {k: meta[k] for k in ("source", "source_sha256", "license") if k in meta}
 
 
 def _month_ago() -> datetime:

@@ -172,3 +172,9 @@ def test_health_shows_breakers_of_the_shared_store(served: Served) -> None:
     assert cooling["state"] == "open" and 0 < cooling["retry_in_s"] <= 42
     # Targets seen in the ledger are listed even when the config names none.
     assert "gemini/gemini-2.5-flash" in states
+
+
+def test_models_name_the_catalog_source(served: Served) -> None:
+    data = get(served, "/api/models", capability="vision")
+    assert data["catalog"]["source"] == "model_prices_litellm.json"
+    assert all("vision" in m["capabilities"] for m in data["models"]) and data["count"] > 0

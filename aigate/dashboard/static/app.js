@@ -288,7 +288,8 @@
       h("label", {}, "capability", h("select", { id: "m-cap" }, ["", ...data.capabilities].map((c) => h("option", { value: c, selected: c === modelQuery.capability }, c || "any")))),
       h("button", { class: "primary", type: "submit" }, "Search"));
     const price = (v) => (v === null ? "–" : "$" + v);
-    main.append(h("h2", {}, "Models"), form, h("p", { class: "muted", id: "model-count" }, data.count + " models" + (data.count > data.models.length ? " (first " + data.models.length + " shown)" : "")),
+    main.append(h("h2", {}, "Models"), form, h("p", { class: "muted", id: "model-count" }, data.count + " models" + (data.count > data.models.length ? " (first " + data.models.length + " shown)" : "") +
+        (data.catalog.source ? " · prices from " + data.catalog.source + (data.catalog.source_sha256 ? " (sha256 " + data.catalog.source_sha256.slice(0, 12) + "…)" : "") : "")),
       h("div", { class: "panel" }, table(["model", "mode", "context", "max out", "in $/1M", "cached in", "cache write", "out $/1M", "reasoning", "audio in", "capabilities"],
         data.models.map((m) => { const p = m.prices_per_million; return h("tr", { dataset: { model: m.model } }, td(m.model), td(m.mode), td(num(m.context_window), true), td(num(m.max_output_tokens), true),
           td(price(p.input), true), td(price(p.cached_input), true), td(price(p.cache_write), true), td(price(p.output), true), td(price(p.reasoning), true), td(price(p.audio_input), true), td(m.capabilities.join(", "))); }),
