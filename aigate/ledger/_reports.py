@@ -333,6 +333,7 @@ class _Backend:
         self.table = table
         self.rows = rows
         self.execute = execute
+        self.indexed = False  # the INDEXES exist (a read-only file may lack them)
 
     def scan(self, spec: Spec) -> str:
         """The table for an aggregate over a range. SQLite's planner, left alone, may walk
@@ -407,13 +408,17 @@ def _backend(ledger: Any) -> _Backend | None:
 def _ensure(backend: _Backend, key: tuple[str, str, str]) -> None:
     with _ENSURE_LOCK:
         if key in _ENSURED:
+            backend.indexed = True
             return
-        for ddl in INDEXES:
-            try:
+        try:
+            for ddl in INDEXES:
                 backend.execute(ddl.format(t=backend.table), ())
-            except Exception:
-                logger.debug("could not create an index on %s", backend.table, exc_info=True)
+        except Exception:
+            # A read-only database, or a racing creator: the views still answer, by sorts.
+            logger.debug("could not create the report indexes on %s", backend.table, exc_info=True)
+            return
         _ENSURED.add(key)
+        backend.indexed = True
 
 
 def ensure_indexes(ledger: Any) -> None:
@@ -498,24 +503,28 @@ def _ranks(n: int, p: float) -> tuple[int, float]:
     return k, x - k
 
 
-def _sqlite_picks(
-    b: _Backend, picks: Sequence[tuple[str, str, list[Any], int, bool]]
-) -> list[tuple[Any, Any]]:
+_Pick = tuple[str, str, list[Any], int, "str | None"]
+
+
+def _sqlite_picks(b: _Backend, picks: Sequence[_Pick]) -> list[tuple[Any, Any]]:
     """(lo, hi) of each pick, in one statement. A pick is (column, WHERE sql, its params,
-    rank k, walk?) and reads the samples at ranks k and k + 1. A walked pick is one
-    ordered index walk (``LIMIT 2 OFFSET k``); picks that sort share one sort per filter
-    (``ROW_NUMBER()`` over the filtered rows, every wanted rank read from it)."""
+    rank k, index to walk or None) and reads the samples at ranks k and k + 1. A walked
+    pick is one ordered walk of the named index (``LIMIT 2 OFFSET k``; named, since with a
+    two-sided range the planner would rather sort the whole range); picks that sort share
+    one sort per filter (``ROW_NUMBER()`` over the filtered rows, every wanted rank read
+    from it)."""
     parts: list[str] = []
     params: list[Any] = []
     sorted_groups: dict[tuple[str, str, tuple[Any, ...]], list[int]] = {}
     for i, (column, where, where_params, k, walk) in enumerate(picks):
-        if not walk:
+        if walk is None:
             sorted_groups.setdefault((column, where, tuple(where_params)), []).append(i)
             continue
         cond = f"{where} AND {column} IS NOT NULL" if where else f" WHERE {column} IS NOT NULL"
         parts.append(
             f"SELECT {i} AS part, {int(k)} AS rn, MIN({column}) AS lo, MAX({column}) AS hi "
-            f"FROM (SELECT {column} FROM {b.table}{cond} ORDER BY {column} "
+            f"FROM (SELECT {column} FROM {b.table} INDEXED BY {b.table}_{walk}{cond} "
+            f"ORDER BY {column} "
             f"LIMIT 2 OFFSET {int(k)})"
         )
         params += where_params
@@ -612,13 +621,14 @@ def _sqlite_overview_percentiles(
     none: dict[str, float | None] = dict.fromkeys(keys)
     sent_where, sent_params = b.where(spec, sent=True)
     where_sql, params = b.where(spec)
-    picks: list[tuple[str, str, list[Any], int, bool]] = []
+    picks: list[_Pick] = []
     fracs: list[float] = []
-    for column, n, where, where_params in (
-        ("latency_ms", n_lat, sent_where, sent_params),
-        ("ttft_ms", n_ttft, where_sql, params),
+    for column, n, where, where_params, index in (
+        ("latency_ms", n_lat, sent_where, sent_params, "latency_ts_idx"),
+        ("ttft_ms", n_ttft, where_sql, params, "ttft_ts_idx"),
     ):
-        walk = not spec.where and n >= _WALK_SHARE * size
+        wide = b.indexed and not spec.where and n >= _WALK_SHARE * size
+        walk = index if wide else None
         for p in OVERVIEW_PERCENTILES:
             k, frac = _ranks(max(n, 1), p)
             picks.append((column, where, where_params, k, walk))
@@ -739,13 +749,17 @@ def _sqlite_group_percentiles(
     size = int(b.rows(f"SELECT MAX(rowid) FROM {b.table}", ())[0][0] or 0)
     total = sum(int(data["requests"]) for _, data in out)
     wanted = {g: [_ranks(max(int(data["requests"]), 1), p) for p in (0.5, 0.95)] for g, data in out}
-    if by == "model" and not spec.where and total >= _WALK_SHARE * size and len(out) <= 64:
-        picks: list[tuple[str, str, list[Any], int, bool]] = []
+    wide = b.indexed and not spec.where and total >= _WALK_SHARE * size
+    if by == "model" and wide and len(out) <= 64:
+        picks: list[_Pick] = []
         for g, _ in out:
             cond = "model IS NULL" if g is None else f"model = {b.d.ph}"
             group_where = f"{where_sql} AND {cond}" if where_sql else f" WHERE {cond}"
             group_params = params if g is None else [*params, g]
-            picks += [("latency_ms", group_where, group_params, k, True) for k, _ in wanted[g]]
+            picks += [
+                ("latency_ms", group_where, group_params, k, "model_latency_idx")
+                for k, _ in wanted[g]
+            ]
         found = iter(_sqlite_picks(b, picks))
         for g, data in out:
             values = [_interpolate(*next(found), frac) for _, frac in wanted[g]]

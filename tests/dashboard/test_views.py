@@ -196,3 +196,18 @@ def test_report_views_are_the_report_of_summary(ledger: BaseLedger) -> None:
         assert [r.to_dict() for r in rows] == [{**w.to_dict(), **drop} for w in want]
     one_day = views.report_views(ledger, since=T0 + timedelta(days=1), until=T0 + timedelta(days=2))
     assert one_day.bucket == "hour"
+
+
+def test_without_the_indexes_the_views_sort_and_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A database where the indexes cannot be created (read-only, or an older schema).
+    monkeypatch.setattr(views, "INDEXES", ("CREATE INDEX IF NOT EXISTS {t}_x ON nowhere (x)",))
+    led = SQLiteLedger(tmp_path / "plain.db")
+    reference = MemoryLedger()
+    for rec in records():
+        led.record(rec)
+        reference.record(rec)
+    assert views.overview(led).to_dict() == views.overview(reference).to_dict()
+    assert views.breakdown(led, "model") == reference.summary(group_by=["model"])
+    led.close()
