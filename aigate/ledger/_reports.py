@@ -586,13 +586,13 @@ def overview(
     sql_params: list[Any] = []
     keys = [_pkey(p) for p in OVERVIEW_PERCENTILES]
     if b.d.name == "postgres":
-        sent = _sent(spec)
-        for p in OVERVIEW_PERCENTILES:
-            select.append(
-                f"percentile_cont({p}) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE {sent})"
-            )
-        for p in OVERVIEW_PERCENTILES:
-            select.append(f"percentile_cont({p}) WITHIN GROUP (ORDER BY ttft_ms)")
+        # The array form: one sort per column for every percentile.
+        ps = ", ".join(str(p) for p in OVERVIEW_PERCENTILES)
+        select.append(
+            f"percentile_cont(ARRAY[{ps}]) WITHIN GROUP (ORDER BY latency_ms) "
+            f"FILTER (WHERE {_sent(spec)})"
+        )
+        select.append(f"percentile_cont(ARRAY[{ps}]) WITHIN GROUP (ORDER BY ttft_ms)")
         sql = f"SELECT {', '.join(select)} FROM {b.table}{where_sql}"
         sql_params = params
     else:
@@ -605,8 +605,10 @@ def overview(
     data = dict(zip(names, row[: len(names)], strict=True))
     rest = row[len(names) :]
     if b.d.name == "postgres":
-        latency = {k: _float(v) for k, v in zip(keys, rest[: len(keys)], strict=True)}
-        ttft = {k: _float(v) for k, v in zip(keys, rest[len(keys) :], strict=True)}
+        lat_values = rest[0] or [None] * len(keys)
+        ttft_values = rest[1] or [None] * len(keys)
+        latency = {k: _float(v) for k, v in zip(keys, lat_values, strict=True)}
+        ttft = {k: _float(v) for k, v in zip(keys, ttft_values, strict=True)}
     else:
         latency, ttft = _sqlite_overview_percentiles(
             b, spec, int(data["requests"]), int(rest[0]), int(rest[1] or 0)
@@ -718,10 +720,10 @@ def breakdown(
     select = [f"{expr} AS g0", *(f"{s} AS {n}" for n, s in aggs)]
     names = [n for n, _ in aggs]
     if b.d.name == "postgres" and latency:
-        select += [
-            f"percentile_cont({p}) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE {_sent(spec)})"
-            for p in (0.5, 0.95)
-        ]
+        select.append(
+            "percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY latency_ms) "
+            f"FILTER (WHERE {_sent(spec)})"
+        )
     having = f" HAVING {aggs[0][1]} > 0"
     sql = f"SELECT {', '.join(select)} FROM {b.scan(spec)}{where_sql} GROUP BY g0{having}"
     if top is not None:
@@ -731,7 +733,7 @@ def breakdown(
     for row in raw:
         data = dict(zip(names, row[1 : 1 + len(names)], strict=True))
         if b.d.name == "postgres" and latency:
-            data["p50"], data["p95"] = row[1 + len(names) :]
+            data["p50"], data["p95"] = row[1 + len(names)] or (None, None)
         out.append((row[0], data))
     if b.d.name == "sqlite" and out and latency:
         _sqlite_group_percentiles(ledger, b, spec, by, out)
