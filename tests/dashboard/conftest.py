@@ -108,9 +108,13 @@ def served(stack: Stack) -> Iterator[Served]:
         sources.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for every browser test (Debian's, never a downloaded one)."""
+    """One headless Chromium for every browser test (Debian's, never a downloaded one).
+
+    Module-scoped, not session-scoped: Playwright's sync API keeps an event loop running
+    in this thread while it is open, and ``asyncio.run`` in the tests after it would fail.
+    """
     if not os.path.exists(CHROMIUM):
         message = "chromium is not installed (Debian: apt-get install -y chromium)"
         if in_ci():
