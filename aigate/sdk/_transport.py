@@ -1,0 +1,224 @@
+"""In-process transports for httpx and httpx2: an official SDK's requests go to the gateway.
+
+One transport object serves both HTTP libraries: it reads the request of whichever library
+sent it and answers with that library's ``Response`` (openai 2.x uses httpx; openai >= 3
+and anthropic >= 2 use httpx2). No socket is opened. These are the inbound edge's drivers:
+the only modules of :mod:`aigate.sdk` that import an HTTP library.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, overload
+
+import httpx
+
+from .._exceptions import AigateError, ConfigurationError
+from ._wire import (
+    STREAM_HEADERS,
+    Answer,
+    Invocation,
+    Options,
+    SdkRequest,
+    failure,
+    plan,
+    stream_error_event,
+    success,
+    trailer,
+)
+
+try:  # httpx2 is optional: the openai 2.x line runs on httpx alone
+    import httpx2
+    from httpx2 import AsyncBaseTransport as _AsyncBase2
+    from httpx2 import AsyncByteStream as _AsyncBytes2
+    from httpx2 import BaseTransport as _Base2
+    from httpx2 import SyncByteStream as _SyncBytes2
+except ImportError:  # pragma: no cover - exercised by .ci/sdk-matrix (openai 2.x on httpx)
+    httpx2 = None  # type: ignore[assignment]
+
+    class _Base2:  # type: ignore[no-redef]
+        pass
+
+    class _AsyncBase2:  # type: ignore[no-redef]
+        pass
+
+    class _SyncBytes2:  # type: ignore[no-redef]
+        pass
+
+    class _AsyncBytes2:  # type: ignore[no-redef]
+        pass
+
+
+if TYPE_CHECKING:
+    from .._gateway import AsyncGateway, Gateway
+
+__all__ = ["AsyncGatewayTransport", "GatewayTransport"]
+
+
+def _lib(request: object) -> ModuleType:
+    if httpx2 is not None and isinstance(request, httpx2.Request):
+        return httpx2
+    return httpx
+
+
+def _sdk_request(request: Any, body: bytes) -> SdkRequest:
+    url = request.url
+    return SdkRequest(
+        method=request.method,
+        path=url.path,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+        query=dict(url.params),
+    )
+
+
+def _response(lib: ModuleType, request: Any, answer: Answer) -> Any:
+    if answer.fail is not None:
+        error = lib.ReadTimeout if answer.fail == "timeout" else lib.ConnectError
+        raise error(f"aigate: the provider call failed ({answer.fail})", request=request)
+    return lib.Response(answer.status, headers=answer.headers, content=answer.body, request=request)
+
+
+class _SyncEvents(httpx.SyncByteStream, _SyncBytes2):
+    """A sync aigate stream as SSE bytes; closing it closes (and records) the stream."""
+
+    def __init__(self, stream: Any, invocation: Invocation) -> None:
+        self._stream = stream
+        self._invocation = invocation
+
+    def __iter__(self) -> Iterator[bytes]:
+        event = self._invocation.event
+        try:
+            for item in self._stream:
+                data = event(item)
+                if data is not None:
+                    yield data
+        except AigateError as exc:
+            yield stream_error_event(exc, self._invocation.dialect)
+            return
+        yield trailer(self._stream.gateway)
+        if self._invocation.done:
+            yield self._invocation.done
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class _AsyncEvents(httpx.AsyncByteStream, _AsyncBytes2):
+    """The async twin of :class:`_SyncEvents`."""
+
+    def __init__(self, stream: Any, invocation: Invocation) -> None:
+        self._stream = stream
+        self._invocation = invocation
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        event = self._invocation.event
+        try:
+            async for item in self._stream:
+                data = event(item)
+                if data is not None:
+                    yield data
+        except AigateError as exc:
+            yield stream_error_event(exc, self._invocation.dialect)
+            return
+        yield trailer(self._stream.gateway)
+        if self._invocation.done:
+            yield self._invocation.done
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "aclose", None) or self._stream.close
+        result = close()
+        if inspect.isawaitable(result):
+            await result
+
+
+def _options(default_provider: str | None, gateway: Any) -> Options:
+    if default_provider is not None and default_provider not in gateway.providers:
+        raise ConfigurationError(
+            f"default_provider: unknown provider {default_provider!r}; expected one of "
+            f"{sorted(gateway.providers)}",
+            field="default_provider",
+        )
+    return Options(default_provider=default_provider)
+
+
+class GatewayTransport(httpx.BaseTransport, _Base2):
+    """An httpx / httpx2 transport whose every request is answered by a :class:`Gateway`::
+
+        openai.OpenAI(api_key="unused", base_url="http://aigate/v1",
+                      http_client=httpx2.Client(transport=GatewayTransport(gw)))
+
+    The gateway is not closed with the transport: it belongs to the caller."""
+
+    def __init__(self, gateway: Gateway, *, default_provider: str | None = None) -> None:
+        self._gateway = gateway
+        self._options = _options(default_provider, gateway)
+
+    @overload
+    def handle_request(self, request: httpx.Request) -> httpx.Response: ...
+    @overload
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response: ...
+
+    def handle_request(self, request: Any) -> Any:
+        lib = _lib(request)
+        sdk_request = _sdk_request(request, request.read())
+        invocation = plan(sdk_request, self._options)
+        if isinstance(invocation, Answer):
+            return _response(lib, request, invocation)
+        try:
+            result = invocation.call(self._gateway)
+        except Exception as exc:
+            return _response(lib, request, failure(invocation, exc, sdk_request.path))
+        if invocation.stream:
+            return lib.Response(
+                200, headers=STREAM_HEADERS, stream=_SyncEvents(result, invocation), request=request
+            )
+        return _response(lib, request, success(invocation, result))
+
+    def close(self) -> None:
+        """Nothing to release: the gateway is the caller's."""
+
+    def __repr__(self) -> str:
+        return f"GatewayTransport({self._gateway!r})"
+
+
+class AsyncGatewayTransport(httpx.AsyncBaseTransport, _AsyncBase2):
+    """The async twin of :class:`GatewayTransport`, answered by an :class:`AsyncGateway`."""
+
+    def __init__(self, gateway: AsyncGateway, *, default_provider: str | None = None) -> None:
+        self._gateway = gateway
+        self._options = _options(default_provider, gateway)
+
+    @overload
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response: ...
+    @overload
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response: ...
+
+    async def handle_async_request(self, request: Any) -> Any:
+        lib = _lib(request)
+        sdk_request = _sdk_request(request, await request.aread())
+        invocation = plan(sdk_request, self._options)
+        if isinstance(invocation, Answer):
+            return _response(lib, request, invocation)
+        try:
+            result = invocation.call(self._gateway)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:
+            return _response(lib, request, failure(invocation, exc, sdk_request.path))
+        if invocation.stream:
+            return lib.Response(
+                200,
+                headers=STREAM_HEADERS,
+                stream=_AsyncEvents(result, invocation),
+                request=request,
+            )
+        return _response(lib, request, success(invocation, result))
+
+    async def aclose(self) -> None:
+        """Nothing to release: the gateway is the caller's."""
+
+    def __repr__(self) -> str:
+        return f"AsyncGatewayTransport({self._gateway!r})"
