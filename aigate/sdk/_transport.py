@@ -31,24 +31,27 @@ from ._wire import (
 
 try:  # httpx2 is optional: the openai 2.x line runs on httpx alone
     import httpx2
-    from httpx2 import AsyncBaseTransport as _AsyncBase2
     from httpx2 import AsyncByteStream as _AsyncBytes2
-    from httpx2 import BaseTransport as _Base2
     from httpx2 import SyncByteStream as _SyncBytes2
 except ImportError:  # pragma: no cover - exercised by .ci/sdk-matrix (openai 2.x on httpx)
     httpx2 = None  # type: ignore[assignment]
-
-    class _Base2:  # type: ignore[no-redef]
-        pass
-
-    class _AsyncBase2:  # type: ignore[no-redef]
-        pass
 
     class _SyncBytes2:  # type: ignore[no-redef]
         pass
 
     class _AsyncBytes2:  # type: ignore[no-redef]
         pass
+
+
+# The transports derive from httpx2's base classes where httpx2 is installed, httpx's
+# otherwise: the SDKs on httpx2 refuse any object with an httpx class in its MRO, and
+# httpx's clients do not check a transport's class at all (they only call it).
+try:
+    from httpx2 import AsyncBaseTransport as _AsyncBase
+    from httpx2 import BaseTransport as _Base
+except ImportError:  # pragma: no cover - exercised by .ci/sdk-matrix
+    from httpx import AsyncBaseTransport as _AsyncBase  # type: ignore[assignment]
+    from httpx import BaseTransport as _Base  # type: ignore[assignment]
 
 
 if TYPE_CHECKING:
@@ -81,7 +84,7 @@ def _response(lib: ModuleType, request: Any, answer: Answer) -> Any:
     return lib.Response(answer.status, headers=answer.headers, content=answer.body, request=request)
 
 
-class _SyncEvents(httpx.SyncByteStream, _SyncBytes2):
+class _SyncEvents:
     """A sync aigate stream as SSE bytes; closing it closes (and records) the stream."""
 
     def __init__(self, stream: Any, invocation: Invocation) -> None:
@@ -106,7 +109,7 @@ class _SyncEvents(httpx.SyncByteStream, _SyncBytes2):
         self._stream.close()
 
 
-class _AsyncEvents(httpx.AsyncByteStream, _AsyncBytes2):
+class _AsyncEvents:
     """The async twin of :class:`_SyncEvents`."""
 
     def __init__(self, stream: Any, invocation: Invocation) -> None:
@@ -134,6 +137,23 @@ class _AsyncEvents(httpx.AsyncByteStream, _AsyncBytes2):
             await result
 
 
+# Each library checks that a response's stream is its own kind of byte stream.
+class _HttpxEvents(_SyncEvents, httpx.SyncByteStream):
+    pass
+
+
+class _Httpx2Events(_SyncEvents, _SyncBytes2):
+    pass
+
+
+class _AsyncHttpxEvents(_AsyncEvents, httpx.AsyncByteStream):
+    pass
+
+
+class _AsyncHttpx2Events(_AsyncEvents, _AsyncBytes2):
+    pass
+
+
 def _options(default_provider: str | None, gateway: Any) -> Options:
     if default_provider is not None and default_provider not in gateway.providers:
         raise ConfigurationError(
@@ -144,7 +164,7 @@ def _options(default_provider: str | None, gateway: Any) -> Options:
     return Options(default_provider=default_provider)
 
 
-class GatewayTransport(httpx.BaseTransport, _Base2):
+class GatewayTransport(_Base):
     """An httpx / httpx2 transport whose every request is answered by a :class:`Gateway`::
 
         openai.OpenAI(api_key="unused", base_url="http://aigate/v1",
@@ -173,7 +193,10 @@ class GatewayTransport(httpx.BaseTransport, _Base2):
             return _response(lib, request, failure(invocation, exc, sdk_request.path))
         if invocation.stream:
             return lib.Response(
-                200, headers=STREAM_HEADERS, stream=_SyncEvents(result, invocation), request=request
+                200,
+                headers=STREAM_HEADERS,
+                stream=(_HttpxEvents if lib is httpx else _Httpx2Events)(result, invocation),
+                request=request,
             )
         return _response(lib, request, success(invocation, result))
 
@@ -184,7 +207,7 @@ class GatewayTransport(httpx.BaseTransport, _Base2):
         return f"GatewayTransport({self._gateway!r})"
 
 
-class AsyncGatewayTransport(httpx.AsyncBaseTransport, _AsyncBase2):
+class AsyncGatewayTransport(_AsyncBase):
     """The async twin of :class:`GatewayTransport`, answered by an :class:`AsyncGateway`."""
 
     def __init__(self, gateway: AsyncGateway, *, default_provider: str | None = None) -> None:
@@ -212,7 +235,9 @@ class AsyncGatewayTransport(httpx.AsyncBaseTransport, _AsyncBase2):
             return lib.Response(
                 200,
                 headers=STREAM_HEADERS,
-                stream=_AsyncEvents(result, invocation),
+                stream=(_AsyncHttpxEvents if lib is httpx else _AsyncHttpx2Events)(
+                    result, invocation
+                ),
                 request=request,
             )
         return _response(lib, request, success(invocation, result))
