@@ -17,7 +17,6 @@ import httpx
 
 from .._exceptions import AigateError, ConfigurationError
 from ._wire import (
-    STREAM_HEADERS,
     Answer,
     Invocation,
     Options,
@@ -25,6 +24,7 @@ from ._wire import (
     failure,
     plan,
     stream_error_event,
+    stream_headers,
     success,
     trailer,
 )
@@ -194,7 +194,7 @@ class GatewayTransport(_Base):
         if invocation.stream:
             return lib.Response(
                 200,
-                headers=STREAM_HEADERS,
+                headers=stream_headers(result),
                 stream=(_HttpxEvents if lib is httpx else _Httpx2Events)(result, invocation),
                 request=request,
             )
@@ -234,7 +234,7 @@ class AsyncGatewayTransport(_AsyncBase):
         if invocation.stream:
             return lib.Response(
                 200,
-                headers=STREAM_HEADERS,
+                headers=stream_headers(result),
                 stream=(_AsyncHttpxEvents if lib is httpx else _AsyncHttpx2Events)(
                     result, invocation
                 ),

@@ -55,6 +55,7 @@ _JSON = "application/json"
 _SSE = "text/event-stream"
 #: The SDKs honour this header: aigate already retried and failed over, so they must not.
 NO_RETRY = ("x-should-retry", "false")
+STREAM_HEADERS = {"content-type": _SSE, "cache-control": "no-cache", NO_RETRY[0]: NO_RETRY[1]}
 _MIB = 1024 * 1024
 
 
@@ -194,6 +195,30 @@ def _attempts(attempts: Any) -> str:
     )
 
 
+def stream_headers(stream: Any) -> dict[str, str]:
+    """The SSE response's headers: what is known when a stream starts (who answers, the
+    call id, the attempts so far; all of it for a cache replay). Cost comes at the end."""
+    headers = dict(STREAM_HEADERS)
+    info = getattr(stream, "gateway", None)
+    if info is not None:  # a replayed (cached) stream is complete from the start
+        headers.update(info_headers(info))
+        return headers
+    # A live stream's start is aigate's own StreamStart; read defensively, so a change
+    # there costs these headers, never the stream.
+    start = getattr(stream, "_start", None)
+    target: Any = getattr(start, "target", None)
+    ctx: Any = getattr(start, "ctx", None)
+    try:
+        headers["x-aigate-provider"] = target.provider.name
+        headers["x-aigate-model"] = target.model
+        headers["x-aigate-call-id"] = ctx.request_id
+        if ctx.route:
+            headers["x-aigate-route"] = ctx.route
+    except AttributeError:
+        pass
+    return headers
+
+
 def trailer(info: GatewayInfo | None) -> bytes:
     """An SSE comment with the stream's final account (SDKs skip comments)."""
     if info is None:
@@ -282,10 +307,11 @@ def error_answer(exc: BaseException, dialect: Dialect = "openai") -> Answer:
             headers["retry-after"] = str(max(int(exc.retry_at - time.time() + 0.999), 1))
         return _error(503, exc.message, dialect, headers, type=None, code="all_targets_failed")
     if isinstance(exc, APIStatusError):
-        if exc.provider:
+        if exc.provider and exc.model:
             headers["x-aigate-provider"] = exc.provider
-        if exc.model:
             headers["x-aigate-model"] = exc.model
+            # aigate raises a provider's error bare only after a single attempt
+            headers.setdefault("x-aigate-attempts", f"{exc.provider}/{exc.model}:{exc.status_code}")
         if exc.request_id:
             headers["x-request-id"] = exc.request_id
         retry = exc.rate_limit.retry_after_s if exc.rate_limit is not None else None
@@ -631,6 +657,3 @@ def failure(invocation: Invocation, exc: BaseException, path: str) -> Answer:
     if isinstance(exc, _Missing):
         return answer_missing(exc, path)
     return error_answer(exc, invocation.dialect)
-
-
-STREAM_HEADERS = {"content-type": _SSE, "cache-control": "no-cache", NO_RETRY[0]: NO_RETRY[1]}

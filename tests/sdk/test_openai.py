@@ -101,10 +101,24 @@ class TestStreams:
         assert len(sdk.records()) == 1
 
     def test_raw_stream_headers(self, make_sdk: Any) -> None:
-        sdk = make_sdk()
+        sdk = make_sdk(ledger="memory://")
         _, headers = sdk.stream(raw=True, **CHAT)
         assert headers["content-type"] == "text/event-stream"
         assert headers["x-should-retry"] == "false"
+        # who answers and the call id are known when the stream starts
+        [record] = sdk.records()
+        assert headers["x-aigate-call-id"] == record.id
+        assert headers["x-aigate-provider"] == "openai" and headers["x-aigate-route"] == "fast"
+
+    def test_a_cached_stream_has_its_whole_account_up_front(self, make_sdk: Any) -> None:
+        sdk = make_sdk(cache={"url": "memory://", "default": "always"})
+        first = sdk.stream(**CHAT)
+        again, headers = sdk.stream(raw=True, **CHAT)
+        assert headers["x-aigate-cached"] == "true"
+        assert [c.choices[0].delta.content for c in again if c.choices] == [
+            c.choices[0].delta.content for c in first if c.choices
+        ]
+        assert len(sdk.fake.calls) == 1
 
     def test_interrupted_stream_raises_the_sdks_api_error(self, make_sdk: Any) -> None:
         sdk = make_sdk(fake=FakeTransport([reply("a b c d e f", cut_after=3)]))
@@ -137,6 +151,7 @@ class TestErrors:
         assert err.body == {"message": "nope", "type": "some_error", "param": None, "code": "c1"}
         assert err.response.headers["x-should-retry"] == "false"
         assert err.response.headers["x-aigate-provider"] == "openai"
+        assert err.response.headers["x-aigate-attempts"] == f"openai/gpt-4o-mini:{status}"
 
     def test_the_sdk_does_not_retry_what_aigate_retried(self, make_sdk: Any) -> None:
         # a client built with the SDK's default retries (2) still makes one gateway call
