@@ -58,10 +58,19 @@ def transport(gateway: Gateway, *, default_provider: str | None = None) -> Gatew
 
 
 def async_transport(
-    gateway: AsyncGateway, *, default_provider: str | None = None
+    gateway: AsyncGateway | Gateway, *, default_provider: str | None = None
 ) -> AsyncGatewayTransport:
-    """The async twin of :func:`transport`, for ``httpx2.AsyncClient`` / ``httpx.AsyncClient``."""
-    _require(gateway, True, "async_transport")
+    """The async twin of :func:`transport`, for ``httpx2.AsyncClient`` / ``httpx.AsyncClient``.
+
+    An :class:`AsyncGateway` answers natively; a sync :class:`Gateway` answers each call in
+    a worker thread (``asyncio.to_thread``), so one sync gateway can serve both kinds."""
+    from .._gateway import AsyncGateway, Gateway
+
+    if not isinstance(gateway, (AsyncGateway, Gateway)):
+        raise ConfigurationError(
+            f"async_transport: expected an AsyncGateway or a Gateway, got {type(gateway).__name__}",
+            field="gateway",
+        )
     return AsyncGatewayTransport(gateway, default_provider=default_provider)
 
 
@@ -94,13 +103,14 @@ def openai_client(
 
 
 def async_openai_client(
-    gateway: AsyncGateway,
+    gateway: AsyncGateway | Gateway,
     *,
     api_key: str | None = None,
     default_provider: str | None = None,
     **kwargs: Any,
 ) -> openai.AsyncOpenAI:
-    """The async twin of :func:`openai_client`: an ``openai.AsyncOpenAI``."""
+    """The async twin of :func:`openai_client`: an ``openai.AsyncOpenAI`` (over an
+    AsyncGateway, or a sync Gateway answering in worker threads)."""
     import openai
 
     http = openai.DefaultAsyncHttpxClient(
@@ -126,7 +136,7 @@ def anthropic_client(
 
 
 def async_anthropic_client(
-    gateway: AsyncGateway,
+    gateway: AsyncGateway | Gateway,
     *,
     api_key: str | None = None,
     default_provider: str | None = None,

@@ -117,6 +117,13 @@ class _AsyncEvents:
         self._invocation = invocation
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        if not hasattr(self._stream, "__aiter__"):  # a sync Gateway's: read in a worker thread
+            import asyncio
+
+            events = iter(_SyncEvents(self._stream, self._invocation))
+            while (data := await asyncio.to_thread(next, events, None)) is not None:
+                yield data
+            return
         event = self._invocation.event
         try:
             async for item in self._stream:
@@ -131,6 +138,11 @@ class _AsyncEvents:
             yield self._invocation.done
 
     async def aclose(self) -> None:
+        if not hasattr(self._stream, "__aiter__"):
+            import asyncio
+
+            await asyncio.to_thread(self._stream.close)
+            return
         close = getattr(self._stream, "aclose", None) or self._stream.close
         result = close()
         if inspect.isawaitable(result):
@@ -208,10 +220,17 @@ class GatewayTransport(_Base):
 
 
 class AsyncGatewayTransport(_AsyncBase):
-    """The async twin of :class:`GatewayTransport`, answered by an :class:`AsyncGateway`."""
+    """The async twin of :class:`GatewayTransport`, answered by an :class:`AsyncGateway`
+    (natively) or by a sync :class:`Gateway` (each call in a worker thread, so the event
+    loop never blocks)."""
 
-    def __init__(self, gateway: AsyncGateway, *, default_provider: str | None = None) -> None:
+    def __init__(
+        self, gateway: AsyncGateway | Gateway, *, default_provider: str | None = None
+    ) -> None:
+        from .._gateway import AsyncGateway
+
         self._gateway = gateway
+        self._threaded = not isinstance(gateway, AsyncGateway)
         self._options = _options(default_provider, gateway)
 
     @overload
@@ -226,9 +245,14 @@ class AsyncGatewayTransport(_AsyncBase):
         if isinstance(invocation, Answer):
             return _response(lib, request, invocation)
         try:
-            result = invocation.call(self._gateway)
-            if inspect.isawaitable(result):
-                result = await result
+            if self._threaded:
+                import asyncio
+
+                result = await asyncio.to_thread(invocation.call, self._gateway)
+            else:
+                result = invocation.call(self._gateway)
+                if inspect.isawaitable(result):
+                    result = await result
         except Exception as exc:
             return _response(lib, request, failure(invocation, exc, sdk_request.path))
         if invocation.stream:

@@ -17,7 +17,7 @@ except ImportError:
     httpx2 = None
 
 import aigate
-from aigate.sdk import ENDPOINTS, GatewayTransport, async_transport, transport
+from aigate.sdk import ENDPOINTS, GatewayTransport, async_openai_client, async_transport, transport
 from aigate.testing import FakeTransport
 
 from .conftest import HI, MODEL
@@ -115,10 +115,30 @@ def test_any_base_path_before_v1() -> None:
 
 
 def test_the_wrong_gateway_kind_is_a_configuration_error() -> None:
-    with pytest.raises(aigate.ConfigurationError, match="AsyncGateway"):
-        async_transport(_gateway("sync"))
+    with pytest.raises(aigate.ConfigurationError, match="AsyncGateway or a Gateway"):
+        async_transport(object())  # type: ignore[arg-type]
     with pytest.raises(aigate.ConfigurationError, match="a Gateway"):
         transport(_gateway("async"))
+
+
+def test_an_async_client_over_a_sync_gateway_runs_it_in_threads() -> None:
+    gw = aigate.Gateway(
+        providers={"openai": {"api_keys": ["sk"]}},
+        transport=FakeTransport(["one two three", "four five"]),
+        ledger="memory://",
+    )
+    client = async_openai_client(gw)
+
+    async def run() -> tuple[str, str]:
+        r = await client.chat.completions.create(model=MODEL, messages=HI)
+        stream = await client.chat.completions.create(model=MODEL, messages=HI, stream=True)
+        parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
+        await client.close()
+        return r.choices[0].message.content or "", "".join(parts)
+
+    assert asyncio.run(run()) == ("one two three", "four five")
+    assert len(gw.usage.query()) == 2
+    gw.close()
 
 
 def test_the_endpoint_table_names_every_surface() -> None:
