@@ -585,10 +585,6 @@ class _Missing(Exception):
     """The gateway has no resource for this surface (yet)."""
 
 
-def _count_tokens_missing(request: SdkRequest, options: Options) -> Answer:
-    return not_found(request.path, "anthropic", "aigate: count_tokens needs the Messages surface")
-
-
 #: The endpoint table: path -> handler. A surface plugs in with one line, e.g.
 #: ``ENDPOINTS["/v1/messages"] = events_endpoint(("messages", "create"), "anthropic", ...)``.
 ENDPOINTS: dict[str, Endpoint] = {
@@ -598,7 +594,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/v1/models": _models,
     "/v1/responses": events_endpoint(("responses", "create"), "openai", "the Responses API"),
     "/v1/messages": events_endpoint(("messages", "create"), "anthropic", "the Messages API"),
-    "/v1/messages/count_tokens": _count_tokens_missing,
+    "/v1/messages/count_tokens": events_endpoint(
+        ("messages", "count_tokens"), "anthropic", "the Messages API's count_tokens"
+    ),
 }
 #: Paths matched by prefix (``/v1/models/{id}``), after the exact table.
 PREFIXES: dict[str, Endpoint] = {"/v1/models/": _model_retrieve}

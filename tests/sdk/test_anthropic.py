@@ -126,6 +126,19 @@ class StandIn:
         return answer()
 
 
+class CountingStandIn(StandIn):
+    def count_tokens(self, **kwargs: Any) -> Any:
+        self.calls.append(kwargs)
+        result = {"input_tokens": 12}
+        if not self.asynchronous:
+            return result
+
+        async def answer() -> Any:
+            return result
+
+        return answer()
+
+
 def _setup(mode: str, raises: BaseException | None = None, surface: bool = True) -> Any:
     settings: dict[str, Any] = {
         "providers": {"anthropic": {"api_keys": ["sk-ant"]}},
@@ -254,3 +267,10 @@ def test_without_the_messages_surface_the_sdk_raises_not_found(mode: str) -> Non
             mode,
             client.messages.count_tokens(**{k: v for k, v in ASK.items() if k != "max_tokens"}),
         )
+
+
+def test_count_tokens_plugs_in_when_the_surface_has_it(mode: str) -> None:
+    gw, client, _ = _setup(mode, surface=False)
+    gw.messages = CountingStandIn(mode == "async")
+    ask = {k: v for k, v in ASK.items() if k != "max_tokens"}
+    assert _run(mode, client.messages.count_tokens(**ask)).input_tokens == 12
