@@ -65,9 +65,9 @@ class SdkRequest:
 
     method: str
     path: str
-    headers: Mapping[str, str]
-    body: bytes
-    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(repr=False)  # holds the SDK's api_key: never shown
+    body: bytes = field(repr=False)
+    query: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def virtual_key(self) -> str | None:

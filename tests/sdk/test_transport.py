@@ -156,3 +156,14 @@ def test_repr_holds_no_secret() -> None:
     gw = aigate.Gateway(providers={"openai": {"api_keys": ["sk-very-secret"]}})
     t = GatewayTransport(gw)
     assert "sk-very-secret" not in repr(t)
+
+
+def test_a_request_repr_holds_no_key() -> None:
+    from aigate.sdk import SdkRequest
+
+    secret = "gk_" + "s" * 43
+    request = SdkRequest(
+        "POST", "/v1/chat/completions", {"authorization": f"Bearer {secret}"}, b"{}"
+    )
+    assert request.virtual_key == secret
+    assert secret not in repr(request)
