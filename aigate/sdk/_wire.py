@@ -36,6 +36,7 @@ from .._exceptions import (
     StreamInterrupted,
 )
 from .._models import GatewayInfo
+from .._validate import CHAT_PARAMS, EMBEDDING_PARAMS, TRANSCRIPTION_PARAMS
 
 __all__ = [
     "ENDPOINTS",
@@ -387,16 +388,19 @@ def resolve_model(gateway: Any, model: object, options: Options) -> object:
 
 def _split(body: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
     """Known parameters stay; the rest (an SDK's ``extra_body``) go in ``extra_body``."""
-    extra = {k: body.pop(k) for k in [k for k in body if k not in known]}
-    if extra:
-        body["extra_body"] = extra
+    unknown = [k for k in body if k not in known]
+    if unknown:
+        body["extra_body"] = {k: body.pop(k) for k in unknown}
     return body
 
 
-def _chat(request: SdkRequest, options: Options) -> Invocation:
-    from .._validate import CHAT_PARAMS
+_CHAT_KNOWN = CHAT_PARAMS | {"model", "messages", "stream"}
+_EMBEDDING_KNOWN = EMBEDDING_PARAMS | {"model", "input"}
+_TRANSCRIPTION_KNOWN = TRANSCRIPTION_PARAMS | {"model", "file"}
 
-    body = _split(request.json(), CHAT_PARAMS | {"model", "messages", "stream"})
+
+def _chat(request: SdkRequest, options: Options) -> Invocation:
+    body = _split(request.json(), _CHAT_KNOWN)
     secret = request.virtual_key
     if secret is not None:
         body["api_key"] = secret
@@ -418,9 +422,7 @@ def _chat(request: SdkRequest, options: Options) -> Invocation:
 
 
 def _embeddings(request: SdkRequest, options: Options) -> Invocation:
-    from .._validate import EMBEDDING_PARAMS
-
-    body = _split(request.json(), EMBEDDING_PARAMS | {"model", "input"})
+    body = _split(request.json(), _EMBEDDING_KNOWN)
     secret = request.virtual_key
     if secret is not None:
         body["api_key"] = secret
@@ -479,8 +481,6 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
 
 
 def _transcriptions(request: SdkRequest, options: Options) -> Invocation:
-    from .._validate import TRANSCRIPTION_PARAMS
-
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise InvalidRequestError(
@@ -494,7 +494,7 @@ def _transcriptions(request: SdkRequest, options: Options) -> Invocation:
             raise InvalidRequestError(
                 "temperature: expected a number", field="temperature", expected="a number"
             ) from None
-    body = _split(body, TRANSCRIPTION_PARAMS | {"model", "file"})
+    body = _split(body, _TRANSCRIPTION_KNOWN)
     text_format = _TEXT_FORMATS.get(str(body.get("response_format")))
 
     def call(gateway: Any) -> Any:
