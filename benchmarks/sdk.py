@@ -81,6 +81,10 @@ def cases(rounds: int, number: int) -> dict[str, Callable[[], float]]:
 
     n_stream = max(number // 10, 5)
     return {
+        # the gateway alone on the same upstream: the floor of what aigate adds under an SDK
+        "chat sync: gateway": lambda: timed(
+            lambda: gw.chat.completions.create(model=MODEL, messages=MESSAGES), rounds, number
+        ),
         "chat sync: bare": lambda: timed(chat(bare), rounds, number),
         "chat sync: aigate": lambda: timed(chat(via), rounds, number),
         "stream sync: bare": lambda: timed(stream(bare), rounds, n_stream),
@@ -102,6 +106,9 @@ def main() -> None:
     for name, seconds in results.items():
         print(f"{name:<22} {seconds * 1e6:>10.1f}")
     print()
+    bare = results["chat sync: bare"]
+    floor = (bare + results["chat sync: gateway"]) / bare
+    print(f"floor for chat sync (bare SDK + the gateway alone) = {floor:.2f}x")
     for kind in ("chat sync", "stream sync", "chat async", "stream async"):
         ratio = results[f"{kind}: aigate"] / results[f"{kind}: bare"]
         verdict = "ok" if ratio <= 1.3 else "over the 1.3x target"
