@@ -67,13 +67,9 @@ def _lib(request: object) -> ModuleType:
 
 
 def _sdk_request(request: Any, body: bytes) -> SdkRequest:
-    url = request.url
+    # the library's own headers: a case-insensitive mapping, not copied on the hot path
     return SdkRequest(
-        method=request.method,
-        path=url.path,
-        headers={k.lower(): v for k, v in request.headers.items()},
-        body=body,
-        query=dict(url.params),
+        method=request.method, path=request.url.path, headers=request.headers, body=body
     )
 
 

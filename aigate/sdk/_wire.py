@@ -62,13 +62,13 @@ _MIB = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class SdkRequest:
-    """What an SDK sent: method, path, lower-cased headers, the body bytes."""
+    """What an SDK sent: method, path, headers (a mapping whose ``get`` takes lower-case
+    names, as httpx's and httpx2's headers do), the body bytes."""
 
     method: str
     path: str
     headers: Mapping[str, str] = field(repr=False)  # holds the SDK's api_key: never shown
     body: bytes = field(repr=False)
-    query: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def virtual_key(self) -> str | None:
