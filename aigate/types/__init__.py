@@ -11,8 +11,6 @@ client type-checks against aigate, without ``openai`` installed::
 openai's ``NOT_GIVEN``/``omit`` type-check for every optional parameter (:class:`Omitted`).
 """
 
-from __future__ import annotations
-
 from ._shared import (
     Body,
     CacheOptions,

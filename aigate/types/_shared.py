@@ -5,8 +5,6 @@ written so that openai's own values type-check here (``NOT_GIVEN``, ``omit``, an
 ``httpx.Timeout`` or ``httpx2.Timeout``).
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal, Protocol, SupportsIndex, TypeAlias, TypeVar, overload
 

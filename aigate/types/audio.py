@@ -2,10 +2,9 @@
 ``openai.types.audio.TranscriptionCreateParams`` (openai 3.60) plus aigate's own.
 
 openai's ``keywords``, ``languages`` and ``known_speaker_*`` are absent: aigate does not
-accept them yet (pass them in ``extra_body``). Streaming transcriptions are not supported.
+accept them yet (pass them in ``extra_body``), nor ``stream`` (streaming transcriptions are
+not supported).
 """
-
-from __future__ import annotations
 
 import os
 from collections.abc import Mapping
@@ -56,7 +55,6 @@ class TranscriptionCreateParams(TypedDict, total=False):
     prompt: str | Omitted
     response_format: AudioResponseFormat | Omitted
     """For ``text``/``srt``/``vtt`` the raw body is in ``Transcription.text``."""
-    stream: Literal[False] | Omitted | None
     temperature: float | Omitted
     timestamp_granularities: list[Literal["word", "segment"]] | Omitted
     extra_headers: Headers | None

@@ -7,8 +7,6 @@ aigate's own parameters (``cache``, ``api_key``) and accept openai's ``NOT_GIVEN
 for every optional parameter, as openai's method signatures do.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import Literal, TypeAlias, Union
 

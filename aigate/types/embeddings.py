@@ -1,8 +1,6 @@
 """The parameters of ``embeddings.create``, typed as ``openai.types.EmbeddingCreateParams``
 (openai 3.60) plus aigate's own."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import Literal, TypeAlias, Union
 
