@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import httpx
 
@@ -226,17 +226,46 @@ class AsyncReplayStream(ReplayStream):
 # -- resources (openai's namespaces) --------------------------------------------------------
 
 
+# The resources' own imports sit here, below the stream classes, so that the two halves of
+# this file can change independently (the lead may hoist them to the top at merge).
+import copy  # noqa: E402
+from collections.abc import Iterable, Mapping, Sequence  # noqa: E402
+
+from typing_extensions import Unpack  # noqa: E402
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from .ledger import LedgerRecord, SafeLedger, SummaryRow
+    from .ledger._base import When
+    from .pricing import Catalog, ModelInfo
+    from .types.audio import TranscriptionCreateParams
+    from .types.chat import (
+        CompletionCreateParamsMaybeStreaming,
+        CompletionCreateParamsNonStreaming,
+        CompletionCreateParamsStreaming,
+    )
+    from .types.embeddings import EmbeddingCreateParams
+
+
 class Completions:
+    """``gw.chat.completions``: openai's ``chat.completions`` (parameters typed in
+    :mod:`aigate.types.chat`)."""
+
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
 
     @overload
-    def create(self, *, stream: Literal[False] = False, **kwargs: Any) -> ChatCompletion: ...
+    def create(self, **kwargs: Unpack[CompletionCreateParamsNonStreaming]) -> ChatCompletion: ...
     @overload
-    def create(self, *, stream: Literal[True], **kwargs: Any) -> Stream: ...
+    def create(self, **kwargs: Unpack[CompletionCreateParamsStreaming]) -> Stream: ...
     @overload
-    def create(self, *, stream: bool, **kwargs: Any) -> ChatCompletion | Stream: ...
+    def create(
+        self, **kwargs: Unpack[CompletionCreateParamsMaybeStreaming]
+    ) -> ChatCompletion | Stream: ...
 
+    # The overloads carry the types; the body takes the dict as is (checked in _validate.py),
+    # so typing costs nothing per call.
     def create(self, **kwargs: Any) -> ChatCompletion | Stream:
         """``openai``'s ``chat.completions.create``: same parameters, same result shape."""
         gateway = self._gateway
@@ -249,15 +278,21 @@ class Completions:
 
 
 class AsyncCompletions:
+    """The async twin of :class:`Completions`."""
+
     def __init__(self, gateway: AsyncGateway) -> None:
         self._gateway = gateway
 
     @overload
-    async def create(self, *, stream: Literal[False] = False, **kwargs: Any) -> ChatCompletion: ...
+    async def create(
+        self, **kwargs: Unpack[CompletionCreateParamsNonStreaming]
+    ) -> ChatCompletion: ...
     @overload
-    async def create(self, *, stream: Literal[True], **kwargs: Any) -> AsyncStream: ...
+    async def create(self, **kwargs: Unpack[CompletionCreateParamsStreaming]) -> AsyncStream: ...
     @overload
-    async def create(self, *, stream: bool, **kwargs: Any) -> ChatCompletion | AsyncStream: ...
+    async def create(
+        self, **kwargs: Unpack[CompletionCreateParamsMaybeStreaming]
+    ) -> ChatCompletion | AsyncStream: ...
 
     async def create(self, **kwargs: Any) -> ChatCompletion | AsyncStream:
         """``openai``'s ``chat.completions.create``: same parameters, same result shape."""
@@ -281,39 +316,43 @@ class AsyncChat:
 
 
 class Embeddings:
+    """``gw.embeddings``: openai's ``embeddings`` (:mod:`aigate.types.embeddings`)."""
+
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
 
-    def create(self, **kwargs: Any) -> CreateEmbeddingResponse:
+    def create(self, **kwargs: Unpack[EmbeddingCreateParams]) -> CreateEmbeddingResponse:
         """``openai``'s ``embeddings.create``."""
-        return self._gateway._run(self._gateway._core.embeddings_flow(kwargs))
+        return self._gateway._run(self._gateway._core.embeddings_flow(kwargs))  # type: ignore[arg-type]
 
 
 class AsyncEmbeddings:
     def __init__(self, gateway: AsyncGateway) -> None:
         self._gateway = gateway
 
-    async def create(self, **kwargs: Any) -> CreateEmbeddingResponse:
+    async def create(self, **kwargs: Unpack[EmbeddingCreateParams]) -> CreateEmbeddingResponse:
         """``openai``'s ``embeddings.create``."""
-        return await self._gateway._run(self._gateway._core.embeddings_flow(kwargs))
+        return await self._gateway._run(self._gateway._core.embeddings_flow(kwargs))  # type: ignore[arg-type]
 
 
 class Transcriptions:
+    """``gw.audio.transcriptions``: openai's (:mod:`aigate.types.audio`)."""
+
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
 
-    def create(self, **kwargs: Any) -> Transcription:
+    def create(self, **kwargs: Unpack[TranscriptionCreateParams]) -> Transcription:
         """``openai``'s ``audio.transcriptions.create`` (multipart upload)."""
-        return self._gateway._run(self._gateway._core.transcription_flow(kwargs))
+        return self._gateway._run(self._gateway._core.transcription_flow(kwargs))  # type: ignore[arg-type]
 
 
 class AsyncTranscriptions:
     def __init__(self, gateway: AsyncGateway) -> None:
         self._gateway = gateway
 
-    async def create(self, **kwargs: Any) -> Transcription:
+    async def create(self, **kwargs: Unpack[TranscriptionCreateParams]) -> Transcription:
         """``openai``'s ``audio.transcriptions.create`` (multipart upload)."""
-        return await self._gateway._run(self._gateway._core.transcription_flow(kwargs))
+        return await self._gateway._run(self._gateway._core.transcription_flow(kwargs))  # type: ignore[arg-type]
 
 
 class Audio:
@@ -326,30 +365,52 @@ class AsyncAudio:
         self.transcriptions = AsyncTranscriptions(gateway)
 
 
-class KeyedView:
-    """``gw.for_key(secret)``: the gateway's resources, every call made as one virtual key.
+def _as_key(resource: Any, secret: str) -> Any:
+    """A copy of ``resource`` whose ``create`` passes ``api_key=secret``. The secret lives
+    in the closure only: never an attribute, never in a ``repr``."""
+    bound = copy.copy(resource)
+    create: Callable[..., Any] = resource.create
 
-    The secret is held in closures, never in an attribute or a ``repr``."""
+    def create_as_key(**kwargs: Any) -> Any:
+        return create(api_key=secret, **kwargs)
 
+    create_as_key.__doc__ = create.__doc__
+    bound.create = create_as_key
+    return bound
+
+
+class _KeyedBase:
+    # ``gateway`` is a Gateway or an AsyncGateway; each subclass declares which resources
+    # that gives it.
     def __init__(self, gateway: Any, secret: str) -> None:
-        from types import SimpleNamespace
-
-        def bind(create: Callable[..., Any]) -> Callable[..., Any]:
-            def create_as_key(**kwargs: Any) -> Any:
-                return create(api_key=secret, **kwargs)
-
-            create_as_key.__doc__ = create.__doc__
-            return create_as_key
-
-        self.chat = SimpleNamespace(
-            completions=SimpleNamespace(create=bind(gateway.chat.completions.create))
-        )
-        self.embeddings = SimpleNamespace(create=bind(gateway.embeddings.create))
+        chat = copy.copy(gateway.chat)
+        chat.completions = _as_key(gateway.chat.completions, secret)
+        self.chat = chat
+        self.embeddings = _as_key(gateway.embeddings, secret)
         self.models = gateway.models
         self.usage = gateway.usage
 
     def __repr__(self) -> str:
-        return "KeyedView(gk_***)"
+        return f"{type(self).__name__}(gk_***)"
+
+
+class KeyedView(_KeyedBase):
+    """``gw.for_key(secret)``: the gateway's resources, every call made as one virtual key
+    (the same as passing ``api_key=secret`` to each call)."""
+
+    chat: Chat
+    embeddings: Embeddings
+    models: Models
+    usage: UsageReports
+
+
+class AsyncKeyedView(_KeyedBase):
+    """``async_gw.for_key(secret)``: the async twin of :class:`KeyedView`."""
+
+    chat: AsyncChat
+    embeddings: AsyncEmbeddings
+    models: Models
+    usage: AsyncUsageReports
 
 
 class Models:
@@ -358,23 +419,39 @@ class Models:
     def __init__(self, core: GatewayCore) -> None:
         self._core = core
 
-    def list(self) -> builtins.list[Any]:
+    def list(self) -> builtins.list[ModelInfo]:
         """Catalog entries for the kinds of provider this gateway has."""
         kinds = {p.kind for p in self._core.providers.values()} | set(self._core.providers)
         return [m for m in self._core.catalog if m.provider in kinds]
 
-    def search(self, *, provider: str | None = None, **filters: Any) -> builtins.list[Any]:
+    def search(
+        self,
+        *,
+        provider: str | None = None,
+        capability: str | Iterable[str] | None = None,
+        max_input_price: Decimal | str | int | float | None = None,
+        min_context: int | None = None,
+        text: str | None = None,
+        mode: str | None = None,
+    ) -> builtins.list[ModelInfo]:
         """``Catalog.search`` (capability, max_input_price, min_context, text, mode). A
         configured provider name matches its own overrides and its kind's catalog entries."""
-        catalog = self._core.catalog
+        catalog: Catalog = self._core.catalog
+
+        def found(provider: str | None) -> builtins.list[ModelInfo]:
+            return catalog.search(
+                provider=provider,
+                capability=capability,
+                max_input_price=max_input_price,
+                min_context=min_context,
+                text=text,
+                mode=mode,
+            )
+
         runtime = self._core.providers.get(provider) if provider is not None else None
         if runtime is None or runtime.kind == provider:
-            found: builtins.list[Any] = catalog.search(provider=provider, **filters)
-            return found
-        return [
-            *catalog.search(provider=provider, **filters),
-            *catalog.search(provider=runtime.kind, **filters),
-        ]
+            return found(provider)
+        return [*found(provider), *found(runtime.kind)]
 
     def routes(self) -> dict[str, builtins.list[str]]:
         """Each route alias and its targets, in order."""
@@ -385,58 +462,116 @@ class _Reports:
     def __init__(self, core: GatewayCore) -> None:
         self._core = core
 
-    def _ledger(self) -> Any:
-        if self._core.ledger is None:
+    def _ledger(self) -> SafeLedger:
+        ledger: SafeLedger | None = self._core.ledger
+        if ledger is None:
             raise ConfigurationError(
                 "usage reports need a ledger: set ledger='sqlite:///aigate.db' (or memory://, "
                 "postgresql://...) in the gateway config",
                 field="ledger",
             )
-        return self._core.ledger
+        return ledger
 
 
 class UsageReports(_Reports):
-    """Usage and cost reports from the ledger (``gw.usage.summary(group_by=["model"])``)."""
+    """Usage and cost reports from the ledger (``gw.usage.summary(group_by=["model"])``).
 
-    def summary(self, **kwargs: Any) -> list[Any]:
+    ``since``/``until`` take a ``date`` or ``datetime``; ``where`` filters on dimensions
+    (``{"project": "acme"}``)."""
+
+    def summary(
+        self,
+        *,
+        since: When = None,
+        until: When = None,
+        group_by: Sequence[str] = (),
+        where: Mapping[str, str] | None = None,
+    ) -> list[SummaryRow]:
         """Rows per group: requests, errors, tokens, cost, cache savings, latency p50/p95.
-        Takes ``since``, ``until``, ``group_by`` (day, hour, month, model, provider,
-        project, user, org, key, route, status, kind, ``meta:<tag>``) and ``where``."""
-        rows: list[Any] = self._ledger().summary(**kwargs)
-        return rows
+        ``group_by``: day, hour, month, model, provider, project, user, org, key, route,
+        status, kind, ``meta:<tag>``."""
+        return self._ledger().summary(since=since, until=until, group_by=group_by, where=where)
 
-    def totals(self, **kwargs: Any) -> Any:
-        return self._ledger().totals(**kwargs)
+    def totals(
+        self, *, since: When = None, until: When = None, where: Mapping[str, str] | None = None
+    ) -> SummaryRow:
+        """One row summing every call in the window."""
+        return self._ledger().totals(since=since, until=until, where=where)
 
-    def top_spenders(self, **kwargs: Any) -> list[Any]:
-        rows: list[Any] = self._ledger().top_spenders(**kwargs)
-        return rows
+    def top_spenders(
+        self,
+        by: str = "user",
+        n: int = 10,
+        *,
+        since: When = None,
+        until: When = None,
+        where: Mapping[str, str] | None = None,
+    ) -> list[SummaryRow]:
+        """The ``n`` biggest spenders grouped ``by`` one dimension, most expensive first."""
+        return self._ledger().top_spenders(by, n, since=since, until=until, where=where)
 
-    def query(self, **kwargs: Any) -> list[Any]:
-        records: list[Any] = self._ledger().query(**kwargs)
-        return records
+    def query(
+        self,
+        *,
+        since: When = None,
+        until: When = None,
+        where: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[LedgerRecord]:
+        """The ledger records themselves (one per call)."""
+        return self._ledger().query(
+            since=since, until=until, where=where, limit=limit, newest_first=newest_first
+        )
 
-    def get(self, call_id: str) -> Any:
+    def get(self, call_id: str) -> LedgerRecord | None:
+        """The record of one call (``response.gateway.call_id``), or ``None``."""
         return self._ledger().get(call_id)
 
 
 class AsyncUsageReports(_Reports):
     """The async twin of :class:`UsageReports` (network ledgers are awaited)."""
 
-    async def summary(self, **kwargs: Any) -> list[Any]:
-        rows: list[Any] = await self._ledger().asummary(**kwargs)
-        return rows
+    async def summary(
+        self,
+        *,
+        since: When = None,
+        until: When = None,
+        group_by: Sequence[str] = (),
+        where: Mapping[str, str] | None = None,
+    ) -> list[SummaryRow]:
+        return await self._ledger().asummary(
+            since=since, until=until, group_by=group_by, where=where
+        )
 
-    async def totals(self, **kwargs: Any) -> Any:
-        return await self._ledger().atotals(**kwargs)
+    async def totals(
+        self, *, since: When = None, until: When = None, where: Mapping[str, str] | None = None
+    ) -> SummaryRow:
+        return await self._ledger().atotals(since=since, until=until, where=where)
 
-    async def top_spenders(self, **kwargs: Any) -> list[Any]:
-        rows: list[Any] = await self._ledger().atop_spenders(**kwargs)
-        return rows
+    async def top_spenders(
+        self,
+        by: str = "user",
+        n: int = 10,
+        *,
+        since: When = None,
+        until: When = None,
+        where: Mapping[str, str] | None = None,
+    ) -> list[SummaryRow]:
+        return await self._ledger().atop_spenders(by, n, since=since, until=until, where=where)
 
-    async def query(self, **kwargs: Any) -> list[Any]:
-        records: list[Any] = await self._ledger().aquery(**kwargs)
-        return records
+    async def query(
+        self,
+        *,
+        since: When = None,
+        until: When = None,
+        where: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[LedgerRecord]:
+        return await self._ledger().aquery(
+            since=since, until=until, where=where, limit=limit, newest_first=newest_first
+        )
 
-    async def get(self, call_id: str) -> Any:
+    async def get(self, call_id: str) -> LedgerRecord | None:
         return await self._ledger().aget(call_id)
