@@ -314,11 +314,13 @@ class Response:
             self.close()
 
     def redacted(self) -> Response:
-        """A copy (body and headers kept) whose request has its credentials masked."""
+        """A copy whose request has its credentials masked, and whose body has every one it
+        quotes masked too (providers echo the key they refused)."""
+        secrets = self.request.secrets() if self.request is not None else []
         return Response(
             self.status_code,
             headers=self.headers,
-            content=self.content,
+            content=_redact_bytes(self.content, secrets),
             request=self.request.redacted() if self.request is not None else None,
         )
 

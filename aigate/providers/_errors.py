@@ -189,8 +189,8 @@ def _safe(response: Any) -> Response:
         int(response.status_code),
         headers=list(response.headers.items()),
         content=bytes(getattr(response, "content", b"") or b""),
-        request=_wire_of(request).redacted() if request is not None else None,
-    )
+        request=_wire_of(request) if request is not None else None,
+    ).redacted()
 
 
 def _scrub(value: object, secrets: list[str]) -> object:
