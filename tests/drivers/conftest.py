@@ -49,10 +49,8 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             path = lines[0].split(" ")[1]
-            headers = dict(
-                (k.strip().lower(), v.strip())
-                for k, _, v in (x.partition(":") for x in lines[1:] if x)
-            )
+            pairs = (x.partition(":") for x in lines[1:] if x)
+            headers = {k.strip().lower(): v.strip() for k, _, v in pairs}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             streamed = b'"stream":true' in body
             if path.startswith("/reset"):

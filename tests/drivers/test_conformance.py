@@ -33,7 +33,7 @@ def call(gw: Any, mode: str, **kwargs: Any) -> Any:
         try:
             result = gw.chat.completions.create(**kwargs)
             if kwargs.get("stream"):
-                return [c for c in result]
+                return list(result)
             return result
         finally:
             gw.close()

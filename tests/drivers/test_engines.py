@@ -169,9 +169,11 @@ def test_no_error_carries_the_key(case: str, lib: str) -> None:
     }
     routes = {"r": ["a/gpt-4o-mini", "g/gemini-2.0-flash"]}
     model = "r" if case == "failover" else "a/gpt-4o-mini"
-    with aigate.Gateway(providers=providers, routes=routes, http_client=client) as gw:
-        with pytest.raises(aigate.AigateError) as info:
-            gw.chat.completions.create(model=model, messages=HI)
+    with (
+        aigate.Gateway(providers=providers, routes=routes, http_client=client) as gw,
+        pytest.raises(aigate.AigateError) as info,
+    ):
+        gw.chat.completions.create(model=model, messages=HI)
     found: list[str] = []
     _walk(info.value, "error", set(), found)
     assert found == []
