@@ -594,3 +594,17 @@ def test_long_tool_call_ids_are_shortened_for_openai(make_gateway: Any) -> None:
     new_id = sent[1]["tool_calls"][0]["id"]
     assert len(new_id) <= 40 and sent[2]["tool_call_id"] == new_id
     assert messages[1]["tool_calls"][0]["id"] == long_id  # the caller's list is untouched
+
+
+def test_single_target_429_stays_a_rate_limit_error(make_gateway: Any) -> None:
+    """Issue 14.11: after a 429 from the only target of a direct call, the next call (its
+    key still cooling) is a RateLimitError with the wait, not AllTargetsFailed."""
+    fake = FakeTransport([error(429, headers={"retry-after": "30"})])
+    gw = make_gateway(providers=OPENAI, transport=fake)
+    with pytest.raises(aigate.RateLimitError):
+        gw.chat(model="openai/gpt-4o-mini", messages=HI)
+    with pytest.raises(aigate.RateLimitError) as again:
+        gw.chat(model="openai/gpt-4o-mini", messages=HI)
+    assert len(fake.calls) == 1  # the cooling key was not sent again
+    assert again.value.rate_limit is not None
+    assert 25 < again.value.rate_limit.retry_after_s <= 30

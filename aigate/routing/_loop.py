@@ -358,6 +358,7 @@ def attempts(
     tries: dict[str, int] = {}  # transient failures per target in this call
     tried: set[str] = set()
     blocked: dict[str, tuple[Candidate, float]] = {}  # skipped now, and when they recover
+    cooling: set[str] = set()  # blocked because every key is cooling after a 429
     waits = 0
 
     while True:
@@ -415,6 +416,8 @@ def attempts(
                     waits += 1
                     continue
                 blocked[cand.name] = (cand, until)
+                if local and _rate_limited(store, pool.names):
+                    cooling.add(cand.name)
                 pos += 1
                 continue
             key = pool.keys[index]
@@ -508,7 +511,35 @@ def attempts(
 
     retry_at = min((u for _, u in blocked.values()), default=None)
     untried = any(name not in tried for name in blocked)
-    raise _give_up(ctx, route, retry_at, untried, clock())
+    now = clock()
+    if route.name is None and not ctx.attempts and blocked and set(blocked) <= cooling:
+        raise _still_limited(next(iter(blocked.values()))[0].target, (retry_at or now) - now)
+    raise _give_up(ctx, route, retry_at, untried, now)
+
+
+def _rate_limited(store: HealthStore, names: Sequence[str]) -> bool:
+    """Whether every key of a pool is cooling after a 429 (not dead, not at a local cap)."""
+    states = store.states(names)
+    return bool(states) and all(
+        b.state != "dead" and b.reason == "RateLimitError" for b in states.values()
+    )
+
+
+def _still_limited(target: Target, wait: float) -> RateLimitError:
+    """A direct call whose only target's keys all cool after a 429: the provider's rate
+    limit again (issue 14.11: never a different error class), with the wait it asked for."""
+    from .._models import RateLimitInfo
+    from .._wire import Response
+
+    wait = max(wait, 0.0)
+    return RateLimitError(
+        f"{target.name} is rate limited (429): every key is cooling; retry in {wait:.1f}s "
+        "(or set retry.deadline_s to let the call wait)",
+        response=Response(429),  # type: ignore[arg-type]
+        rate_limit=RateLimitInfo(retry_after_s=wait),
+        provider=target.provider.name,
+        model=target.model,
+    )
 
 
 def _may_wait(
