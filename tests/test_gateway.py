@@ -608,3 +608,21 @@ def test_single_target_429_stays_a_rate_limit_error(make_gateway: Any) -> None:
     assert len(fake.calls) == 1  # the cooling key was not sent again
     assert again.value.rate_limit is not None
     assert 25 < again.value.rate_limit.retry_after_s <= 30
+
+
+def test_all_targets_failed_names_each_wait(make_gateway: Any) -> None:
+    """Issue 14.10: the message says which target (and which keys) each wait belongs to."""
+    fake = FakeTransport([error(429, headers={"retry-after": "30"}), error(429)])
+    gw = make_gateway(
+        providers={"openai": {"api_keys": ["sk-test-a"]}, "groq": {"api_keys": ["gsk-test"]}},
+        routes={"fast": ["groq/llama-3.1-8b-instant", "openai/gpt-4o-mini"]},
+        transport=fake,
+    )
+    with pytest.raises(aigate.AllTargetsFailed):
+        gw.chat(model="fast", messages=HI)
+    with pytest.raises(aigate.AllTargetsFailed) as again:
+        gw.chat(model="fast", messages=HI)
+    message = str(again.value)
+    for target in gw.gw.routes["fast"]:
+        assert target.name in message
+        assert target.provider.keys[0].id in message

@@ -272,7 +272,12 @@ def _bound_timeouts(
 
 
 def _give_up(
-    ctx: CallContext, route: Route, retry_at: float | None, untried: bool, now: float
+    ctx: CallContext,
+    route: Route,
+    retry_at: float | None,
+    untried: bool,
+    now: float,
+    waits: str = "",
 ) -> AigateError:
     errors = ctx.errors
     last = errors[-1] if errors else None
@@ -290,6 +295,8 @@ def _give_up(
         message = f"no target of {what} could be tried now"
     if retry_at is not None:
         message += f"; the first one may accept calls again in {max(retry_at - now, 0):.1f}s"
+        if waits:
+            message += f" ({waits})"
     failed = AllTargetsFailed(message, attempts=ctx.attempts, errors=errors, retry_at=retry_at)
     if errors:
         failed.__cause__ = errors[-1]
@@ -359,6 +366,7 @@ def attempts(
     tried: set[str] = set()
     blocked: dict[str, tuple[Candidate, float]] = {}  # skipped now, and when they recover
     cooling: set[str] = set()  # blocked because every key is cooling after a 429
+    keyed: dict[str, str] = {}  # blocked by their keys: the key ids (for the message)
     waits = 0
 
     while True:
@@ -416,6 +424,7 @@ def attempts(
                     waits += 1
                     continue
                 blocked[cand.name] = (cand, until)
+                keyed[cand.name] = ", ".join(k.id for k in pool.keys)
                 if local and _rate_limited(store, pool.names):
                     cooling.add(cand.name)
                 pos += 1
@@ -514,7 +523,18 @@ def attempts(
     now = clock()
     if route.name is None and not ctx.attempts and blocked and set(blocked) <= cooling:
         raise _still_limited(next(iter(blocked.values()))[0].target, (retry_at or now) - now)
-    raise _give_up(ctx, route, retry_at, untried, now)
+    raise _give_up(ctx, route, retry_at, untried, now, _waits(blocked, keyed, now))
+
+
+def _waits(
+    blocked: dict[str, tuple[Candidate, float]], keyed: dict[str, str], now: float
+) -> str:
+    """Each blocked target with what blocks it and for how long (issue 14.10)."""
+    parts = []
+    for name, (_, until) in sorted(blocked.items(), key=lambda item: item[1][1]):
+        why = f"keys {keyed[name]} cooling, dead or capped" if name in keyed else "breaker open"
+        parts.append(f"{name} ({why}) in {max(until - now, 0):.1f}s")
+    return "; ".join(parts)
 
 
 def _rate_limited(store: HealthStore, names: Sequence[str]) -> bool:
