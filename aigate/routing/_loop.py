@@ -526,9 +526,7 @@ def attempts(
     raise _give_up(ctx, route, retry_at, untried, now, _waits(blocked, keyed, now))
 
 
-def _waits(
-    blocked: dict[str, tuple[Candidate, float]], keyed: dict[str, str], now: float
-) -> str:
+def _waits(blocked: dict[str, tuple[Candidate, float]], keyed: dict[str, str], now: float) -> str:
     """Each blocked target with what blocks it and for how long (issue 14.10)."""
     parts = []
     for name, (_, until) in sorted(blocked.items(), key=lambda item: item[1][1]):
