@@ -11,7 +11,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-import httpx
+from ._wire import Request, Response
 
 __all__ = ["Call", "Close", "Effect", "Flight", "Flow", "Read", "Send", "Sleep", "StreamHandle"]
 
@@ -20,18 +20,23 @@ T = TypeVar("T")
 
 @dataclass(slots=True)
 class Send:
-    """Send ``request``; the result is the ``httpx.Response`` (body read unless ``stream``,
-    in which case a :class:`StreamHandle`) or the ``httpx.HTTPError`` raised."""
+    """Send ``request``; the result is the :class:`~aigate._wire.Response` (body read unless
+    ``stream``, in which case a :class:`StreamHandle`) or the aigate error the driver mapped
+    the failure to (:class:`~aigate.APITimeoutError`, :class:`~aigate.APIConnectionError`)."""
 
-    request: httpx.Request
+    request: Request
     stream: bool = False
 
 
 @dataclass(slots=True)
 class StreamHandle:
-    """An open streaming response and the driver's iterator over its body."""
+    """An open streaming response and the driver's iterator over its body.
 
-    response: httpx.Response
+    The iterator yields ``bytes`` and raises only aigate errors (the driver maps its
+    library's, and enforces the call's deadline between reads); ``response.close()`` /
+    ``await response.aclose()`` release the connection."""
+
+    response: Response
     iterator: Any  # Iterator[bytes] or AsyncIterator[bytes], owned by the driver
 
 

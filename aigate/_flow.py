@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
+import httpx  # only for finish_stream's check, which its owner drops (errors arrive mapped)
 
 from ._effects import Call, Close, Effect, Flow, Read, Send, Sleep, StreamHandle
 from ._exceptions import (
@@ -27,6 +27,7 @@ from ._exceptions import (
 )
 from ._models import Attempt, ChatCompletion, ChatCompletionChunk, GatewayInfo
 from ._stream import StreamState
+from ._wire import Response
 from .providers._errors import error_from_transport
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def accept_chat(core: GatewayCore, ctx: CallContext, call: ChatCall) -> Callable
     """The accept step of a non-streamed chat: parse, price, record."""
 
     def accept(
-        target: Target, key: ApiKey | None, response: httpx.Response, started: float
+        target: Target, key: ApiKey | None, response: Response, started: float
     ) -> Flow[ChatCompletion]:
         completion = target.provider.codec.chat_response(response.content, target)
         completion.gateway = core.info(ctx, target, key, response, completion.usage, ttft_ms=None)
@@ -122,11 +123,7 @@ def accept_stream(
             while state.first_visible_at is None:
                 data = yield Read(handle)
                 if isinstance(data, BaseException):
-                    if isinstance(data, httpx.HTTPError):
-                        raise error_from_transport(
-                            data, provider=target.provider.name, model=target.model
-                        )
-                    raise data
+                    raise data  # already an aigate error: the driver mapped it
                 if not data:
                     buffered.extend(state.end())
                     if not state.complete:

@@ -1,8 +1,9 @@
 """``Gateway`` and ``AsyncGateway``: configuration once, OpenAI-shaped resources, two drivers.
 
 All the logic lives in :class:`GatewayCore` and the flow generators in :mod:`aigate._flow`;
-the two gateway classes differ only in how they perform effects (``httpx.Client`` and
-``time.sleep`` versus ``httpx.AsyncClient`` and ``asyncio.sleep``).
+the two gateway classes differ only in how they perform effects (a blocking driver and
+``time.sleep`` versus an asyncio driver and ``asyncio.sleep``; drivers are in
+:mod:`aigate.drivers`, one per HTTP engine).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from pydantic import SecretStr
 
+from . import drivers
 from ._admission import Admission
 from ._caching import CacheLayer, check_config, parse_option
-from ._effects import Call, Close, Effect, Flight, Flow, Read, Send, Sleep, StreamHandle
+from ._effects import Call, Close, Effect, Flight, Flow, Read, Send, Sleep
 from ._exceptions import AigateError, ConfigurationError, InvalidRequestError
 from ._flow import CallContext, accept_chat, accept_stream
 from ._models import (
@@ -46,12 +47,14 @@ from ._resources import (
     UsageReports,
 )
 from ._validate import chat_call, embeddings_call, transcription_call
+from ._wire import Request, Response, Timeout
 from .config import GatewayConfig, ProviderConfig, TimeoutConfig, load_config
 from .providers import KINDS, ApiKey, ProviderRuntime, Target, make_codec
 from .providers._errors import parse_rate_limit
 from .routing import Health, Router, attempts
 
 if TYPE_CHECKING:
+    from .drivers._types import AsyncClient, AsyncTransport, SyncClient, SyncTransport
     from .providers._base import ChatCall, EmbeddingsCall
     from .realtime import Realtime
 
@@ -62,13 +65,13 @@ T = TypeVar("T")
 _MAX_TARGET_CACHE = 4096
 
 
-def _timeout(value: float | TimeoutConfig | None, default: httpx.Timeout) -> httpx.Timeout:
+def _timeout(value: float | TimeoutConfig | None, default: Timeout) -> Timeout:
     if value is None:
         return default
     if isinstance(value, (int, float)):
-        return httpx.Timeout(float(value), connect=min(5.0, float(value)))
-    return httpx.Timeout(
-        value.total,
+        seconds = float(value)
+        return Timeout(connect=min(5.0, seconds), read=seconds, write=seconds, pool=seconds)
+    return Timeout(
         connect=value.connect,
         read=value.read or value.total,
         write=value.write or value.total,
@@ -111,7 +114,9 @@ class GatewayCore:
 
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
-        default_timeout = _timeout(config.timeout, httpx.Timeout(600.0, connect=5.0))
+        default_timeout = _timeout(
+            config.timeout, Timeout(connect=5.0, read=600.0, write=600.0, pool=600.0)
+        )
         self.providers: dict[str, ProviderRuntime] = {}
         for name, pc in config.providers.items():
             kind = pc.kind or name
@@ -254,7 +259,7 @@ class GatewayCore:
         if self.cache is not None:
             decision = self.cache.decide(ctx, option, _cache_request(model, call))
 
-        def build(target: Target, key: str | None) -> httpx.Request:
+        def build(target: Target, key: str | None) -> Request:
             return target.provider.codec.chat_request(call, target, key)
 
         if call.stream:
@@ -287,11 +292,11 @@ class GatewayCore:
     ) -> Flow[CreateEmbeddingResponse]:
 
         def upstream(call: EmbeddingsCall) -> Flow[CreateEmbeddingResponse]:
-            def build(target: Target, key: str | None) -> httpx.Request:
+            def build(target: Target, key: str | None) -> Request:
                 return target.provider.codec.embeddings_request(call, target, key)
 
             def accept(
-                target: Target, key: ApiKey | None, response: httpx.Response, started: float
+                target: Target, key: ApiKey | None, response: Response, started: float
             ) -> Flow[CreateEmbeddingResponse]:
                 result = target.provider.codec.embeddings_response(response.content, target)
                 usage = Usage(
@@ -363,11 +368,11 @@ class GatewayCore:
         call = transcription_call(kwargs.pop("file", None), kwargs)
         ctx = self.context("transcription", model, {"metadata": tags})
 
-        def build(target: Target, key: str | None) -> httpx.Request:
+        def build(target: Target, key: str | None) -> Request:
             return target.provider.codec.transcription_request(call, target, key)
 
         def accept(
-            target: Target, key: ApiKey | None, response: httpx.Response, started: float
+            target: Target, key: ApiKey | None, response: Response, started: float
         ) -> Flow[Transcription]:
             result = target.provider.codec.transcription_response(
                 response, response.content, target
@@ -459,7 +464,7 @@ class GatewayCore:
         ctx: CallContext,
         target: Target,
         key: ApiKey | None,
-        response: httpx.Response,
+        response: Response,
         usage: Usage | None,
         ttft_ms: float | None,
     ) -> GatewayInfo:
@@ -588,20 +593,6 @@ def _cache_request(model: object, call: ChatCall) -> dict[str, Any]:
 # -- drivers -------------------------------------------------------------------------------
 
 
-def _client_kwargs(config: GatewayConfig, transport: Any) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
-        "limits": httpx.Limits(
-            max_connections=config.max_connections,
-            max_keepalive_connections=config.max_keepalive_connections,
-        ),
-        "timeout": None,  # every request carries its provider's timeout
-        "follow_redirects": False,
-    }
-    if transport is not None:
-        kwargs["transport"] = transport
-    return kwargs
-
-
 def _fake_mounts(core: GatewayCore) -> dict[str, Any] | None:
     """Route each ``fake`` provider's host to an in-process :class:`~aigate.testing.FakeTransport`
     (its ``options.transport`` when given), so it answers without a socket."""
@@ -612,10 +603,25 @@ def _fake_mounts(core: GatewayCore) -> dict[str, Any] | None:
 
     mounts: dict[str, Any] = {}
     for provider in fakes:
-        url = httpx.URL(provider.base_url)
-        origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+        scheme, _, rest = provider.base_url.partition("://")
+        origin = f"{scheme}://{rest.partition('/')[0]}"
         mounts[origin] = provider.options.get("transport") or FakeTransport()
     return mounts
+
+
+def _injected(transport: object, http_client: object) -> object:
+    return http_client if http_client is not None else transport
+
+
+def _driver_settings(core: GatewayCore, transport: object, http_client: object) -> dict[str, Any]:
+    config = core.config
+    return {
+        "transport": transport,
+        "http_client": http_client,
+        "mounts": _fake_mounts(core),
+        "max_connections": config.max_connections,
+        "max_keepalive_connections": config.max_keepalive_connections,
+    }
 
 
 class _BaseGateway:
@@ -685,26 +691,28 @@ class Gateway(_BaseGateway):
         r = gw.chat.completions.create(model="fast", messages=[{"role": "user", "content": "Hi"}])
         r.choices[0].message.content, r.gateway.cost_usd
 
-    ``transport`` or ``http_client`` inject an httpx transport/client (tests: MockTransport,
-    respx); otherwise the gateway owns one pooled client, closed by :meth:`close`.
+    ``http="httpx"`` (the default) or ``"httpx2"`` picks the HTTP engine; ``transport`` or
+    ``http_client`` inject an httpx or httpx2 transport/client (tests: MockTransport,
+    respx, :class:`aigate.testing.FakeTransport`), which selects its library's engine;
+    otherwise the gateway owns one pooled client, closed by :meth:`close`.
     """
 
     def __init__(
         self,
         config: GatewayConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None,
         *,
-        transport: httpx.BaseTransport | None = None,
-        http_client: httpx.Client | None = None,
+        transport: SyncTransport | None = None,
+        http_client: SyncClient | None = None,
         sleep: Callable[[float], None] = time.sleep,
         **settings: Any,
     ) -> None:
         super().__init__(config, **settings)
-        self._owns_client = http_client is None
-        if http_client is None:
-            http_client = httpx.Client(
-                mounts=_fake_mounts(self._core), **_client_kwargs(self.config, transport)
-            )
-        self._client = http_client
+        engine = drivers.choose(
+            self.config.http, _injected(transport, http_client), asynchronous=False
+        )
+        self._driver: drivers.SyncDriver = drivers.sync_driver(
+            engine, **_driver_settings(self._core, transport, http_client)
+        )
         self._sleep = sleep
         self._flights = _single_flight(asynchronous=False)
         self.chat = Chat(self)
@@ -714,13 +722,15 @@ class Gateway(_BaseGateway):
         self.usage = UsageReports(self._core)
         self.keys = self._core.keys
 
+    @property
+    def http_engine(self) -> str:
+        """The HTTP engine this gateway sends with: "httpx" or "httpx2"."""
+        return self._driver.engine
+
     def _perform(self, effect: Effect) -> Any:
         try:
             if isinstance(effect, Send):
-                response = self._client.send(effect.request, stream=effect.stream)
-                if effect.stream:
-                    return StreamHandle(response, response.iter_bytes())
-                return response
+                return self._driver.send(effect.request)
             if isinstance(effect, Read):
                 if effect.whole:
                     return b"".join(effect.handle.iterator)
@@ -749,8 +759,7 @@ class Gateway(_BaseGateway):
 
     def close(self) -> None:
         """Close the HTTP client (if the gateway made it) and the state stores."""
-        if self._owns_client:
-            self._client.close()
+        self._driver.close()
         if self._core.ledger is not None:
             self._core.ledger.close()
         if self._core.cache is not None:
@@ -788,26 +797,27 @@ async def _asyncio_sleep(seconds: float) -> None:
 class AsyncGateway(_BaseGateway):
     """The asyncio gateway: the same resources as :class:`Gateway`, awaited.
 
-    Nothing blocks the event loop: HTTP goes through ``httpx.AsyncClient`` and state stores
-    through their async methods.
+    Nothing blocks the event loop: HTTP goes through an asyncio engine (``http="aiohttp"``,
+    the default when installed, ``"httpx"`` or ``"httpx2"``; an injected transport or
+    client selects its library's) and state stores through their async methods.
     """
 
     def __init__(
         self,
         config: GatewayConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        transport: AsyncTransport | None = None,
+        http_client: AsyncClient | None = None,
         sleep: Callable[[float], Any] | None = None,
         **settings: Any,
     ) -> None:
         super().__init__(config, **settings)
-        self._owns_client = http_client is None
-        if http_client is None:
-            http_client = httpx.AsyncClient(
-                mounts=_fake_mounts(self._core), **_client_kwargs(self.config, transport)
-            )
-        self._client = http_client
+        engine = drivers.choose(
+            self.config.http, _injected(transport, http_client), asynchronous=True
+        )
+        self._driver: drivers.AsyncDriver = drivers.async_driver(
+            engine, **_driver_settings(self._core, transport, http_client)
+        )
         self._sleep = sleep or _asyncio_sleep
         self._flights = _single_flight(asynchronous=True)
         self.chat = AsyncChat(self)
@@ -827,13 +837,15 @@ class AsyncGateway(_BaseGateway):
             self._realtime = Realtime(self)
         return self._realtime
 
+    @property
+    def http_engine(self) -> str:
+        """The HTTP engine this gateway sends with: "aiohttp", "httpx" or "httpx2"."""
+        return self._driver.engine
+
     async def _perform(self, effect: Effect) -> Any:
         try:
             if isinstance(effect, Send):
-                response = await self._client.send(effect.request, stream=effect.stream)
-                if effect.stream:
-                    return StreamHandle(response, response.aiter_bytes())
-                return response
+                return await self._driver.send(effect.request)
             if isinstance(effect, Read):
                 if effect.whole:
                     return b"".join([part async for part in effect.handle.iterator])
@@ -862,8 +874,7 @@ class AsyncGateway(_BaseGateway):
 
     async def aclose(self) -> None:
         """Close the HTTP client (if the gateway made it) and the state stores."""
-        if self._owns_client:
-            await self._client.aclose()
+        await self._driver.aclose()
         if self._core.ledger is not None:
             await self._core.ledger.aclose()
         if self._core.cache is not None:

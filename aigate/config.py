@@ -390,6 +390,9 @@ class GatewayConfig(_Config):
     timeout: Seconds | TimeoutConfig = Field(default_factory=TimeoutConfig)
     max_connections: int = Field(100, ge=1)
     max_keepalive_connections: int = Field(20, ge=0)
+    #: The HTTP engine (aigate.drivers): None picks aiohttp for AsyncGateway (when
+    #: installed) and httpx for Gateway, or the injected transport's/client's library.
+    http: Literal["httpx", "httpx2", "aiohttp"] | None = None
     ledger: str | None = None
     ledger_errors: Literal["raise", "log"] = "log"
     cache: str | CacheConfig | None = None

@@ -1,8 +1,8 @@
 """Test aigate, and code that uses it, with no network: a scripted fake provider.
 
-:class:`FakeTransport` is an ``httpx`` transport that answers in the OpenAI wire format
-from a script, so every part of aigate (routing, failover, streaming, pricing, recording)
-runs for real, with no socket opened::
+:class:`FakeTransport` is an ``httpx`` (and ``httpx2``) transport that answers in the OpenAI
+wire format from a script, so every part of aigate (routing, failover, streaming, pricing,
+recording) runs for real, with no socket opened::
 
     fake = FakeTransport([reply("Hello!"), error(429), reply("Again")])
     gw = Gateway(providers={"openai": {"api_keys": ["sk-test"]}}, transport=fake)
@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -115,27 +116,60 @@ def _words(text: str) -> int:
     return max(1, len(text.split()))
 
 
+def _lib(request: Any) -> ModuleType:
+    """The HTTP library a request belongs to (httpx or httpx2): the fake answers in kind."""
+    if type(request).__module__.startswith("httpx2"):
+        import httpx2
+
+        return httpx2
+    return httpx
+
+
+_STREAM_TYPES: dict[tuple[type, str], type] = {}
+
+
+def _stream_for(cls: type, lib: ModuleType) -> type:
+    """``cls`` (an httpx byte stream) made an httpx2 one too, when ``lib`` is httpx2."""
+    if lib is httpx:
+        return cls
+    key = (cls, lib.__name__)
+    made = _STREAM_TYPES.get(key)
+    if made is None:
+        made = _STREAM_TYPES[key] = type(
+            cls.__name__, (cls, lib.SyncByteStream, lib.AsyncByteStream), {}
+        )
+    return made
+
+
 class _CutStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A body that yields its parts, then (optionally) drops the connection."""
 
-    def __init__(self, parts: list[bytes], cut: bool) -> None:
+    def __init__(self, parts: list[bytes], cut: bool, lib: ModuleType = httpx) -> None:
         self._parts = parts
         self._cut = cut
+        self._lib = lib
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self._parts
         if self._cut:
-            raise httpx.RemoteProtocolError("peer closed connection without sending complete body")
+            raise self._lib.RemoteProtocolError(
+                "peer closed connection without sending complete body"
+            )
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for part in self._parts:
             yield part
         if self._cut:
-            raise httpx.RemoteProtocolError("peer closed connection without sending complete body")
+            raise self._lib.RemoteProtocolError(
+                "peer closed connection without sending complete body"
+            )
 
 
 class FakeTransport(httpx.MockTransport):
-    """An in-process OpenAI-compatible provider for tests and demos (sync and async)."""
+    """An in-process OpenAI-compatible provider for tests and demos (sync and async).
+
+    It serves ``httpx`` and ``httpx2`` clients alike: each answer (and each simulated
+    failure) is made with the library of the request it answers."""
 
     def __init__(self, script: Iterable[Script | str] = (), *, default: Script | None = None):
         super().__init__(self._handle)
@@ -194,6 +228,10 @@ class FakeTransport(httpx.MockTransport):
             body = {"model": _multipart_field(request.content, "model")}
         return FakeCall(request=request, json=body, path=request.url.path)
 
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        return self._handle(request)
+
     def _handle(self, request: httpx.Request) -> httpx.Response:
         call = self._call(request)
         item = self._next(call)
@@ -211,10 +249,11 @@ class FakeTransport(httpx.MockTransport):
 
     def _answer(self, call: FakeCall, item: Script | None) -> httpx.Response:
         request = call.request
+        lib = _lib(request)
         if isinstance(item, FakeTimeout):
             if item.connect:
-                raise httpx.ConnectError("fake connection refused", request=request)
-            raise httpx.ReadTimeout("fake read timeout", request=request)
+                raise lib.ConnectError("fake connection refused", request=request)
+            raise lib.ReadTimeout("fake read timeout", request=request)
         fmt = wire_format(call.path)
         if isinstance(item, FakeError):
             body = item.body
@@ -229,14 +268,14 @@ class FakeTransport(httpx.MockTransport):
                         "code": item.code,
                     }
                 }
-            return httpx.Response(
+            return lib.Response(  # type: ignore[no-any-return]
                 item.status, json=body, headers={"x-request-id": "req_fake", **item.headers}
             )
         answer = item or FakeReply(text=None)
         if call.path.endswith("/embeddings"):
             return self._embeddings(call)
         if call.path.endswith("/audio/transcriptions"):
-            return httpx.Response(200, json={"text": answer.text or "fake transcription"})
+            return lib.Response(200, json={"text": answer.text or "fake transcription"})  # type: ignore[no-any-return]
         if fmt != "openai":
             return self._native(call, answer, fmt)
         return self._chat(call, answer)
@@ -276,15 +315,19 @@ class FakeTransport(httpx.MockTransport):
             stream=stream,
         )
         headers.update(answer.headers)
+        lib = _lib(call.request)
         if not stream:
-            return httpx.Response(status, headers=headers, content=b"".join(parts))
+            return lib.Response(status, headers=headers, content=b"".join(parts))  # type: ignore[no-any-return]
         cut = answer.cut_after is not None
         if cut:
             parts = parts[: answer.cut_after]
-        return httpx.Response(status, headers=headers, stream=_CutStream(parts, cut))
+        return lib.Response(  # type: ignore[no-any-return]
+            status, headers=headers, stream=_stream_for(_CutStream, lib)(parts, cut, lib)
+        )
 
     def _chat(self, call: FakeCall, answer: FakeReply) -> httpx.Response:
         body = call.json if isinstance(call.json, dict) else {}
+        lib = _lib(call.request)
         text = answer.text
         if text is None and answer.tool_calls is None:
             last = next(
@@ -334,7 +377,7 @@ class FakeTransport(httpx.MockTransport):
             }
             if answer.send_usage:
                 payload["usage"] = usage
-            return httpx.Response(200, json=payload, headers=headers)
+            return lib.Response(200, json=payload, headers=headers)  # type: ignore[no-any-return]
 
         def event(choices: list[Any], **extra: Any) -> bytes:
             chunk = {
@@ -375,10 +418,10 @@ class FakeTransport(httpx.MockTransport):
         cut = answer.cut_after is not None
         if cut:
             parts = parts[: answer.cut_after]
-        return httpx.Response(
+        return lib.Response(  # type: ignore[no-any-return]
             200,
             headers={"content-type": "text/event-stream", **headers},
-            stream=_CutStream(parts, cut),
+            stream=_stream_for(_CutStream, lib)(parts, cut, lib),
         )
 
     def _embeddings(self, call: FakeCall) -> httpx.Response:
@@ -393,7 +436,7 @@ class FakeTransport(httpx.MockTransport):
             text = item if isinstance(item, str) else " ".join(map(str, item))
             tokens += _words(text)
             data.append({"object": "embedding", "index": index, "embedding": _vector(text, dims)})
-        return httpx.Response(
+        return _lib(call.request).Response(  # type: ignore[no-any-return]
             200,
             json={
                 "object": "list",
@@ -521,8 +564,15 @@ class _FaultStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A stream body that can stall (or time out) after some parts."""
 
     def __init__(
-        self, parts: list[bytes], at: int | None, seconds: float, timeout: float | None, clock: Any
+        self,
+        parts: list[bytes],
+        at: int | None,
+        seconds: float,
+        timeout: float | None,
+        clock: Any,
+        lib: ModuleType = httpx,
     ) -> None:
+        self._lib = lib
         self._parts = parts
         self._at = at
         self._seconds = seconds
@@ -531,7 +581,7 @@ class _FaultStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     def _stall(self) -> None:
         if self._timeout is not None and self._timeout < self._seconds:
-            raise httpx.ReadTimeout("fake stall: no bytes within the read timeout")
+            raise self._lib.ReadTimeout("fake stall: no bytes within the read timeout")
         if self._clock is not None:
             self._clock.advance(self._seconds)
         else:
@@ -583,20 +633,21 @@ class FaultTransport(FakeTransport):
 
     def _answer(self, call: FakeCall, item: Any) -> httpx.Response:
         request = call.request
+        lib = _lib(request)
         if isinstance(item, FakeReset):
-            raise httpx.ReadError("fake connection reset by peer", request=request)
+            raise lib.ReadError("fake connection reset by peer", request=request)
         timeouts = request.extensions.get("timeout") or {}
         read_timeout = timeouts.get("read")
         streamed = isinstance(call.json, dict) and bool(call.json.get("stream"))
         if isinstance(item, FakeStall) and (item.after is None or not streamed):
             if read_timeout is not None and read_timeout < item.seconds:
-                raise httpx.ReadTimeout("fake stall before the headers", request=request)
+                raise lib.ReadTimeout("fake stall before the headers", request=request)
             if self.clock is not None:
                 self.clock.advance(item.seconds)
             return super()._answer(call, reply(item.text))
         if isinstance(item, FakeMalformed):
             if not streamed:
-                return httpx.Response(
+                return lib.Response(  # type: ignore[no-any-return]
                     200,
                     content=b'{"id": "chatcmpl-broken", "choices": [',
                     headers={"content-type": "application/json"},
@@ -604,10 +655,10 @@ class FaultTransport(FakeTransport):
             parts = self._parts(call, item.text)
             cut = min(item.after + 1, len(parts))  # the role event, then `after` events
             parts = [*parts[:cut], b"data: {not json\n\n"]
-            return self._stream(parts, None, 0.0, None)
+            return self._stream(parts, None, 0.0, None, lib)
         if isinstance(item, FakeStall):
             parts = self._parts(call, item.text)
-            return self._stream(parts, item.after, item.seconds, read_timeout)
+            return self._stream(parts, item.after, item.seconds, read_timeout, lib)
         return super()._answer(call, item)
 
     def _parts(self, call: FakeCall, text: str) -> list[bytes]:
@@ -617,12 +668,16 @@ class FaultTransport(FakeTransport):
         return list(stream._parts)
 
     def _stream(
-        self, parts: list[bytes], at: int | None, seconds: float, timeout: float | None
+        self,
+        parts: list[bytes],
+        at: int | None,
+        seconds: float,
+        timeout: float | None,
+        lib: ModuleType = httpx,
     ) -> httpx.Response:
-        return httpx.Response(
-            200,
-            headers={"content-type": "text/event-stream"},
-            stream=_FaultStream(parts, at, seconds, timeout, self.clock),
+        stream = _stream_for(_FaultStream, lib)(parts, at, seconds, timeout, self.clock, lib)
+        return lib.Response(  # type: ignore[no-any-return]
+            200, headers={"content-type": "text/event-stream"}, stream=stream
         )
 
 

@@ -14,7 +14,7 @@ import openai.types as oai
 import openai.types.audio as oai_audio
 import openai.types.chat as oai_chat
 import pytest
-import respx
+import respx  # it mocks httpx only: the tests that use it pick http="httpx"
 
 import aigate
 from aigate.testing import FakeTransport, error, reply, timeout
@@ -46,7 +46,7 @@ class TestChat:
             router.post("https://api.openai.com/v1/chat/completions").respond(
                 200, content=fixture("chat_completion.json"), headers={"x-request-id": "req_1"}
             )
-            gw = make_gateway(providers=OPENAI)
+            gw = make_gateway(http="httpx", providers=OPENAI)
             r = gw.chat(model="openai/gpt-4o-mini", messages=HI)
         assert r.choices[0].message.content == "\n\nHello there, how may I assist you today?"
         assert r.usage.prompt_tokens == 9 and r.usage.completion_tokens == 12
@@ -102,7 +102,7 @@ class TestChat:
             router.post("https://api.openai.com/v1/chat/completions").respond(
                 200, content=fixture("chat_tool_calls.json")
             )
-            gw = make_gateway(providers=OPENAI)
+            gw = make_gateway(http="httpx", providers=OPENAI)
             r = gw.chat(
                 model="openai/gpt-4o-mini",
                 messages=HI,
@@ -161,7 +161,7 @@ class TestChat:
             route = router.post("https://openrouter.ai/api/v1/chat/completions").respond(
                 200, content=fixture("openrouter_chat.json")
             )
-            gw = make_gateway(
+            gw = make_gateway(http="httpx", 
                 providers={
                     "openrouter": {
                         "api_keys": ["or-key"],
@@ -262,7 +262,7 @@ class TestFailover:
             router.post("https://api.openai.com/v1/chat/completions").respond(
                 200, content=b"<html>gateway</html>"
             )
-            gw = make_gateway(providers=OPENAI)
+            gw = make_gateway(http="httpx", providers=OPENAI)
             with pytest.raises(aigate.APIResponseValidationError):
                 gw.chat(model="openai/gpt-4o-mini", messages=HI)
 
@@ -271,7 +271,7 @@ class TestFailover:
         body["choices"][0]["finish_reason"] = "eos"
         with respx.mock() as router:
             router.post("https://api.openai.com/v1/chat/completions").respond(200, json=body)
-            gw = make_gateway(providers=OPENAI)
+            gw = make_gateway(http="httpx", providers=OPENAI)
             r = gw.chat(model="openai/gpt-4o-mini", messages=HI)
         assert r.choices[0].finish_reason == "stop"
 
@@ -284,7 +284,7 @@ class TestStreaming:
                 content=fixture("chat_stream.sse"),
                 headers={"content-type": "text/event-stream"},
             )
-            gw = make_gateway(providers=OPENAI)
+            gw = make_gateway(http="httpx", providers=OPENAI)
             chunks, stream = gw.stream(model="openai/gpt-4o-mini", messages=HI)
         sent = json.loads(route.calls.last.request.content)
         assert sent["stream"] is True
@@ -350,7 +350,7 @@ class TestStreaming:
                     stream=_CutStream(events, cut=False),  # one network read per event
                 )
             )
-            gw = make_gateway(providers={"openrouter": {"api_keys": ["or"]}})
+            gw = make_gateway(http="httpx", providers={"openrouter": {"api_keys": ["or"]}})
             with pytest.raises(aigate.StreamInterrupted) as info:
                 gw.stream(model="openrouter/anthropic/claude-3-haiku", messages=HI)
         assert info.value.partial.choices[0].message.content == "Partial"
@@ -368,7 +368,7 @@ class TestStreaming:
                 content=fixture("openrouter_stream_error.sse"),
                 headers={"content-type": "text/event-stream"},
             )
-            gw = make_gateway(providers={"openrouter": {"api_keys": ["or"]}})
+            gw = make_gateway(http="httpx", providers={"openrouter": {"api_keys": ["or"]}})
             with pytest.raises(aigate.StreamError, match="Provider disconnected"):
                 gw.stream(model="openrouter/anthropic/claude-3-haiku", messages=HI)
 
@@ -401,7 +401,7 @@ class TestStreaming:
             router.post("https://api.groq.com/openai/v1/chat/completions").respond(
                 200, content=body, headers={"content-type": "text/event-stream"}
             )
-            gw = make_gateway(providers={"groq": {"api_keys": ["g"]}})
+            gw = make_gateway(http="httpx", providers={"groq": {"api_keys": ["g"]}})
             _, stream = gw.stream(model="groq/llama-3.1-8b-instant", messages=HI)
         assert stream.usage.total_tokens == 6
         assert stream.gateway.estimated is False
@@ -413,7 +413,7 @@ class TestEmbeddingsAndAudio:
             route = router.post("https://api.openai.com/v1/embeddings").respond(
                 200, content=fixture("embeddings.json")
             )
-            gw = make_gateway(providers=OPENAI)
+            gw = make_gateway(http="httpx", providers=OPENAI)
             r = gw.embeddings(model="openai/text-embedding-3-small", input=["a", "b"])
         assert json.loads(route.calls.last.request.content) == {
             "model": "text-embedding-3-small",
@@ -438,7 +438,7 @@ class TestEmbeddingsAndAudio:
             route = router.post("https://api.groq.com/openai/v1/audio/transcriptions").respond(
                 200, json={"text": "hello world", "x_groq": {"id": "req_1"}}
             )
-            gw = make_gateway(providers={"groq": {"api_keys": ["g"]}})
+            gw = make_gateway(http="httpx", providers={"groq": {"api_keys": ["g"]}})
             upload = forms[kind]()
             try:
                 r = gw.transcribe(model="groq/whisper-large-v3", file=upload, language="en")
@@ -457,7 +457,7 @@ class TestEmbeddingsAndAudio:
             router.post("https://api.openai.com/v1/audio/transcriptions").respond(
                 200, text="plain words", headers={"content-type": "text/plain"}
             )
-            gw = make_gateway(providers=OPENAI)
+            gw = make_gateway(http="httpx", providers=OPENAI)
             r = gw.transcribe(model="openai/whisper-1", file=b"x", response_format="text")
         assert r.text == "plain words"
 
@@ -594,3 +594,35 @@ def test_long_tool_call_ids_are_shortened_for_openai(make_gateway: Any) -> None:
     new_id = sent[1]["tool_calls"][0]["id"]
     assert len(new_id) <= 40 and sent[2]["tool_call_id"] == new_id
     assert messages[1]["tool_calls"][0]["id"] == long_id  # the caller's list is untouched
+
+
+def test_single_target_429_stays_a_rate_limit_error(make_gateway: Any) -> None:
+    """Issue 14.11: after a 429 from the only target of a direct call, the next call (its
+    key still cooling) is a RateLimitError with the wait, not AllTargetsFailed."""
+    fake = FakeTransport([error(429, headers={"retry-after": "30"})])
+    gw = make_gateway(providers=OPENAI, transport=fake)
+    with pytest.raises(aigate.RateLimitError):
+        gw.chat(model="openai/gpt-4o-mini", messages=HI)
+    with pytest.raises(aigate.RateLimitError) as again:
+        gw.chat(model="openai/gpt-4o-mini", messages=HI)
+    assert len(fake.calls) == 1  # the cooling key was not sent again
+    assert again.value.rate_limit is not None
+    assert 25 < again.value.rate_limit.retry_after_s <= 30
+
+
+def test_all_targets_failed_names_each_wait(make_gateway: Any) -> None:
+    """Issue 14.10: the message says which target (and which keys) each wait belongs to."""
+    fake = FakeTransport([error(429, headers={"retry-after": "30"}), error(429)])
+    gw = make_gateway(
+        providers={"openai": {"api_keys": ["sk-test-a"]}, "groq": {"api_keys": ["gsk-test"]}},
+        routes={"fast": ["groq/llama-3.1-8b-instant", "openai/gpt-4o-mini"]},
+        transport=fake,
+    )
+    with pytest.raises(aigate.AllTargetsFailed):
+        gw.chat(model="fast", messages=HI)
+    with pytest.raises(aigate.AllTargetsFailed) as again:
+        gw.chat(model="fast", messages=HI)
+    message = str(again.value)
+    for target in gw.gw.routes["fast"]:
+        assert target.name in message
+        assert target.provider.keys[0].id in message

@@ -1,9 +1,9 @@
 """The codec protocol every provider implements, and the call/target records it receives.
 
-A codec turns aigate's OpenAI-shaped call into an :class:`httpx.Request` and the provider's
-answer back into aigate's models. It performs no I/O and owns no client, so the same codec
-serves :class:`~aigate.Gateway` and :class:`~aigate.AsyncGateway`, and tests drive it with
-``httpx.MockTransport`` or respx.
+A codec turns aigate's OpenAI-shaped call into a neutral :class:`aigate._wire.Request`
+and the provider's answer (a :class:`aigate._wire.Response`: status, headers, bytes) back
+into aigate's models. It performs no I/O, owns no client and imports no HTTP library, so the
+same codec serves :class:`~aigate.Gateway` and :class:`~aigate.AsyncGateway` on every engine.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
+from .._wire import Request, Response, Timeout, TimeoutLike
 
 if TYPE_CHECKING:
     from .._exceptions import APIStatusError
@@ -86,7 +86,7 @@ class ChatCall:
     extra_headers: Mapping[str, str] | None = None
     extra_query: Mapping[str, Any] | None = None
     extra_body: Mapping[str, Any] | None = None
-    timeout: httpx.Timeout | None = None
+    timeout: TimeoutLike | None = None
 
 
 @dataclass(slots=True)
@@ -96,7 +96,7 @@ class EmbeddingsCall:
     extra_headers: Mapping[str, str] | None = None
     extra_query: Mapping[str, Any] | None = None
     extra_body: Mapping[str, Any] | None = None
-    timeout: httpx.Timeout | None = None
+    timeout: TimeoutLike | None = None
 
 
 @dataclass(slots=True)
@@ -106,7 +106,7 @@ class TranscriptionCall:
     extra_headers: Mapping[str, str] | None = None
     extra_query: Mapping[str, Any] | None = None
     extra_body: Mapping[str, Any] | None = None
-    timeout: httpx.Timeout | None = None
+    timeout: TimeoutLike | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -119,7 +119,7 @@ class ProviderRuntime:
     codec: Codec
     keys: tuple[ApiKey, ...]
     headers: dict[str, str]
-    timeout: httpx.Timeout
+    timeout: Timeout
     options: dict[str, Any] = field(default_factory=dict)
     _turn: int = 0
 
@@ -169,24 +169,24 @@ class Codec(Protocol):
 
     request_id_header: str
 
-    def chat_request(self, call: ChatCall, target: Target, key: str | None) -> httpx.Request: ...
+    def chat_request(self, call: ChatCall, target: Target, key: str | None) -> Request: ...
 
     def chat_response(self, content: bytes, target: Target) -> ChatCompletion: ...
 
     def stream_decoder(self, call: ChatCall, target: Target) -> StreamDecoder: ...
 
-    def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError: ...
+    def error(self, response: Response, content: bytes, target: Target) -> APIStatusError: ...
 
     def embeddings_request(
         self, call: EmbeddingsCall, target: Target, key: str | None
-    ) -> httpx.Request: ...
+    ) -> Request: ...
 
     def embeddings_response(self, content: bytes, target: Target) -> CreateEmbeddingResponse: ...
 
     def transcription_request(
         self, call: TranscriptionCall, target: Target, key: str | None
-    ) -> httpx.Request: ...
+    ) -> Request: ...
 
     def transcription_response(
-        self, response: httpx.Response, content: bytes, target: Target
+        self, response: Response, content: bytes, target: Target
     ) -> Transcription: ...

@@ -1,5 +1,9 @@
 """Error mapping shared by every codec: status -> error class, body -> message, headers ->
-:class:`~aigate.RateLimitInfo`, and httpx transport errors -> aigate connection errors."""
+:class:`~aigate.RateLimitInfo`, all read from the neutral :class:`~aigate._wire.Response`;
+and the one constructor drivers use for a failed exchange (:func:`transport_error`).
+
+Every error made here carries the request with its credentials masked
+(:meth:`~aigate._wire.Request.redacted`), never the live one."""
 
 from __future__ import annotations
 
@@ -8,9 +12,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import httpx
+from typing import Any, cast
 
 from .._exceptions import (
     APIConnectionError,
@@ -30,6 +32,7 @@ from .._exceptions import (
     UnprocessableEntityError,
 )
 from .._models import RateLimitInfo
+from .._wire import Request, Response, TransportCause
 
 __all__ = [
     "error_from_response",
@@ -39,6 +42,7 @@ __all__ = [
     "parse_duration",
     "parse_rate_limit",
     "target_error",
+    "transport_error",
 ]
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
@@ -101,7 +105,7 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def parse_rate_limit(headers: httpx.Headers, body: object = None) -> RateLimitInfo | None:
+def parse_rate_limit(headers: Mapping[str, str], body: object = None) -> RateLimitInfo | None:
     """One :class:`RateLimitInfo` from OpenAI/Groq ``x-ratelimit-*``, Anthropic
     ``anthropic-ratelimit-*``, ``retry-after(-ms)`` and Gemini's ``RetryInfo.retryDelay``."""
     get = headers.get
@@ -154,25 +158,39 @@ def _gemini_retry_delay(body: Mapping[str, Any]) -> float | None:
     return None
 
 
-_SECRET_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "api-key")
-
-
-def _request_secrets(response: httpx.Response) -> list[str]:
-    """The secrets the request carried: its key headers and a ``key=`` query parameter."""
+def _request_of(response: Any) -> Any:
     try:
-        request = response.request
-    except RuntimeError:
+        return response.request
+    except RuntimeError:  # an httpx.Response built without one
+        return None
+
+
+def _request_secrets(response: Any) -> list[str]:
+    """The secrets the request carried: its key headers and a ``key=`` query parameter."""
+    request = _request_of(response)
+    if request is None:
         return []
-    found = []
-    for name in _SECRET_HEADERS:
-        value = request.headers.get(name)
-        if value:
-            scheme, _, token = value.partition(" ")
-            found.append(token if token and scheme.lower() in ("bearer", "basic") else value)
-    key = request.url.params.get("key")
-    if key:
-        found.append(key)
-    return [s for s in found if len(s) >= 6]
+    if isinstance(request, Request):
+        return request.secrets()
+    return _wire_of(request).secrets()
+
+
+def _wire_of(request: Any) -> Request:
+    """A neutral copy of an HTTP library's request (tests hand codecs ``httpx`` objects)."""
+    return Request(str(request.method), str(request.url), headers=dict(request.headers.items()))
+
+
+def _safe(response: Any) -> Response:
+    """The response an error keeps: neutral, its request's credentials masked."""
+    if isinstance(response, Response):
+        return response.redacted()
+    request = _request_of(response)
+    return Response(
+        int(response.status_code),
+        headers=list(response.headers.items()),
+        content=bytes(getattr(response, "content", b"") or b""),
+        request=_wire_of(request) if request is not None else None,
+    ).redacted()
 
 
 def _scrub(value: object, secrets: list[str]) -> object:
@@ -198,7 +216,7 @@ def _decode_body(content: bytes) -> object:
 
 
 def error_from_response(
-    response: httpx.Response,
+    response: Response,
     content: bytes,
     *,
     provider: str,
@@ -241,9 +259,11 @@ def error_from_response(
             cls = ContextLengthExceededError
         elif _CONTENT_POLICY.search(text):
             cls = ContentPolicyError
+    safe = _safe(response)
     err = cls(
         message,
-        response=response,
+        response=cast(Any, safe),  # APIError's annotations still name httpx's types
+        request=cast(Any, safe.request),
         status_code=status,
         rate_limit=parse_rate_limit(response.headers, body),
         request_id=response.headers.get(request_id_header),
@@ -264,7 +284,7 @@ def error_from_response(
 
 
 def target_error(
-    response: httpx.Response, content: bytes, target: Any, request_id_header: str
+    response: Response, content: bytes, target: Any, request_id_header: str
 ) -> APIStatusError:
     """:func:`error_from_response` for a codec's target (its provider and model)."""
     return error_from_response(
@@ -276,27 +296,40 @@ def target_error(
     )
 
 
-def error_from_transport(exc: httpx.HTTPError, *, provider: str, model: str) -> APIError:
-    """Map an httpx transport error to :class:`APITimeoutError` or
-    :class:`APIConnectionError`, keeping the original as ``__cause__``."""
-    request = None
-    try:
-        request = exc.request
-    except RuntimeError:
-        pass
-    # The URL is never in the message: some providers put keys in query strings.
+def transport_error(exc: BaseException, request: Request | None, *, timeout: bool) -> APIError:
+    """The aigate error for an exchange that got no answer: :class:`APITimeoutError` when
+    ``timeout``, else :class:`APIConnectionError`. Drivers call this once per library error.
+
+    The error carries ``request`` redacted; its ``__cause__`` is a :class:`TransportCause`
+    describing ``exc`` (the library's own exception holds the live request with its key).
+    The URL is never in the message: some providers put keys in query strings."""
+    provider = (request.provider if request is not None else None) or "the provider"
+    model = request.model if request is not None else None
     name = type(exc).__name__
+    safe = cast(Any, request.redacted() if request is not None else None)
     err: APIError
-    if isinstance(exc, httpx.TimeoutException):
+    if timeout:
         err = APITimeoutError(
-            f"{provider} timed out ({name})", request=request, provider=provider, model=model
+            f"{provider} timed out ({name})", request=safe, provider=provider, model=model
         )
     else:
         err = APIConnectionError(
-            f"could not reach {provider} ({name})", request=request, provider=provider, model=model
+            f"could not reach {provider} ({name})", request=safe, provider=provider, model=model
         )
-    err.__cause__ = exc
+    err.__cause__ = TransportCause(exc, request.secrets() if request is not None else ())
     return err
+
+
+def error_from_transport(exc: BaseException, *, provider: str, model: str) -> APIError:
+    """:func:`transport_error` for an HTTP library's exception found after the fact (it is
+    classified by its class names, so this module imports no HTTP library)."""
+    if isinstance(exc, APIError):
+        return exc
+    names = {c.__name__ for c in type(exc).__mro__}
+    timeout = bool(names & {"TimeoutException", "TimeoutError", "ServerTimeoutError"})
+    return transport_error(
+        exc, Request("POST", "", provider=provider, model=model), timeout=timeout
+    )
 
 
 # -- a typed boundary around codec parsers ---------------------------------------------------
@@ -344,7 +377,7 @@ def guard_error(method: Any) -> Any:
     import functools
 
     @functools.wraps(method)
-    def error(self: Any, response: httpx.Response, content: bytes, target: Any) -> Any:
+    def error(self: Any, response: Response, content: bytes, target: Any) -> Any:
         try:
             return method(self, response, content, target)
         except _UNEXPECTED:

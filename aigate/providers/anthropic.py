@@ -61,7 +61,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
 from .._exceptions import APIStatusError, InvalidRequestError
@@ -71,6 +70,7 @@ from .._models import (
     CreateEmbeddingResponse,
     Transcription,
 )
+from .._wire import Request, Response
 from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
 from ._errors import guard_error, guard_parse, target_error
 from ._sse import ServerSentEvent
@@ -489,7 +489,7 @@ class AnthropicCodec:
         merge_extra(payload, extra)
         return payload
 
-    def chat_request(self, call: ChatCall, target: Target, key: str | None) -> httpx.Request:
+    def chat_request(self, call: ChatCall, target: Target, key: str | None) -> Request:
         return build_request(
             "POST",
             target.provider.base_url + "/messages",
@@ -499,6 +499,7 @@ class AnthropicCodec:
             extra_query=call.extra_query,
             timeout=call.timeout,
             content=dumps(self.build_payload(call, target)),
+            stream=call.stream,
         )
 
     @guard_parse
@@ -569,7 +570,7 @@ class AnthropicCodec:
         return AnthropicStreamDecoder(target)
 
     @guard_error
-    def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError:
+    def error(self, response: Response, content: bytes, target: Target) -> APIStatusError:
         err = target_error(response, content, target, self.request_id_header)
         body = err.body if isinstance(err.body, Mapping) else {}
         details = body.get("details")
@@ -594,9 +595,7 @@ class AnthropicCodec:
             expected=f"a provider with a {what} API",
         )
 
-    def embeddings_request(
-        self, call: EmbeddingsCall, target: Target, key: str | None
-    ) -> httpx.Request:
+    def embeddings_request(self, call: EmbeddingsCall, target: Target, key: str | None) -> Request:
         raise self._unsupported("embeddings", target)
 
     @guard_parse
@@ -605,11 +604,11 @@ class AnthropicCodec:
 
     def transcription_request(
         self, call: TranscriptionCall, target: Target, key: str | None
-    ) -> httpx.Request:
+    ) -> Request:
         raise self._unsupported("transcription", target)
 
     def transcription_response(
-        self, response: httpx.Response, content: bytes, target: Target
+        self, response: Response, content: bytes, target: Target
     ) -> Transcription:
         raise self._unsupported("transcription", target)
 

@@ -66,7 +66,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
 from .._exceptions import (
@@ -80,6 +79,7 @@ from .._models import (
     CreateEmbeddingResponse,
     Transcription,
 )
+from .._wire import Request, Response
 from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
 from ._errors import guard_error, guard_parse, target_error
 from ._sse import ServerSentEvent
@@ -507,7 +507,7 @@ class GeminiCodec:
 
     # -- chat ------------------------------------------------------------------------------
 
-    def chat_request(self, call: ChatCall, target: Target, key: str | None) -> httpx.Request:
+    def chat_request(self, call: ChatCall, target: Target, key: str | None) -> Request:
         method = "streamGenerateContent?alt=sse" if call.stream else "generateContent"
         return build_request(
             "POST",
@@ -518,6 +518,7 @@ class GeminiCodec:
             extra_query=call.extra_query,
             timeout=call.timeout,
             content=dumps(build_payload(call, target)),
+            stream=call.stream,
         )
 
     @guard_parse
@@ -561,7 +562,7 @@ class GeminiCodec:
         return GeminiStreamDecoder(target)
 
     @guard_error
-    def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError:
+    def error(self, response: Response, content: bytes, target: Target) -> APIStatusError:
         err = target_error(response, content, target, self.request_id_header)
         details = err.body.get("details") if isinstance(err.body, Mapping) else None
         reasons = {
@@ -585,9 +586,7 @@ class GeminiCodec:
 
     # -- embeddings ------------------------------------------------------------------------
 
-    def embeddings_request(
-        self, call: EmbeddingsCall, target: Target, key: str | None
-    ) -> httpx.Request:
+    def embeddings_request(self, call: EmbeddingsCall, target: Target, key: str | None) -> Request:
         texts = [call.input] if isinstance(call.input, str) else call.input
         if not all(isinstance(t, str) for t in texts):
             raise InvalidRequestError(
@@ -651,11 +650,11 @@ class GeminiCodec:
 
     def transcription_request(
         self, call: TranscriptionCall, target: Target, key: str | None
-    ) -> httpx.Request:
+    ) -> Request:
         raise self._no_transcription(target)
 
     def transcription_response(
-        self, response: httpx.Response, content: bytes, target: Target
+        self, response: Response, content: bytes, target: Target
     ) -> Transcription:
         raise self._no_transcription(target)
 

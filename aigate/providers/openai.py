@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
 from .._exceptions import (
@@ -23,6 +22,7 @@ from .._models import (
     Transcription,
     Usage,
 )
+from .._wire import Request, Response, Timeout, TimeoutLike, add_query, multipart
 from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
 from ._errors import guard_error, guard_parse, target_error
 from ._sse import ServerSentEvent
@@ -62,28 +62,27 @@ def build_request(
     target: Target,
     extra_headers: Mapping[str, str] | None,
     extra_query: Mapping[str, Any] | None,
-    timeout: httpx.Timeout | None,
-    content: bytes | None = None,
-    files: Any = None,
-    data: Any = None,
-) -> httpx.Request:
-    """An ``httpx.Request`` with the provider's headers, the call's extras and its timeout."""
+    timeout: TimeoutLike | None,
+    content: bytes = b"",
+    stream: bool = False,
+) -> Request:
+    """A neutral :class:`~aigate._wire.Request` with the provider's headers, the call's
+    extras and its timeout (the call's, else the provider's)."""
     provider = target.provider
     if provider.headers:
         headers = {**provider.headers, **headers}
     if extra_headers:
         headers.update(extra_headers)
-    request = httpx.Request(
+    return Request(
         method,
-        url,
-        params=dict(extra_query) if extra_query else None,
+        add_query(url, extra_query),
         headers=headers,
         content=content,
-        files=files,
-        data=data,
+        timeout=Timeout.of(timeout) if timeout is not None else provider.timeout,
+        stream=stream,
+        provider=provider.name,
+        model=target.model,
     )
-    request.extensions["timeout"] = (timeout or provider.timeout).as_dict()
-    return request
 
 
 def _fix_finish_reasons(payload: Any) -> Any:
@@ -126,7 +125,7 @@ class OpenAICodec:
                 headers["x-title"] = app
         return headers
 
-    def chat_request(self, call: ChatCall, target: Target, key: str | None) -> httpx.Request:
+    def chat_request(self, call: ChatCall, target: Target, key: str | None) -> Request:
         payload: dict[str, Any] = {"model": target.model, "messages": _short_ids(call.messages)}
         params = call.params
         if params:
@@ -153,6 +152,7 @@ class OpenAICodec:
             extra_query=call.extra_query,
             timeout=call.timeout,
             content=dumps(payload),
+            stream=call.stream,
         )
 
     @guard_parse
@@ -170,14 +170,12 @@ class OpenAICodec:
         return OpenAIStreamDecoder(target)
 
     @guard_error
-    def error(self, response: httpx.Response, content: bytes, target: Target) -> APIStatusError:
+    def error(self, response: Response, content: bytes, target: Target) -> APIStatusError:
         return target_error(response, content, target, self.request_id_header)
 
     # -- embeddings ------------------------------------------------------------------------
 
-    def embeddings_request(
-        self, call: EmbeddingsCall, target: Target, key: str | None
-    ) -> httpx.Request:
+    def embeddings_request(self, call: EmbeddingsCall, target: Target, key: str | None) -> Request:
         payload: dict[str, Any] = {"model": target.model, "input": call.input, **call.params}
         if call.extra_body:
             payload.update(call.extra_body)
@@ -212,8 +210,8 @@ class OpenAICodec:
 
     def transcription_request(
         self, call: TranscriptionCall, target: Target, key: str | None
-    ) -> httpx.Request:
-        data: dict[str, Any] = {"model": target.model}
+    ) -> Request:
+        data: dict[str, str | list[str]] = {"model": target.model}
         for name, value in call.params.items():
             if name == "timestamp_granularities":
                 if not isinstance(value, (list, tuple)) or not all(
@@ -236,7 +234,7 @@ class OpenAICodec:
         if call.extra_body:
             data.update({k: str(v) for k, v in call.extra_body.items()})
         headers = self._headers(target, key)
-        del headers["content-type"]  # httpx sets the multipart boundary
+        content, headers["content-type"] = multipart(data, {"file": call.file})
         return build_request(
             "POST",
             target.provider.base_url + "/audio/transcriptions",
@@ -245,13 +243,12 @@ class OpenAICodec:
             extra_headers=call.extra_headers,
             extra_query=call.extra_query,
             timeout=call.timeout,
-            files={"file": call.file},
-            data=data,
+            content=content,
         )
 
     @guard_parse
     def transcription_response(
-        self, response: httpx.Response, content: bytes, target: Target
+        self, response: Response, content: bytes, target: Target
     ) -> Transcription:
         if response.headers.get("content-type", "").startswith("application/json"):
             try:

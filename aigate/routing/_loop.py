@@ -24,18 +24,17 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
-
 from .._effects import Call, Close, Read, Send, Sleep
 from .._exceptions import (
     AigateError,
     AllTargetsFailed,
     APIError,
+    APITimeoutError,
     ContextLengthExceededError,
     RateLimitError,
 )
 from .._models import Attempt
-from ..providers._errors import error_from_transport
+from .._wire import Request
 from ._router import Branch, Plan, RetrySettings, Route, Router
 
 if TYPE_CHECKING:
@@ -168,7 +167,9 @@ def _apick_key(
 # -- one attempt ---------------------------------------------------------------------------
 
 
-def _first_token(flow: Flow[T], clock: Callable[[], float], until: float) -> Flow[T]:
+def _first_token(
+    flow: Flow[T], clock: Callable[[], float], until: float, target: Target
+) -> Flow[T]:
     """Run a stream's accept step, abandoning it once ``until`` passes without visible
     content: its next read is answered with a timeout instead of being performed."""
     value: Any = None
@@ -178,7 +179,11 @@ def _first_token(flow: Flow[T], clock: Callable[[], float], until: float) -> Flo
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         if isinstance(effect, Read) and not effect.whole and clock() >= until:
-            value = httpx.ReadTimeout("no content before the first-token timeout")
+            value = APITimeoutError(
+                f"{target.provider.name} timed out (no content before the first-token timeout)",
+                provider=target.provider.name,
+                model=target.model,
+            )
             continue
         value = yield effect
 
@@ -186,7 +191,7 @@ def _first_token(flow: Flow[T], clock: Callable[[], float], until: float) -> Flo
 def _send(
     cand: Candidate,
     key: ApiKey | None,
-    request: httpx.Request,
+    request: Request,
     accept: Callable[[Target, ApiKey | None, Any, float], Flow[T]],
     stream: bool,
     first_token: tuple[Callable[[], float], float] | None,
@@ -200,19 +205,18 @@ def _send(
     try:
         started = time.perf_counter()
         result = yield Send(request, stream)
-        if isinstance(result, httpx.HTTPError):
-            error = error_from_transport(result, provider=provider.name, model=target.model)
-            return None, error, None, started
+        if isinstance(result, APIError):  # the driver's mapping of a transport failure
+            return None, result, None, started
         if isinstance(result, BaseException):
             raise result
-        response: httpx.Response = result.response if stream else result
+        response = result.response if stream else result
         status = response.status_code
         if status < 300:
             try:
                 if first_token is not None:
                     clock, until = first_token
                     value = yield from _first_token(
-                        accept(target, key, result, started), clock, until
+                        accept(target, key, result, started), clock, until, target
                     )
                 else:
                     value = yield from accept(target, key, result, started)
@@ -252,28 +256,28 @@ def _attempt(
 
 
 def _bound_timeouts(
-    request: httpx.Request, stream: bool, settings: RetrySettings, left: float | None
+    request: Request, stream: bool, settings: RetrySettings, left: float | None
 ) -> None:
-    """Cap the request's httpx timeouts: reads of a stream by the idle timeout, every
-    phase by what is left of the call's deadline."""
-    timeouts = request.extensions.get("timeout")
-    if not isinstance(timeouts, dict):
-        return
-    bounded = dict(timeouts)
-    idle = settings.idle_timeout_s
-    if stream and idle is not None:
-        read = bounded.get("read")
-        bounded["read"] = idle if read is None else min(read, idle)
+    """Cap the request's timeouts (reads of a stream by the idle timeout, every phase by
+    what is left of the call's deadline) and hand the driver the deadline itself, which it
+    enforces as wall-clock time over the whole exchange (a stream's body included)."""
+    if not isinstance(request, Request):
+        return  # a library's own request (the routing API used directly): sent as built
+    timeout = request.timeout
+    idle = settings.idle_timeout_s if stream else None
+    if timeout is not None:
+        request.timeout = timeout.capped(read=idle, left=left)
     if left is not None:
-        left = max(left, 0.001)
-        for phase in ("connect", "read", "write", "pool"):
-            value = bounded.get(phase)
-            bounded[phase] = left if value is None else min(value, left)
-    request.extensions["timeout"] = bounded
+        request.deadline_s = max(left, 0.001)
 
 
 def _give_up(
-    ctx: CallContext, route: Route, retry_at: float | None, untried: bool, now: float
+    ctx: CallContext,
+    route: Route,
+    retry_at: float | None,
+    untried: bool,
+    now: float,
+    waits: str = "",
 ) -> AigateError:
     errors = ctx.errors
     last = errors[-1] if errors else None
@@ -291,6 +295,8 @@ def _give_up(
         message = f"no target of {what} could be tried now"
     if retry_at is not None:
         message += f"; the first one may accept calls again in {max(retry_at - now, 0):.1f}s"
+        if waits:
+            message += f" ({waits})"
     failed = AllTargetsFailed(message, attempts=ctx.attempts, errors=errors, retry_at=retry_at)
     if errors:
         failed.__cause__ = errors[-1]
@@ -325,7 +331,7 @@ def _adhoc(targets: Sequence[Target]) -> Route:
 
 def attempts(
     ctx: CallContext,
-    build: Callable[[Target, str | None], httpx.Request],
+    build: Callable[[Target, str | None], Request],
     accept: Callable[[Target, ApiKey | None, Any, float], Flow[T]],
     stream: bool = False,
     *,
@@ -359,6 +365,8 @@ def attempts(
     tries: dict[str, int] = {}  # transient failures per target in this call
     tried: set[str] = set()
     blocked: dict[str, tuple[Candidate, float]] = {}  # skipped now, and when they recover
+    cooling: set[str] = set()  # blocked because every key is cooling after a 429
+    keyed: dict[str, str] = {}  # blocked by their keys: the key ids (for the message)
     waits = 0
 
     while True:
@@ -416,6 +424,9 @@ def attempts(
                     waits += 1
                     continue
                 blocked[cand.name] = (cand, until)
+                keyed[cand.name] = ", ".join(k.id for k in pool.keys)
+                if local and _rate_limited(store, pool.names):
+                    cooling.add(cand.name)
                 pos += 1
                 continue
             key = pool.keys[index]
@@ -509,7 +520,44 @@ def attempts(
 
     retry_at = min((u for _, u in blocked.values()), default=None)
     untried = any(name not in tried for name in blocked)
-    raise _give_up(ctx, route, retry_at, untried, clock())
+    now = clock()
+    if route.name is None and not ctx.attempts and blocked and set(blocked) <= cooling:
+        raise _still_limited(next(iter(blocked.values()))[0].target, (retry_at or now) - now)
+    raise _give_up(ctx, route, retry_at, untried, now, _waits(blocked, keyed, now))
+
+
+def _waits(blocked: dict[str, tuple[Candidate, float]], keyed: dict[str, str], now: float) -> str:
+    """Each blocked target with what blocks it and for how long (issue 14.10)."""
+    parts = []
+    for name, (_, until) in sorted(blocked.items(), key=lambda item: item[1][1]):
+        why = f"keys {keyed[name]} cooling, dead or capped" if name in keyed else "breaker open"
+        parts.append(f"{name} ({why}) in {max(until - now, 0):.1f}s")
+    return "; ".join(parts)
+
+
+def _rate_limited(store: HealthStore, names: Sequence[str]) -> bool:
+    """Whether every key of a pool is cooling after a 429 (not dead, not at a local cap)."""
+    states = store.states(names)
+    return bool(states) and all(
+        b.state != "dead" and b.reason == "RateLimitError" for b in states.values()
+    )
+
+
+def _still_limited(target: Target, wait: float) -> RateLimitError:
+    """A direct call whose only target's keys all cool after a 429: the provider's rate
+    limit again (issue 14.11: never a different error class), with the wait it asked for."""
+    from .._models import RateLimitInfo
+    from .._wire import Response
+
+    wait = max(wait, 0.0)
+    return RateLimitError(
+        f"{target.name} is rate limited (429): every key is cooling; retry in {wait:.1f}s "
+        "(or set retry.deadline_s to let the call wait)",
+        response=Response(429),  # type: ignore[arg-type]
+        rate_limit=RateLimitInfo(retry_after_s=wait),
+        provider=target.provider.name,
+        model=target.model,
+    )
 
 
 def _may_wait(
