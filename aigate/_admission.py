@@ -2,34 +2,48 @@
 
 Before a call that reaches a provider (never for a cache hit), :class:`Admission`:
 
-1. counts the prompt (:mod:`aigate.tokens`, an estimate that never undercounts for other
-   providers' models) and takes the output ceiling (``max_tokens``, else the model's
-   maximum output, else ``default_max_output``);
-2. waits for (bounded) or refuses with :class:`~aigate.RateLimited` any rate limit
+1. reads what the call will put on the wire, ``extra_body`` included (:func:`wire_shape`):
+   the output ceiling (``max_tokens`` / ``max_completion_tokens`` / ``max_output_tokens``,
+   Gemini's ``generationConfig.maxOutputTokens``, else the model's maximum output, else
+   ``default_max_output``) and the fan-out (``n``, ``best_of``, ``candidateCount``: each
+   choice is billed); a cost-changing value aigate cannot price (``service_tier="priority"``)
+   is refused with :class:`~aigate.InvalidRequestError` when a USD budget applies;
+2. counts the prompt (:mod:`aigate.tokens`, an estimate that never undercounts for other
+   providers' models);
+3. waits for (bounded) or refuses with :class:`~aigate.RateLimited` any rate limit
    without room;
-3. reserves the worst case (prompt x input price + output ceiling x output price, the
+4. reserves the worst case (prompt x input price + ceiling x fan-out x output price, the
    dearest target of the route) against every budget that applies, atomically, or raises
-   :class:`~aigate.BudgetExceeded` with nothing sent and nothing recorded.
+   :class:`~aigate.BudgetExceeded` with nothing sent. A limit with ``on_exceed="clamp"``
+   lowers ``max_tokens`` to what its room allows instead (:func:`clamp_ceiling`), refusing
+   only when not even ``CLAMP_MIN_TOKENS`` fit.
+
+A refused call is recorded in the ledger as a row with ``status="refused"``, its reason,
+no cost and no tokens.
 
 After the call, :meth:`Admission.settle` charges the real cost (0 for a failed call) and
-releases the rest; a stream settles when it ends. A caller that dies leaves a reservation
-that expires after ``ttl_s``. Threshold crossings are reported once per window.
+releases the rest; a stream settles when it ends, however it ends. A caller that dies
+leaves a reservation that expires after ``ttl_s``. Threshold crossings are reported once
+per window.
 
-Unpriced models reserve and settle 0 USD (their cost is unknown, never guessed); token
-and request limits still apply to them.
+A model with no known price cannot be bounded in USD: a hard USD limit that covers it
+refuses it with :class:`UnpricedModelRefused` (naming the two fixes) unless the limit says
+``allow_unpriced = true`` or the provider is marked free (``options = {free = true}``, for
+local servers) or priced at 0. Token and request limits apply to every model.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ._effects import Call, Flow, Sleep
-from ._exceptions import RateLimited
+from ._exceptions import AigateError, InvalidRequestError, RateLimited
+from .budget._store import UnpricedModelRefused
 
 if TYPE_CHECKING:
     from ._flow import CallContext
@@ -38,9 +52,101 @@ if TYPE_CHECKING:
     from .config import BudgetConfig
     from .providers._base import Target
 
-__all__ = ["Admission", "Reservation"]
+__all__ = [
+    "CLAMP_MIN_TOKENS",
+    "Admission",
+    "Estimate",
+    "Reservation",
+    "UnpricedModelRefused",
+    "WireShape",
+    "wire_shape",
+]
 
 logger = logging.getLogger("aigate.budget")
+
+#: The least output a clamped call may be given: below it the call is refused instead.
+CLAMP_MIN_TOKENS = 16
+_CLAMP_TRIES = 3  # concurrent spenders may take the room between two reserves
+_OUTPUT_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+_FANOUT_KEYS = ("n", "best_of")
+# Tiers billed at the catalog's price (or below it); others ("priority", "scale") cost more.
+_PRICED_TIERS = frozenset({"auto", "default", "flex", "standard_only"})
+
+
+@dataclass(frozen=True, slots=True)
+class WireShape:
+    """What of a call's parameters changes its cost, as it will reach the wire."""
+
+    ceiling: int | None  # the output tokens the call asks for (None: the model's maximum)
+    fanout: int  # choices billed (n, best_of, candidateCount)
+    thinking: int  # thinking tokens asked on top of the ceiling (Gemini's thinkingBudget)
+    tier: str | None  # a service tier aigate has no price for
+    keys: tuple[str, ...]  # where the ceiling was given ("max_tokens", "extra_body.max_tokens")
+
+
+def _count(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError(
+            f"{where}: expected an integer >= 1, got {type(value).__name__}",
+            field=where,
+            expected="an integer >= 1",
+        )
+    return value
+
+
+def wire_shape(params: Mapping[str, Any], extra_body: Mapping[str, Any] | None) -> WireShape:
+    """The ceiling, fan-out and tier a call puts on the wire: its parameters and the keys of
+    ``extra_body`` that override them (a bad value is :class:`~aigate.InvalidRequestError`)."""
+    ceilings: list[int] = []
+    keys: list[str] = []
+    fanout = 1
+    thinking = 0
+    tier: str | None = None
+    sources: list[tuple[str, Mapping[str, Any]]] = [("", params)]
+    if extra_body:
+        sources.append(("extra_body.", extra_body))
+        config = extra_body.get("generationConfig")
+        if isinstance(config, Mapping):  # Gemini's own names, merged into its payload
+            where = "extra_body.generationConfig."
+            if config.get("maxOutputTokens") is not None:
+                ceilings.append(_count(config["maxOutputTokens"], where + "maxOutputTokens"))
+                keys.append(where + "maxOutputTokens")
+            if config.get("candidateCount") is not None:
+                fanout = max(fanout, _count(config["candidateCount"], where + "candidateCount"))
+            budget = config.get("thinkingConfig")
+            if isinstance(budget, Mapping) and isinstance(budget.get("thinkingBudget"), int):
+                thinking = max(0, int(budget["thinkingBudget"]))
+    for prefix, source in sources:
+        for name in _OUTPUT_KEYS:
+            if source.get(name) is not None:
+                ceilings.append(_count(source[name], prefix + name))
+                keys.append(prefix + name)
+        for name in _FANOUT_KEYS:
+            if source.get(name) is not None:
+                fanout = max(fanout, _count(source[name], prefix + name))
+        value = source.get("service_tier")
+        if value is not None and value not in _PRICED_TIERS:
+            tier = str(value)
+    # Several ceilings: the provider honours one of them, so reserve for the largest.
+    return WireShape(max(ceilings) if ceilings else None, fanout, thinking, tier, tuple(keys))
+
+
+@dataclass(slots=True)
+class Estimate:
+    """The worst case of one call over its targets, and what clamping needs to redo it."""
+
+    nano: int
+    tokens: int
+    shape: WireShape
+    # per target: (target, prompt tokens, output ceiling, price or None, free)
+    parts: list[tuple[Any, int, int, Any, bool]] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[int]:
+        """``worst_nano, tokens = admission.estimate(...)`` (the form callers unpack)."""
+        return iter((self.nano, self.tokens))
+
+    def unpriced(self) -> list[Any]:
+        return [t for t, _, _, price, free in self.parts if price is None and not free]
 
 
 @dataclass(slots=True)
@@ -52,14 +158,23 @@ class Reservation:
     tokens: int
     limits: list[tuple[str, str]] = field(default_factory=list)  # (limiter key, ticket)
     settled: bool = False
+    clamped: int | None = None  # the max_tokens a clamp limit lowered the call to
 
 
 class Admission:
     """The gateway's budgets and rate limits, from :class:`~aigate.config.BudgetConfig`."""
 
     def __init__(self, config: BudgetConfig, core: GatewayCore) -> None:
-        from .budget import Budgets, FailSafeBudgetStore, MemoryRateLimiter, open_budget_store
+        from .budget import (
+            Budgets,
+            FailSafeBudgetStore,
+            MemoryRateLimiter,
+            check_scope,
+            open_budget_store,
+        )
 
+        for i, rule in enumerate(config.rate_limits):  # a mistyped scope would never apply
+            check_scope(rule.scope, field=f"budget.rate_limits.{i}.scope", what="rate limit")
         self.config = config
         self.core = core
         self.budgets = Budgets(config.limits, ttl_s=config.ttl_s)
@@ -88,15 +203,13 @@ class Admission:
 
     # -- estimating --------------------------------------------------------------------------
 
-    def _ceiling(self, target: Target, params: Mapping[str, Any]) -> int:
-        for name in ("max_completion_tokens", "max_tokens"):
-            value = params.get(name)
-            if isinstance(value, int):
-                return value
+    def _ceiling(self, target: Target, shape: WireShape) -> int:
+        if shape.ceiling is not None:
+            return shape.ceiling + shape.thinking
         entry = self.core.catalog_entry(target)
         if entry is not None and entry.max_output_tokens:
-            return int(entry.max_output_tokens)
-        return self.config.default_max_output
+            return int(entry.max_output_tokens) + shape.thinking
+        return self.config.default_max_output + shape.thinking
 
     def estimate(
         self,
@@ -104,35 +217,42 @@ class Admission:
         messages: Any,
         params: Mapping[str, Any],
         prompt_tokens: int | None = None,
-    ) -> tuple[int, int]:
-        """(worst-case nano-USD, prompt + output tokens) over every target of the route.
-        ``prompt_tokens`` is given for embeddings (whose input is the whole prompt)."""
+        extra_body: Mapping[str, Any] | None = None,
+        ceiling: int | None = None,
+    ) -> Estimate:
+        """The worst case over every target of the route: nano-USD, and prompt + output
+        tokens. ``prompt_tokens`` is given for embeddings (whose input is the whole prompt);
+        ``ceiling`` replaces the call's own (a clamp)."""
         from .pricing import estimate_cost, to_nano
         from .tokens import estimate_prompt_tokens
 
-        worst_nano = 0
-        worst_tokens = 0
+        shape = wire_shape(params, extra_body)
+        result = Estimate(0, 0, shape)
         for target in targets:
             kind, model = target.provider.kind, target.model
             if prompt_tokens is not None:  # embeddings: no output
-                prompt, ceiling = prompt_tokens, 0
+                prompt, out = prompt_tokens, 0
             else:
                 prompt = estimate_prompt_tokens(
                     messages, provider=kind, model=model, tools=params.get("tools")
                 )
-                ceiling = self._ceiling(target, params)
-            worst_tokens = max(worst_tokens, prompt + ceiling)
+                out = ceiling if ceiling is not None else self._ceiling(target, shape)
+            billed = out * shape.fanout
+            result.tokens = max(result.tokens, prompt + billed)
+            free = target.provider.options.get("free") is True
             entry = self.core.catalog_entry(target)
-            cost = estimate_cost(prompt, ceiling, entry.price) if entry is not None else None
+            price = entry.price if entry is not None else None
+            cost = estimate_cost(prompt, billed, price) if price is not None else None
             if cost is None:
-                if target.name not in self._unpriced_warned:
+                price = None
+            result.parts.append((target, prompt, out, price, free))
+            if cost is None:
+                if not free and target.name not in self._unpriced_warned:
                     self._unpriced_warned.add(target.name)
-                    logger.warning(
-                        "no price known for %s: USD budgets reserve 0 for it", target.name
-                    )
+                    logger.warning("no price known for %s", target.name)
                 continue
-            worst_nano = max(worst_nano, to_nano(cost))
-        return worst_nano, worst_tokens
+            result.nano = max(result.nano, to_nano(cost))
+        return result
 
     # -- the flow ----------------------------------------------------------------------------
 
@@ -147,48 +267,118 @@ class Admission:
             "model": target.name,
         }
 
+    def _plan(self, ctx: CallContext, estimate: Estimate) -> list[Any]:
+        charges: dict[str, Any] = {}
+        unpriced = {t.name for t in estimate.unpriced()}
+        for target in ctx.targets:  # any target may answer: reserve on each one's scopes
+            for charge in self.budgets.plan(
+                self._scopes(ctx, target),
+                metadata=ctx.metadata,
+                estimate_nano=estimate.nano,
+                tokens=estimate.tokens,
+                extra=ctx.limits,
+            ):
+                limit = charge.limit
+                usd_hard = limit is not None and limit.unit == "usd" and limit.hard
+                allowed = limit is not None and limit.allow_unpriced
+                if usd_hard and target.name in unpriced and not allowed:
+                    raise UnpricedModelRefused(
+                        f"no price is known for {target.name}, so the USD budget for "
+                        f"{charge.scope} cannot bound its cost; add its price (prices = "
+                        f'{{"{target.name}" = {{input_per_million = ..., output_per_million'
+                        f" = ...}}}}, or 0 for a free model; a local server's provider can say "
+                        f"options = {{free = true}}) or set allow_unpriced = true on that limit",
+                        model=target.name,
+                        scope=charge.scope,
+                    )
+                if usd_hard and estimate.shape.tier is not None:
+                    raise InvalidRequestError(
+                        f"service_tier: {estimate.shape.tier!r} is billed above the catalog's "
+                        f"price, so the USD budget for {charge.scope} cannot bound it; use "
+                        "'auto', 'default' or 'flex', or drop the budget for this call",
+                        field="service_tier",
+                        expected="'auto', 'default' or 'flex' under a USD budget",
+                    )
+                charges.setdefault(charge.key, charge)
+        return list(charges.values())
+
     def admit(
         self,
         ctx: CallContext,
         messages: Any,
         params: Mapping[str, Any],
         prompt_tokens: int | None = None,
+        call: Any = None,
         estimate: tuple[int, int] | None = None,
     ) -> Flow[Reservation]:
-        """Rate limits, then the all-or-nothing budget reservation. ``estimate`` (nano-USD,
-        tokens) is given by callers that price their own worst case (realtime sessions)."""
-        if estimate is None:
-            estimate = self.estimate(ctx.targets, messages, params, prompt_tokens)
-        estimate_nano, tokens = estimate
-        reservation = Reservation([], estimate_nano, tokens)
+        """Rate limits, then the all-or-nothing budget reservation (clamped where a limit
+        says so). ``call`` (a chat call) gives ``extra_body``, read for what changes the
+        cost, and takes a clamped ``max_tokens``. ``estimate`` (nano-USD, tokens) is given by
+        callers that price their own worst case (realtime sessions). A refusal is recorded,
+        then raised."""
+        try:
+            return (yield from self._admit(ctx, messages, params, prompt_tokens, call, estimate))
+        except AigateError as exc:
+            if _refusal_reason(exc) is not None:
+                yield from self._record_refusal(ctx, exc)
+            raise
+
+    def _admit(
+        self,
+        ctx: CallContext,
+        messages: Any,
+        params: Mapping[str, Any],
+        prompt_tokens: int | None,
+        call: Any,
+        given: tuple[int, int] | None = None,
+    ) -> Flow[Reservation]:
+        extra_body = getattr(call, "extra_body", None)
+        if given is not None:
+            estimate = Estimate(given[0], given[1], wire_shape(params, extra_body))
+        else:
+            estimate = self.estimate(ctx.targets, messages, params, prompt_tokens, extra_body)
+        charges = self._plan(ctx, estimate)
+        reservation = Reservation([], estimate.nano, estimate.tokens)
         if self.limiter is not None or ctx.rate_limits:
             yield from self._rate_limits(ctx, reservation)
-        charges: dict[str, Any] = {}
-        extra = ctx.limits
-        for target in ctx.targets:  # any target may answer: reserve on each one's scopes
-            for charge in self.budgets.plan(
-                self._scopes(ctx, target),
-                metadata=ctx.metadata,
-                estimate_nano=estimate_nano,
-                tokens=tokens,
-                extra=extra,
-            ):
-                charges.setdefault(charge.key, charge)
-        reservation.charges = list(charges.values())
-        if not reservation.charges:
+        reservation.charges = charges
+        if not charges:
             return reservation
-        result = yield Call(
-            self.store.reserve,
-            self.store.areserve,
-            (ctx.request_id, reservation.charges, self.budgets.ttl_s),
-        )
-        if isinstance(result, BaseException):
-            yield from self._release_limits(reservation)
-            raise result
-        if not result.ok:
-            yield from self._release_limits(reservation)
-            raise self.budgets.exceeded(result, reservation.charges)
-        return reservation
+        for _ in range(_CLAMP_TRIES):
+            result = yield Call(
+                self.store.reserve,
+                self.store.areserve,
+                (ctx.request_id, reservation.charges, self.budgets.ttl_s),
+            )
+            if isinstance(result, BaseException):
+                yield from self._release_limits(reservation)
+                raise result
+            if result.ok:
+                if reservation.clamped is not None:
+                    _apply_clamp(params, call, estimate.shape, reservation.clamped)
+                return reservation
+            ceiling = clamp_ceiling(estimate, result.breaches, reservation.charges)
+            if ceiling is None or (
+                reservation.clamped is not None and ceiling >= reservation.clamped
+            ):
+                break
+            estimate = self.estimate(
+                ctx.targets, messages, params, prompt_tokens, extra_body, ceiling=ceiling
+            )
+            reservation.charges = self._plan(ctx, estimate)
+            reservation.estimate_nano, reservation.tokens = estimate.nano, estimate.tokens
+            reservation.clamped = ceiling
+        yield from self._release_limits(reservation)
+        raise self.budgets.exceeded(result, reservation.charges)
+
+    def _record_refusal(self, ctx: CallContext, error: BaseException) -> Flow[None]:
+        ledger = self.core.ledger
+        if ledger is None:
+            return
+        from ._recording import refusal_record
+
+        record = refusal_record(ctx, error, _refusal_reason(error) or "refused")
+        yield Call(ledger.record, ledger.arecord, (record,))
 
     def _rate_limits(self, ctx: CallContext, reservation: Reservation) -> Flow[None]:
         limiter = self.limiter
@@ -301,6 +491,74 @@ class Admission:
                         name=limit.name,
                     )
                 )
+
+
+def clamp_ceiling(estimate: Estimate, breaches: Any, charges: list[Any]) -> int | None:
+    """The largest output ceiling (per choice) that fits every breached limit, when each of
+    them says ``on_exceed="clamp"``; None when one refuses or not even
+    :data:`CLAMP_MIN_TOKENS` fit. Each target of the route must fit (any may answer)."""
+    from .pricing import to_nano
+
+    by_key = {c.key: c for c in charges}
+    fanout = estimate.shape.fanout
+    best: int | None = None
+    for breach in breaches:
+        limit = by_key[breach.key].limit
+        if limit is None or limit.on_exceed != "clamp":
+            return None
+        room = breach.cap - breach.spent - breach.reserved
+        for _, prompt, out, price, _free in estimate.parts:
+            if limit.unit == "tokens":
+                fits = (room - prompt) // fanout
+            elif price is None:  # an unpriced model reserves 0 USD: nothing to clamp
+                continue
+            else:
+                p = price.at(prompt)
+                unit_out = p.output if p.reasoning is None else max(p.output, p.reasoning)
+                per_token = to_nano(unit_out * fanout)
+                left = room - to_nano(p.input * prompt)
+                fits = out if per_token <= 0 else left // per_token
+            fits = min(fits, out)
+            best = fits if best is None else min(best, fits)
+    if best is None or best < CLAMP_MIN_TOKENS:
+        return None
+    return int(best)
+
+
+def _apply_clamp(params: Mapping[str, Any], call: Any, shape: WireShape, ceiling: int) -> None:
+    """Put the clamped ceiling on the wire: in the parameter the call used (``max_tokens``
+    when it gave none) and over every ceiling key of its ``extra_body``."""
+    if isinstance(params, dict):
+        given = [k for k in shape.keys if not k.startswith("extra_body.")]
+        for name in given or ["max_tokens"]:
+            params[name] = ceiling
+    extra = getattr(call, "extra_body", None)
+    if extra and any(k.startswith("extra_body.") for k in shape.keys):
+        body = dict(extra)
+        for name in _OUTPUT_KEYS:
+            if name in body:
+                body[name] = ceiling
+        config = body.get("generationConfig")
+        if isinstance(config, Mapping) and "maxOutputTokens" in config:
+            body["generationConfig"] = {**config, "maxOutputTokens": ceiling}
+        call.extra_body = body  # a copy: the caller's dict is left as it was
+
+
+def _refusal_reason(error: BaseException) -> str | None:
+    """What a refused call's ledger row says (None: not a refusal before sending)."""
+    from .budget import BudgetStoreUnavailable
+
+    if isinstance(error, UnpricedModelRefused):
+        return f"unpriced:{error.model}"
+    if isinstance(error, RateLimited):
+        return f"rate_limit:{error.scope}"
+    if isinstance(error, BudgetStoreUnavailable):
+        return f"budget_store:{error.scope}"
+    from ._exceptions import BudgetExceeded
+
+    if isinstance(error, BudgetExceeded):
+        return f"budget:{error.scope}"
+    return None
 
 
 def _nano_or_count(unit: str, value: Decimal | int) -> int:

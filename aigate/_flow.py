@@ -198,3 +198,65 @@ def finish_stream(
         interrupted.__cause__ = error
         raise interrupted
     return info
+
+
+# -- a started stream, read to its end inside the flow ---------------------------------------
+
+
+@dataclass(slots=True)
+class Emit:
+    """Chunks for the caller. Not an effect: the stream object that drives
+    :func:`stream_flow` hands them out, and replies :data:`STOP` when the caller stopped
+    reading (``close``, garbage collection, interpreter exit, a cancelled task)."""
+
+    chunks: list[ChatCompletionChunk]
+
+
+#: Sent into :func:`stream_flow` (for an :class:`Emit`, or instead of a ``Read`` result)
+#: when the caller stopped reading: the flow closes the response and records what was used.
+STOP: Any = object()
+
+if TYPE_CHECKING:
+    from collections.abc import Generator as _Generator
+
+    StreamFlow = _Generator[Effect | Emit, Any, GatewayInfo]
+
+
+def stream_flow(core: GatewayCore, start: StreamStart) -> StreamFlow:
+    """A stream from its first buffered chunks to its record, exactly once however it ends.
+
+    Yields ``Read`` / ``Close`` / store effects and :class:`Emit` (chunks for the caller).
+    It ends by :func:`finish_stream`: the usage read so far is priced (counted locally and
+    marked ``estimated`` when the provider's usage never came), the budget settles, the
+    ledger records. A read that fails (the exception a ``Read`` returns, or an error event
+    the codec raises) ends it with :class:`~aigate.StreamInterrupted`; :data:`STOP` ends it
+    as cancelled. A ``BaseException`` handed back as a read (a cancelled task, Ctrl-C) is
+    a stop too: the caller is going away, the tokens it was sent are still recorded.
+    """
+    from ._exceptions import AigateError
+
+    state, handle = start.state, start.handle
+    error: BaseException | None = None
+    stopped = False
+    chunks, start.buffered = start.buffered, []
+    if chunks:
+        stopped = (yield Emit(chunks)) is STOP
+    while not stopped:
+        data = yield Read(handle)
+        if data is STOP or (isinstance(data, BaseException) and not isinstance(data, Exception)):
+            stopped = True
+            break
+        if isinstance(data, BaseException):
+            error = data
+            break
+        try:
+            chunks = state.feed(data) if data else ([] if state.complete else state.end())
+        except AigateError as exc:  # an error event, a chunk that does not parse
+            error = exc
+            break
+        if chunks:
+            stopped = (yield Emit(chunks)) is STOP
+        if not data:
+            break
+    yield Close(handle)
+    return (yield from finish_stream(core, start, error, cancelled=stopped))

@@ -13,7 +13,13 @@ if TYPE_CHECKING:
     from ._flow import CallContext
     from ._models import GatewayInfo, Usage
 
-__all__ = ["ledger_record", "observe_end", "observe_failure", "observe_start"]
+__all__ = [
+    "ledger_record",
+    "observe_end",
+    "observe_failure",
+    "observe_start",
+    "refusal_record",
+]
 
 
 def _event_base(ctx: CallContext, provider: str | None, model: str | None) -> dict[str, Any]:
@@ -201,6 +207,37 @@ def ledger_record(
         reasoning_tokens=reasoning,
         audio_input_tokens=audio_in,
         audio_output_tokens=audio_out,
+        max_tokens=getattr(ctx.reservation, "clamped", None),
+    )
+
+
+def refusal_record(ctx: CallContext, error: BaseException, reason: str) -> Any:
+    """The ledger row of a call refused before anything was sent: ``status="refused"``,
+    its ``reason``, no cost (``cost_nano=0``: nothing was sent, so the cost is known, not
+    an unknown price) and no tokens. It names the first target (the one it would have tried).
+    """
+    from .ledger import LedgerRecord
+
+    first = ctx.targets[0]
+    metadata = ctx.metadata
+    return LedgerRecord(
+        id=ctx.request_id,
+        kind=ctx.kind,
+        org=metadata.get("org"),
+        project=metadata.get("project"),
+        user=ctx.user,
+        virtual_key=ctx.virtual_key,
+        route=ctx.route,
+        provider=first.provider.name,
+        model=first.model,
+        cost_nano=0,
+        latency_ms=(time.perf_counter() - ctx.started) * 1000.0,
+        status="refused",
+        error_class="refused",
+        error_type=type(error).__name__,
+        stream=ctx.stream,
+        metadata=metadata,
+        reason=reason,
     )
 
 

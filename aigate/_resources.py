@@ -8,14 +8,15 @@ hands it to its gateway's driver; nothing here does I/O of its own.
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncGenerator, Callable, Generator
+import logging
+import weakref
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, overload
 
-import httpx
-
 from ._caching import ReplayStart
-from ._exceptions import AigateError, ConfigurationError
-from ._flow import StreamStart, finish_stream
+from ._effects import Call, Read
+from ._exceptions import ConfigurationError
+from ._flow import STOP, Emit, StreamStart, stream_flow
 from ._models import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -26,7 +27,7 @@ from ._models import (
 )
 
 if TYPE_CHECKING:
-    from ._effects import Flow
+    from ._flow import StreamFlow
     from ._gateway import AsyncGateway, Gateway, GatewayCore
 
 __all__ = [
@@ -46,17 +47,118 @@ __all__ = [
     "UsageReports",
 ]
 
+logger = logging.getLogger("aigate")
+
 
 # -- streams -------------------------------------------------------------------------------
+#
+# A stream is read inside the flow (:func:`~aigate._flow.stream_flow`): these classes only
+# drive it, sync or async, and hand out the chunks it emits. However a stream ends it is
+# settled and recorded exactly once, with the usage read so far:
+#
+# - exhausted: recorded at its end (an interruption raises StreamInterrupted, recorded first);
+# - ``close()`` / ``aclose()`` / ``with`` / ``async with``: recorded as cancelled;
+# - dropped unfinished (``break`` then the object goes, the caller's own exception in the
+#   loop): a finalizer records it as cancelled when the object is collected;
+# - interpreter exit: the same finalizer runs at exit for every stream still open;
+# - the task reading it cancelled (or Ctrl-C): recorded as cancelled, then re-raised.
+#
+# An async stream collected or open at exit has no event loop to await in: its record is
+# written with the stores' blocking methods (a few milliseconds, on a path that only an
+# abandoned stream takes).
+
+
+class _Run:
+    """One stream flow and where it stands; shared by the stream and its chunk iterator
+    (never a reference back to the stream, so dropping the stream collects it at once)."""
+
+    __slots__ = ("done", "flow", "info", "started")
+
+    def __init__(self, flow: StreamFlow) -> None:
+        self.flow = flow
+        self.done = False
+        self.started = False
+        self.info: GatewayInfo | None = None
+
+    def step(self, value: Any) -> Any:
+        """Send ``value`` into the flow: the next effect or Emit, or None at the end."""
+        if not self.started:
+            self.started, value = True, None
+        try:
+            return self.flow.send(value)
+        except StopIteration as stop:
+            self.done = True
+            self.info = stop.value
+            return None
+        except BaseException:
+            self.done = True
+            raise
+
+    def stop(self, perform: Callable[[Any], Any]) -> None:
+        """Stop reading and drive the flow to its record, with blocking effects."""
+        if self.done:
+            return
+        effect = self.step(STOP)  # an unstarted flow gets None first, then its Emit a STOP
+        while effect is not None:
+            effect = self.step(STOP if isinstance(effect, Emit) else perform(effect))
+
+    async def astop(self, perform: Callable[[Any], Any]) -> None:
+        """`stop`, awaiting each effect."""
+        if self.done:
+            return
+        effect = self.step(STOP)
+        while effect is not None:
+            effect = self.step(STOP if isinstance(effect, Emit) else await perform(effect))
+
+
+def _perform_blocking(effect: Any) -> Any:
+    """Effects without an event loop, for an async stream finished by its finalizer: store
+    calls use their blocking methods; the response is left to its own finalizer."""
+    if isinstance(effect, Call):
+        try:
+            return effect.sync(*effect.args, **effect.kwargs)
+        except Exception as exc:  # handed to the flow, which decides what it means
+            return exc
+    if isinstance(effect, Read):
+        return STOP
+    return None
+
+
+def _abandoned(run: _Run, perform: Callable[[Any], Any]) -> None:
+    """The finalizer of a stream dropped (or open at exit) before its end."""
+    if run.done:
+        return
+    try:
+        run.stop(perform)
+    except Exception:  # a finalizer must not raise; the failure is logged, never silent
+        logger.exception("recording an abandoned stream failed")
+
+
+def _sync_chunks(run: _Run, perform: Callable[[Any], Any]) -> Iterator[ChatCompletionChunk]:
+    effect = run.step(None)
+    try:
+        while effect is not None:
+            if type(effect) is Emit:
+                yield from effect.chunks
+                effect = run.step(None)
+            else:
+                effect = run.step(perform(effect))
+    except (KeyboardInterrupt, SystemExit):
+        run.stop(perform)
+        raise
 
 
 class _StreamBase:
-    """What both stream classes share: buffered chunks, the state, the final record."""
+    """What both stream classes share: the flow's run, the state, the final record."""
 
-    def __init__(self, start: StreamStart) -> None:
+    def __init__(self, core: GatewayCore, start: StreamStart) -> None:
         self._start = start
-        self._done = False
-        self.gateway: GatewayInfo | None = None
+        self._run = _Run(stream_flow(core, start))
+
+    @property
+    def gateway(self) -> GatewayInfo | None:
+        """What the call cost and who answered; set once the stream has ended."""
+        return self._run.info
 
     @property
     def usage(self) -> Usage | None:
@@ -69,58 +171,32 @@ class _StreamBase:
         completion.gateway = self.gateway
         return completion
 
-    def _finish(
-        self, core: GatewayCore, error: BaseException | None, cancelled: bool = False
-    ) -> Flow[GatewayInfo]:
-        self._done = True
-        return finish_stream(core, self._start, error, cancelled)
-
 
 class Stream(_StreamBase):
     """A streamed chat completion: iterate it for :class:`ChatCompletionChunk` objects.
 
-    Close it (or use ``with``) to stop early; ``gateway`` is set when it ends.
+    Close it (or use ``with``) to stop early; ``gateway`` is set when it ends. A stream is
+    recorded once however it ends, even dropped unfinished or open at exit.
     """
 
     def __init__(self, gateway: Gateway, start: StreamStart) -> None:
-        super().__init__(start)
-        self._gateway = gateway
-        self._iterator = self._iterate()
+        super().__init__(gateway._core, start)
+        perform = gateway._perform
+        self._perform = perform
+        self._iterator = _sync_chunks(self._run, perform)
+        # On the iterator, which ``for chunk in create(...)`` keeps while the stream object
+        # itself is already gone: the stream is abandoned when neither is left.
+        weakref.finalize(self._iterator, _abandoned, self._run, perform)
 
-    def __iter__(self) -> Generator[ChatCompletionChunk, None, None]:
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
         return self._iterator
 
     def __next__(self) -> ChatCompletionChunk:
         return next(self._iterator)
 
-    def _iterate(self) -> Generator[ChatCompletionChunk, None, None]:
-        start = self._start
-        yield from start.buffered
-        start.buffered = []
-        state = start.state
-        feed = state.feed
-        error: BaseException | None = None
-        try:
-            for data in start.handle.iterator:
-                yield from feed(data)
-            if not state.complete:
-                yield from state.end()
-        except (httpx.HTTPError, AigateError) as exc:
-            error = exc
-        finally:
-            start.handle.response.close()
-        if not self._done:
-            self.gateway = self._gateway._run(self._finish(self._gateway._core, error))
-
     def close(self) -> None:
-        """Stop reading; the used tokens are still recorded."""
-        if not self._done:
-            self._iterator.close()
-            self._start.handle.response.close()
-            if not self._done:
-                self.gateway = self._gateway._run(
-                    self._finish(self._gateway._core, None, cancelled=True)
-                )
+        """Stop reading; the tokens used so far are still recorded."""
+        self._run.stop(self._perform)
 
     def __enter__(self) -> Stream:
         return self
@@ -130,68 +206,74 @@ class Stream(_StreamBase):
 
 
 class AsyncStream(_StreamBase):
-    """The async twin of :class:`Stream`: ``async for chunk in stream``."""
+    """The async twin of :class:`Stream`: ``async for chunk in stream``.
+
+    ``await stream.aclose()`` (or ``await stream.close()``, as openai's ``AsyncStream``
+    spells it) stops early; ``async with`` closes it.
+    """
 
     def __init__(self, gateway: AsyncGateway, start: StreamStart) -> None:
-        super().__init__(start)
-        self._gateway = gateway
-        self._iterator = self._iterate()
+        super().__init__(gateway._core, start)
+        self._perform = gateway._perform
+        self._chunks: list[ChatCompletionChunk] = []
+        self._next = 0
+        weakref.finalize(self, _abandoned, self._run, _perform_blocking)
 
-    def __aiter__(self) -> AsyncGenerator[ChatCompletionChunk, None]:
-        return self._iterator
+    def __aiter__(self) -> AsyncStream:
+        return self
 
     async def __anext__(self) -> ChatCompletionChunk:
-        return await anext(self._iterator)
-
-    async def _iterate(self) -> AsyncGenerator[ChatCompletionChunk, None]:
-        start = self._start
-        for chunk in start.buffered:
-            yield chunk
-        start.buffered = []
-        state = start.state
-        feed = state.feed
-        error: BaseException | None = None
+        chunks, i = self._chunks, self._next
+        if i < len(chunks):
+            self._next = i + 1
+            return chunks[i]
+        run = self._run
+        if run.done:
+            raise StopAsyncIteration
+        effect = run.step(None)
         try:
-            async for data in start.handle.iterator:
-                for chunk in feed(data):
-                    yield chunk
-            if not state.complete:
-                for chunk in state.end():
-                    yield chunk
-        except (httpx.HTTPError, AigateError) as exc:
-            error = exc
-        finally:
-            await start.handle.response.aclose()
-        if not self._done:
-            self.gateway = await self._gateway._run(self._finish(self._gateway._core, error))
+            while effect is not None:
+                if type(effect) is Emit:
+                    self._chunks, self._next = effect.chunks, 1
+                    return effect.chunks[0]
+                effect = run.step(await self._perform(effect))
+        except BaseException as exc:
+            if isinstance(exc, Exception):  # the stream's own failure, already recorded
+                raise
+            # A cancelled task (or Ctrl-C) is going away: record what it was sent, then let
+            # the cancellation through.
+            try:
+                await run.astop(self._perform)
+            except BaseException:
+                run.stop(_perform_blocking)
+            raise
+        raise StopAsyncIteration
 
-    async def close(self) -> None:
-        """Stop reading; the used tokens are still recorded."""
-        if not self._done:
-            await self._iterator.aclose()
-            await self._start.handle.response.aclose()
-            if not self._done:
-                self.gateway = await self._gateway._run(
-                    self._finish(self._gateway._core, None, cancelled=True)
-                )
+    async def aclose(self) -> None:
+        """Stop reading; the tokens used so far are still recorded."""
+        self._chunks, self._next = [], 0
+        await self._run.astop(self._perform)
+
+    close = aclose  # openai's AsyncStream.close is a coroutine too
 
     async def __aenter__(self) -> AsyncStream:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+        await self.aclose()
 
 
 class ReplayStream:
-    """A stream served from the cache: the stored chunks, replayed."""
+    """A stream served from the cache: the stored chunks, replayed. Its call was recorded
+    when the cache answered (cost 0, the saving noted), so closing it records nothing."""
 
     def __init__(self, start: ReplayStart) -> None:
         self._start = start
         self.gateway: GatewayInfo | None = start.gateway
         self.usage = start.usage
 
-    def __iter__(self) -> Generator[ChatCompletionChunk, None, None]:
-        yield from self._start.chunks
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+        return iter(self._start.chunks)
 
     def completion(self) -> ChatCompletion:
         return self._start.completion
@@ -206,15 +288,25 @@ class ReplayStream:
         self.close()
 
 
-class AsyncReplayStream(ReplayStream):
-    """The async twin of :class:`ReplayStream`."""
+class AsyncReplayStream:
+    """The async twin of :class:`ReplayStream`: ``close`` and ``aclose`` are awaitable."""
+
+    def __init__(self, start: ReplayStart) -> None:
+        self._start = start
+        self.gateway: GatewayInfo | None = start.gateway
+        self.usage = start.usage
 
     async def __aiter__(self) -> AsyncGenerator[ChatCompletionChunk, None]:
         for chunk in self._start.chunks:
             yield chunk
 
+    def completion(self) -> ChatCompletion:
+        return self._start.completion
+
     async def aclose(self) -> None:
         """Nothing to release: the chunks are in memory."""
+
+    close = aclose
 
     async def __aenter__(self) -> AsyncReplayStream:
         return self

@@ -47,7 +47,7 @@ def spent_nano(gw: Any) -> int:
 
 
 class TestHardLimits:
-    def test_stops_before_sending_and_records_nothing(self, make_gateway: Any) -> None:
+    def test_stops_before_sending_and_records_a_refusal(self, make_gateway: Any) -> None:
         limit = {"scope": "project:acme", "amount": "0.002", "window": "day"}
         gw, fake = gateway(make_gateway, [], [limit])
         meta = {"project": "acme"}
@@ -62,7 +62,13 @@ class TestHardLimits:
         assert err.resets_at is not None
         assert len(fake.calls) == 2
         records = list(gw.gw._core.ledger.query())
-        assert len(records) == len(fake.calls)  # no ledger row without its call
+        sent = [r for r in records if r.status != "refused"]
+        assert len(sent) == len(fake.calls)  # no call row without its call
+        (refused,) = [r for r in records if r.status == "refused"]  # issue 14 item 16
+        assert refused.reason == "budget:project:acme"
+        assert refused.error_type == "BudgetExceeded"
+        assert refused.cost_nano == 0 and refused.prompt_tokens == 0
+        assert refused.completion_tokens == 0 and refused.attempts == ()
         assert Decimal(spent_nano(gw)) / 10**9 <= Decimal("0.002")
         # another project is not affected
         gw.chat(model=MODEL, messages=HI, max_tokens=1000, metadata={"project": "other"})

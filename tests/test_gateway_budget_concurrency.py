@@ -235,7 +235,12 @@ def test_budget_holds_across_processes(
         assert counters[key].spent == mine
     # every call that returned has its row; every row is a call that was made
     by_id = {r.id: r for r in rows}
-    assert len(rows) == outcomes["ok"] + outcomes["InternalServerError"]
+    made = [r for r in rows if r.status != "refused"]
+    assert len(made) == outcomes["ok"] + outcomes["InternalServerError"]
+    # every refusal is a row too, with no cost (issue 14 item 16)
+    refused = [r for r in rows if r.status == "refused"]
+    assert len(refused) == outcomes["BudgetExceeded"]
+    assert all(r.cost_nano == 0 and r.reason == "budget:project:race" for r in refused)
     for call_id, cost in returned:
         assert by_id[call_id].status == "ok"
         assert by_id[call_id].cost_nano == to_nano(Decimal(cost))

@@ -371,7 +371,7 @@ class TestSQLite:
         conn = sqlite3.connect(path)
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         conn.close()
-        assert _version(path) == LATEST == 2
+        assert _version(path) == LATEST == 3
 
     def test_migrates_a_version_1_file(self, tmp_path: Path) -> None:
         """A file written by schema 1 is migrated on open; old rows read with zero defaults."""
@@ -615,3 +615,37 @@ def test_many_processes_sqlite(tmp_path: Path) -> None:
 def test_many_processes_postgres(postgres_dsn: str) -> None:
     """8 processes x 1,000 records into one PostgreSQL table: every record exactly once."""
     _many_writers(postgres_dsn)
+
+
+# -- refused calls (issue 14 item 16) -------------------------------------------------------
+
+
+def test_refused_rows_are_kept_but_not_counted_as_calls(ledger: BaseLedger) -> None:
+    """A refused call is a row (status, reason, no cost, no tokens) on every backend;
+    reports total the calls that were made unless they ask for ``status``."""
+    ledger.record(LedgerRecord(id="ok", cost_nano=10, prompt_tokens=3, model="m"))
+    ledger.record(
+        LedgerRecord(
+            id="no",
+            status="refused",
+            reason="budget:project:acme",
+            error_type="BudgetExceeded",
+            cost_nano=0,
+            model="m",
+        )
+    )
+    got = ledger.get("no")
+    assert got is not None and got.status == "refused"
+    assert got.reason == "budget:project:acme" and got.cost_nano == 0
+    assert {r.id for r in ledger.query()} == {"ok", "no"}
+    assert ledger.totals().requests == 1
+    assert ledger.totals().unpriced == 0
+    (row,) = ledger.summary(group_by=["status"], where={"status": "refused"})
+    assert row.requests == 1 and row.cost_nano == 0
+    assert [r.id for r in ledger.query(where={"status": "refused"})] == ["no"]
+
+
+def test_clamped_max_tokens_round_trips(ledger: BaseLedger) -> None:
+    ledger.record(LedgerRecord(id="c", max_tokens=123))
+    got = ledger.get("c")
+    assert got is not None and got.max_tokens == 123

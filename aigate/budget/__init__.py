@@ -62,7 +62,17 @@ from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigurationError
 from ._failsafe import FailSafeBudgetStore
-from ._limits import SCOPE_KINDS, UNITS, Limit, RateLimit, parse_limits, parse_window, window_bounds
+from ._limits import (
+    ON_EXCEED,
+    SCOPE_KINDS,
+    UNITS,
+    Limit,
+    RateLimit,
+    check_scope,
+    parse_limits,
+    parse_window,
+    window_bounds,
+)
 from ._memory import MemoryBudgetStore
 from ._plan import Budgets, ThresholdEvent, scope_of
 from ._rate import MemoryRateLimiter, RateLimiter
@@ -76,6 +86,7 @@ from ._store import (
     Counter,
     Crossing,
     ReserveResult,
+    UnpricedModelRefused,
 )
 
 if TYPE_CHECKING:
@@ -84,6 +95,7 @@ if TYPE_CHECKING:
     from ._redis import RedisBudgetStore
 
 __all__ = [
+    "ON_EXCEED",
     "SCOPE_KINDS",
     "UNITS",
     "BaseBudgetStore",
@@ -106,11 +118,14 @@ __all__ = [
     "ReserveResult",
     "SQLiteBudgetStore",
     "ThresholdEvent",
+    "UnpricedModelRefused",
     "open_budget_store",
     "open_rate_limiter",
     "parse_limits",
     "parse_window",
+    "check_scope",
     "scope_of",
+    "split_options",
     "window_bounds",
 ]
 
@@ -140,7 +155,7 @@ def _shown(url: str) -> str:
     return describe_url(url)
 
 
-def _take(url: str, names: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+def split_options(url: str, names: tuple[str, ...]) -> tuple[str, dict[str, str]]:
     """Remove aigate's own options (``?prefix=``, ``?table=``) from a URL's query; the rest
     (libpq or redis-py options) stays for the driver."""
     from urllib.parse import parse_qsl, urlencode
@@ -165,17 +180,17 @@ def open_budget_store(url: str, *, field: str = "budget.store", **options: Any) 
     if url == "memory://":
         return MemoryBudgetStore(**options)
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        url, taken = _take(url, ("table",))
+        url, taken = split_options(url, ("table",))
         return SQLiteBudgetStore(url[len("sqlite:///") :], **{**taken, **options})
     if url.startswith(("redis://", "rediss://")):
         from ._redis import RedisBudgetStore
 
-        url, taken = _take(url, ("prefix",))
+        url, taken = split_options(url, ("prefix",))
         return RedisBudgetStore(url, **{**taken, **options})
     if url.startswith(("postgresql://", "postgres://")):
         from ._postgres import PostgresBudgetStore
 
-        url, taken = _take(url, ("table",))
+        url, taken = split_options(url, ("table",))
         return PostgresBudgetStore(url, **{**taken, **options})
     raise ConfigurationError(
         f"budget store URL {_shown(url)} is not supported; use one of {', '.join(SCHEMES)}",
@@ -193,7 +208,7 @@ def open_rate_limiter(
     if url.startswith(("redis://", "rediss://")):
         from ._rate import RedisRateLimiter
 
-        url, taken = _take(url, ("prefix",))
+        url, taken = split_options(url, ("prefix",))
         return RedisRateLimiter(url, **{**taken, **options})
     raise ConfigurationError(
         f"rate limiter URL {_shown(url)} is not supported; use memory:// or redis://",

@@ -14,16 +14,21 @@ from typing import Any
 from .._exceptions import ConfigurationError
 
 __all__ = [
+    "ON_EXCEED",
     "SCOPE_KINDS",
     "UNITS",
     "Limit",
     "RateLimit",
+    "check_scope",
     "parse_window",
     "window_bounds",
 ]
 
 UTC = timezone.utc
 UNITS = ("usd", "tokens", "requests")
+#: What a hard limit does with a call whose worst case does not fit: refuse it, or lower
+#: its ``max_tokens`` to what fits (refusing only when not even a minimal answer fits).
+ON_EXCEED = ("refuse", "clamp")
 #: Scope kinds a limit may name (``"global"`` has no value).
 SCOPE_KINDS = ("org", "project", "user", "key", "provider", "model", "meta")
 _CALENDAR = ("day", "week", "month")
@@ -150,25 +155,78 @@ def _decimal(value: Any, where: str) -> Decimal:
     return result
 
 
-def _check_scope(scope: str) -> str:
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_scope(scope: object, field: str = "budget.scope", what: str = "budget") -> str:
+    """``scope`` normalised, or a `ConfigurationError` naming ``field`` (with a suggestion
+    for a mistyped kind: ``"usr:*"`` -> did you mean ``'user'``)."""
+    if not isinstance(scope, str):
+        raise _config_error(
+            f"{field}: expected a string such as 'global' or 'user:*', not {type(scope).__name__}",
+            field,
+        )
     scope = scope.strip()
     if scope == "global":
         return scope
     kind, sep, value = scope.partition(":")
     if not sep or kind not in SCOPE_KINDS or not value:
+        hint = _did_you_mean(kind, (*SCOPE_KINDS, "global")) if kind else ""
         raise _config_error(
-            f"budget scope {scope!r} is not 'global' or '<kind>:<value>' with kind one of "
-            f"{', '.join(SCOPE_KINDS)} ('*' as the value means one budget per value)",
-            "budget.scope",
+            f"{field}: {what} scope {scope!r} is not 'global' or '<kind>:<value>' with kind "
+            f"one of {', '.join(SCOPE_KINDS)} ('*' as the value means one per value){hint}",
+            field,
         )
     if kind == "meta":
         name, eq, tag = value.partition("=")
         if not eq or not name or not tag:
             raise _config_error(
-                f"budget scope {scope!r}: a metadata scope is 'meta:<name>=<value>'",
-                "budget.scope",
+                f"{field}: {what} scope {scope!r}: a metadata scope is 'meta:<name>=<value>'",
+                field,
             )
     return scope
+
+
+def _check_scope(scope: object) -> str:
+    return check_scope(scope)
+
+
+def _strict_bool(value: object, field: str) -> bool:
+    # "false" is a true string: a config that says fail_open = "false" must not fail open.
+    if not isinstance(value, bool):
+        raise _config_error(
+            f"{field}: expected true or false (a boolean), not {type(value).__name__}", field
+        )
+    return value
+
+
+def _thresholds(value: object) -> tuple[float, ...]:
+    field = "budget.thresholds"
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise _config_error(
+            f"{field}: expected a list of fractions in (0, 1] such as [0.5, 0.8, 1.0], "
+            f"not {type(value).__name__}",
+            field,
+        )
+    out = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, (int, float, Decimal)):
+            raise _config_error(
+                f"{field}: expected numbers (fractions in (0, 1]), not {type(item).__name__}",
+                field,
+            )
+        number = float(item)
+        if not 0 < number <= 1:  # also rejects NaN
+            raise _config_error(
+                f"{field}: budget thresholds must be fractions in (0, 1], not {tuple(value)!r}",
+                field,
+            )
+        out.append(number)
+    return tuple(sorted(set(out)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,7 +241,12 @@ class Limit:
     ``7d``. ``thresholds`` (fractions of ``amount``, e.g. ``(0.5, 0.8, 1.0)``) fire once per
     window each. A soft limit (``hard=False``) never rejects a call; it only counts and
     fires thresholds. ``fail_open`` admits calls (with a per-process limit) when the store
-    is unreachable; by default they are rejected.
+    is unreachable; by default they are rejected. ``on_exceed`` is what a hard limit does
+    with a call whose worst case does not fit: ``"refuse"`` (the default) raises
+    `BudgetExceeded`; ``"clamp"`` lowers the call's ``max_tokens`` to what the room left
+    allows and refuses only when not even a minimal answer fits. A USD limit refuses a
+    model with no known price (its cost could not be bounded) unless ``allow_unpriced``.
+    Booleans must be booleans: the string ``"false"`` is an error, not true.
     """
 
     scope: str = "global"
@@ -195,11 +258,13 @@ class Limit:
     thresholds: tuple[float, ...] = ()
     hard: bool = True
     fail_open: bool = False
+    on_exceed: str = "refuse"
+    allow_unpriced: bool = False
     name: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here
-        set_(self, "scope", _check_scope(str(self.scope)))
+        set_(self, "scope", _check_scope(self.scope))
         if self.unit not in UNITS:
             raise _config_error(
                 f"budget unit {self.unit!r} is not one of {', '.join(UNITS)}", "budget.unit"
@@ -215,15 +280,36 @@ class Limit:
             )
         else:
             set_(self, "amount", int(amount))
-        set_(self, "window", _window_name(*parse_window(str(self.window))))
-        _zone(self.tz)
-        thresholds = tuple(sorted({float(t) for t in self.thresholds}))
-        if any(not 0 < t <= 1 for t in thresholds):
+        if not isinstance(self.window, str):
             raise _config_error(
-                f"budget thresholds must be fractions in (0, 1], not {self.thresholds!r}",
-                "budget.thresholds",
+                f"budget.window: expected a string such as 'day' or '1h', not "
+                f"{type(self.window).__name__}",
+                "budget.window",
             )
-        set_(self, "thresholds", thresholds)
+        set_(self, "window", _window_name(*parse_window(self.window)))
+        if not isinstance(self.tz, str):
+            raise _config_error(
+                f"budget.tz: expected an IANA time zone name such as 'Europe/Paris', not "
+                f"{type(self.tz).__name__}",
+                "budget.tz",
+            )
+        _zone(self.tz)
+        set_(self, "thresholds", _thresholds(self.thresholds))
+        _strict_bool(self.hard, "budget.hard")
+        _strict_bool(self.fail_open, "budget.fail_open")
+        _strict_bool(self.allow_unpriced, "budget.allow_unpriced")
+        if self.on_exceed not in ON_EXCEED:
+            raise _config_error(
+                f"budget.on_exceed: expected one of {', '.join(map(repr, ON_EXCEED))}, not "
+                f"{self.on_exceed!r}{_did_you_mean(str(self.on_exceed), ON_EXCEED)}",
+                "budget.on_exceed",
+            )
+        if self.on_exceed == "clamp" and self.unit == "requests":
+            raise _config_error(
+                "budget.on_exceed: 'clamp' lowers max_tokens, which cannot make room in a "
+                "requests budget; use on_exceed = 'refuse' there",
+                "budget.on_exceed",
+            )
 
     @classmethod
     def parse(cls, value: Limit | Mapping[str, Any], *, scope: str | None = None) -> Limit:
@@ -249,6 +335,8 @@ class Limit:
             "thresholds",
             "hard",
             "fail_open",
+            "on_exceed",
+            "allow_unpriced",
             "name",
         }
         if unknown:
@@ -258,8 +346,6 @@ class Limit:
                 raise _config_error(f"a budget limit needs {required!r}", f"budget.{required}")
         if scope is not None:
             data["scope"] = scope
-        if "thresholds" in data:
-            data["thresholds"] = tuple(data["thresholds"])
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -273,6 +359,8 @@ class Limit:
             "thresholds": list(self.thresholds),
             "hard": self.hard,
             "fail_open": self.fail_open,
+            "on_exceed": self.on_exceed,
+            "allow_unpriced": self.allow_unpriced,
         }
         if self.name is not None:
             data["name"] = self.name

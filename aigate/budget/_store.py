@@ -23,6 +23,7 @@ __all__ = [
     "Counter",
     "Crossing",
     "ReserveResult",
+    "UnpricedModelRefused",
 ]
 
 #: How long a released (expired) reservation is remembered, so that a late `settle` from a
@@ -35,6 +36,18 @@ class BudgetStoreUnavailable(AigateError):
 
     def __init__(self, message: str, *, scope: str) -> None:
         super().__init__(message)
+        self.scope = scope
+
+
+class UnpricedModelRefused(AigateError):
+    """A hard USD budget covers a model with no known price, so the call's cost cannot be
+    bounded; nothing was sent. ``model`` is ``provider/model``, ``scope`` the budget's.
+    Fix it with a price for the model (0 for a free one) or ``allow_unpriced`` on the limit.
+    """
+
+    def __init__(self, message: str, *, model: str, scope: str) -> None:
+        super().__init__(message)
+        self.model = model
         self.scope = scope
 
 

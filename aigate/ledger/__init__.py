@@ -72,24 +72,31 @@ def open_ledger(url: str, **options: Any) -> BaseLedger:
     """A ledger from a URL; ``options`` go to the backend's constructor (e.g. ``table=``).
 
     - ``memory://``
-    - ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``
-    - ``postgresql://user@host/db`` (also ``postgres://``): any libpq URL
-    - ``redis://host:6379/0`` (also ``rediss://``)
+    - ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` (``?table=``)
+    - ``postgresql://user@host/db`` (also ``postgres://``): any libpq URL (``?table=``;
+      other query parameters go to libpq)
+    - ``redis://host:6379/0`` (also ``rediss://``; ``?prefix=``)
 
-    Raises `ConfigurationError` (field ``ledger``) for any other URL.
+    The same ``?table=`` / ``?prefix=`` options the budget and cache URLs take. Raises
+    `ConfigurationError` (field ``ledger``) for any other URL or option.
     """
+    from ..budget import split_options
+
     if url == "memory://":
         return MemoryLedger(**options)
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        return SQLiteLedger(url[len("sqlite:///") :], **options)
+        url, taken = split_options(url, ("table",))
+        return SQLiteLedger(url[len("sqlite:///") :], **{**taken, **options})
     if url.startswith(("postgresql://", "postgres://")):
         from ._postgres import PostgresLedger
 
-        return PostgresLedger(url, **options)
+        url, taken = split_options(url, ("table",))
+        return PostgresLedger(url, **{**taken, **options})
     if url.startswith(("redis://", "rediss://")):
         from ._redis import RedisLedger
 
-        return RedisLedger(url, **options)
+        url, taken = split_options(url, ("prefix",))
+        return RedisLedger(url, **{**taken, **options})
     from .._urls import describe_url
 
     shown = describe_url(url)

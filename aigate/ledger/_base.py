@@ -13,9 +13,23 @@ from ._reports import Spec, finish, make_spec
 if TYPE_CHECKING:
     pass
 
-__all__ = ["BaseLedger", "Ledger", "LedgerReader"]
+__all__ = ["BaseLedger", "Ledger", "LedgerReader", "counted", "counts_refused"]
 
 When: TypeAlias = datetime | date | None
+
+
+def counts_refused(spec: Spec) -> bool:
+    """Whether a report counts refused rows: only when it filters on ``status`` (refused
+    calls were never made, so "calls", cost and latency figures leave them out; ask
+    ``where={"status": "refused"}`` to report them)."""
+    return any(key == "status" for key, _ in spec.where)
+
+
+def counted(records: list[LedgerRecord], spec: Spec) -> list[LedgerRecord]:
+    """The records a Python-side report totals (see `counts_refused`)."""
+    if counts_refused(spec):
+        return records
+    return [r for r in records if r.status != "refused"]
 
 
 @runtime_checkable

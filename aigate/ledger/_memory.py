@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from ._base import BaseLedger
+from ._base import BaseLedger, counted
 from ._record import LedgerRecord, SummaryRow
 from ._reports import Spec, matches, summarize
 
@@ -40,4 +40,4 @@ class MemoryLedger(BaseLedger):
         return found if limit is None else found[:limit]
 
     def _summarize(self, spec: Spec) -> list[SummaryRow]:
-        return summarize(self._snapshot(), spec)
+        return summarize(counted(self._snapshot(), spec), spec)

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["TOKEN_FIELDS", "LedgerRecord", "SummaryRow", "nano_to_usd"]
+__all__ = ["STATUSES", "TOKEN_FIELDS", "LedgerRecord", "SummaryRow", "nano_to_usd"]
 
 UTC = timezone.utc
 
@@ -27,7 +27,10 @@ TOKEN_FIELDS = (
     "audio_input_tokens",
     "audio_output_tokens",
 )
-_STATUSES = frozenset({"ok", "error"})
+#: ``refused``: the call was refused before anything was sent (a budget, a rate limit, an
+#: unpriced model under a USD budget); its ``reason`` says which, and it has no cost or tokens.
+STATUSES = ("ok", "error", "refused")
+_STATUSES = frozenset(STATUSES)
 
 
 def _utcnow() -> datetime:
@@ -55,7 +58,8 @@ class LedgerRecord:
     in nano-USD, ``None`` when the model has no known price (never 0 for "unknown").
     ``virtual_key`` and ``provider_key_id`` are key *ids*, never secrets. ``attempts`` and
     ``metadata`` are copied on construction; metadata values are strings (others are
-    converted with ``str``).
+    converted with ``str``). A call refused before sending has ``status="refused"``, its
+    ``reason``, no cost (``cost_nano`` None, nothing was spent) and no tokens.
     """
 
     id: str
@@ -81,7 +85,7 @@ class LedgerRecord:
     saved_nano: int | None = None
     latency_ms: float = 0.0
     ttft_ms: float | None = None
-    status: str = "ok"  # "ok" | "error"
+    status: str = "ok"  # "ok" | "error" | "refused"
     error_class: str | None = None
     error_type: str | None = None
     cached: bool = False
@@ -89,6 +93,8 @@ class LedgerRecord:
     stream: bool = False
     attempts: tuple[Mapping[str, Any], ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
+    reason: str | None = None  # why a refused call was refused ("budget:project:acme", ...)
+    max_tokens: int | None = None  # the output ceiling a clamp limit lowered the call to
 
     def __post_init__(self) -> None:
         ts = self.ts
@@ -97,7 +103,9 @@ class LedgerRecord:
         if ts.tzinfo is not UTC:
             object.__setattr__(self, "ts", ts.astimezone(UTC))
         if self.status not in _STATUSES:
-            raise ValueError(f"LedgerRecord.status must be 'ok' or 'error', not {self.status!r}")
+            raise ValueError(
+                f"LedgerRecord.status must be one of {', '.join(STATUSES)}, not {self.status!r}"
+            )
         # Copies, so a caller mutating its dicts later cannot change a "frozen" record.
         object.__setattr__(self, "attempts", tuple(dict(a) for a in self.attempts))
         object.__setattr__(

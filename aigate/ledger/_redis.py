@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from ._base import BaseLedger
+from ._base import BaseLedger, counted
 from ._record import UTC, LedgerRecord, SummaryRow
 from ._reports import Spec, matches, summarize
 
@@ -143,10 +143,10 @@ class RedisLedger(BaseLedger):
         return _finish(blobs, spec, limit, newest_first)
 
     def _summarize(self, spec: Spec) -> list[SummaryRow]:
-        return summarize(self._select(spec, None, False), spec)
+        return summarize(counted(self._select(spec, None, False), spec), spec)
 
     async def _asummarize(self, spec: Spec) -> list[SummaryRow]:
-        return summarize(await self._aselect(spec, None, False), spec)
+        return summarize(counted(await self._aselect(spec, None, False), spec), spec)
 
     # -- closing ---------------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ COLUMNS = (
     "cached",
     "estimated",
     "stream",
+    "reason",
+    "max_tokens",
     "attempts",
     "metadata",
 )
@@ -62,7 +64,7 @@ def check_table(table: str) -> str:
     """Refuse a table name that is not a plain identifier (it is spliced into SQL)."""
     if not _TABLE_NAME.match(table):
         raise ConfigurationError(
-            f"ledger table name {table!r} must be a plain SQL identifier "
+            f"ledger.table: table name {table!r} must be a plain SQL identifier "
             "(letters, digits, underscore; at most 48 characters)",
             field="ledger.table",
         )
@@ -157,7 +159,13 @@ def _migrations(types: Mapping[str, str], extra_v2: tuple[str, ...]) -> tuple[tu
         "CREATE INDEX {t}_key_ts_idx ON {t} (virtual_key, ts)",
         *extra_v2,
     )
-    return (v1, v2)
+    v3 = (
+        # Calls refused before sending are rows too (status 'refused'), with their reason;
+        # a clamp limit's lowered max_tokens is kept with the call.
+        f"ALTER TABLE {{t}} ADD COLUMN reason {types['text']}",
+        f"ALTER TABLE {{t}} ADD COLUMN max_tokens {int_}",
+    )
+    return (v1, v2, v3)
 
 
 SQLITE = Dialect(
@@ -291,8 +299,10 @@ class Statements:
         )
         self.get = f"SELECT {COLUMN_LIST} FROM {table} WHERE id = {d.ph}"
 
-    def _where(self, spec: Spec) -> tuple[str, list[Any]]:
+    def _where(self, spec: Spec, report: bool = False) -> tuple[str, list[Any]]:
         conds: list[str] = []
+        if report and not any(key == "status" for key, _ in spec.where):
+            conds.append("status <> 'refused'")  # refused calls were never made
         params: list[Any] = []
         if spec.since is not None:
             conds.append(f"ts >= {self.d.ph}")
@@ -332,7 +342,7 @@ class Statements:
             params += expr_params
             groups.append(f"g{i}")
             selected.append(f"{expr} AS g{i}")
-        where, where_params = self._where(spec)
+        where, where_params = self._where(spec, report=True)
         params += where_params
         base = f"SELECT {', '.join([*selected, _BASE_COLUMNS])} FROM {self.table}{where}"
         group_by = f" GROUP BY {', '.join(groups)}" if groups else ""
@@ -420,6 +430,8 @@ def encode(rec: LedgerRecord, ts: Any) -> tuple[Any, ...]:
         rec.cached,
         rec.estimated,
         rec.stream,
+        rec.reason,
+        rec.max_tokens,
         _json([dict(a) for a in rec.attempts]) if rec.attempts else "[]",
         _json(rec.metadata) if rec.metadata else "{}",
     )
