@@ -55,6 +55,11 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     ),
     "testing_with_pytest.py": ("7 passed",),
     "realtime_voice.py": ("3 responses on openai/gpt-realtime: $0.0", "one session row"),
+    "sdk_openai.py": ("reply:   Hello from behind aigate.", "error:   RateLimitError 429"),
+    "with_pydantic_ai.py": ("answer: It is sunny in Paris, 24 C.", "provider calls: 2"),
+    "with_langchain.py": ("invoke: Bonjour tout le monde.", "stream: Un deux trois."),
+    "with_openai_agents.py": ("with a model: 2 + 3 = 5",),
+    "with_instructor.py": ("user: name='Ana' age=31", "validation error sent back: True"),
 }
 
 
