@@ -720,6 +720,10 @@ class Gateway(_BaseGateway):
         self.audio = Audio(self)
         self.models = Models(self._core)
         self.usage = UsageReports(self._core)
+        from .surfaces import Messages, Responses
+
+        self.responses = Responses(self)
+        self.messages = Messages(self)
         self.keys = self._core.keys
 
     @property
@@ -757,8 +761,45 @@ class Gateway(_BaseGateway):
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
 
+    def transport(self, *, default_provider: str | None = None) -> Any:
+        """An httpx / httpx2 transport answered by this gateway (docs/sdk.md)."""
+        from .sdk import transport
+
+        return transport(self, default_provider=default_provider)
+
+    def async_transport(self, *, default_provider: str | None = None) -> Any:
+        """An async httpx / httpx2 transport answered by this gateway (docs/sdk.md)."""
+        from .sdk import async_transport
+
+        return async_transport(self, default_provider=default_provider)
+
+    def openai_client(self, **kwargs: Any) -> Any:
+        """A real ``openai.OpenAI`` whose calls go through this gateway."""
+        from .sdk import openai_client
+
+        return openai_client(self, **kwargs)
+
+    def async_openai_client(self, **kwargs: Any) -> Any:
+        """A real ``openai.AsyncOpenAI`` whose calls go through this gateway."""
+        from .sdk import async_openai_client
+
+        return async_openai_client(self, **kwargs)
+
+    def anthropic_client(self, **kwargs: Any) -> Any:
+        """A real ``anthropic.Anthropic`` whose calls go through this gateway."""
+        from .sdk import anthropic_client
+
+        return anthropic_client(self, **kwargs)
+
+    def async_anthropic_client(self, **kwargs: Any) -> Any:
+        """A real ``anthropic.AsyncAnthropic`` whose calls go through this gateway."""
+        from .sdk import async_anthropic_client
+
+        return async_anthropic_client(self, **kwargs)
+
     def close(self) -> None:
         """Close the HTTP client (if the gateway made it) and the state stores."""
+        self.responses.conversations.close()
         self._driver.close()
         if self._core.ledger is not None:
             self._core.ledger.close()
@@ -825,6 +866,10 @@ class AsyncGateway(_BaseGateway):
         self.audio = AsyncAudio(self)
         self.models = Models(self._core)
         self.usage = AsyncUsageReports(self._core)
+        from .surfaces import AsyncMessages, AsyncResponses
+
+        self.responses = AsyncResponses(self)
+        self.messages = AsyncMessages(self)
         self.keys = self._core.keys
         self._realtime: Realtime | None = None
 
@@ -872,8 +917,27 @@ class AsyncGateway(_BaseGateway):
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
 
+    def async_transport(self, *, default_provider: str | None = None) -> Any:
+        """An async httpx / httpx2 transport answered by this gateway (docs/sdk.md)."""
+        from .sdk import async_transport
+
+        return async_transport(self, default_provider=default_provider)
+
+    def async_openai_client(self, **kwargs: Any) -> Any:
+        """A real ``openai.AsyncOpenAI`` whose calls go through this gateway."""
+        from .sdk import async_openai_client
+
+        return async_openai_client(self, **kwargs)
+
+    def async_anthropic_client(self, **kwargs: Any) -> Any:
+        """A real ``anthropic.AsyncAnthropic`` whose calls go through this gateway."""
+        from .sdk import async_anthropic_client
+
+        return async_anthropic_client(self, **kwargs)
+
     async def aclose(self) -> None:
         """Close the HTTP client (if the gateway made it) and the state stores."""
+        await self.responses.conversations.aclose()
         await self._driver.aclose()
         if self._core.ledger is not None:
             await self._core.ledger.aclose()
