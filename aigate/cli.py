@@ -1338,6 +1338,18 @@ def _register_budget(sub: Any) -> None:
 #: Every sub-command, in ``--help`` order: each is a ``register(subparsers)`` function that
 #: adds its parser and sets ``run`` (a ``(Namespace) -> exit status`` callable). A command
 #: living in another module adds one line here.
+def _register_prices(subparsers: Any) -> None:
+    from ._cli_prices import register
+
+    register(subparsers)
+
+
+def _register_dashboard(subparsers: Any) -> None:
+    from .dashboard._cli import register
+
+    register(subparsers)
+
+
 COMMANDS: tuple[Callable[[Any], None], ...] = (
     _register_demo,
     _register_chat,
@@ -1346,6 +1358,8 @@ COMMANDS: tuple[Callable[[Any], None], ...] = (
     _register_config,
     _register_keys,
     _register_budget,
+    _register_prices,
+    _register_dashboard,
 )
 
 
