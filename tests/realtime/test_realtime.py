@@ -155,8 +155,11 @@ def test_budget_stops_the_session_with_an_error_event() -> None:
                 with pytest.raises(aigate.realtime.RealtimeSessionClosed):
                     await s.send({"type": "response.create"})
             assert [e["type"] for e in events].count("response.done") == 1
-            responses = rows(agw, "realtime")
+            responses = [r for r in rows(agw, "realtime") if r.status == "ok"]
             assert len(responses) == 1
+            # the refused reservation for the next response is recorded as a refusal
+            refused = [r for r in rows(agw, "realtime") if r.status == "refused"]
+            assert len(refused) == 1 and refused[0].cost_nano in (None, 0)
             spent = sum(Decimal(r.cost_nano) for r in responses) / Decimal(10**9)
             assert spent <= cap  # never over: the overspend bound is one response
             # nothing left reserved
