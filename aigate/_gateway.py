@@ -270,7 +270,7 @@ class GatewayCore:
         else:
             upstream = attempts(ctx, build, accept_chat(self, ctx, call), call=call)
         if self.admission is not None:
-            upstream = self.admitted(ctx, upstream, call.messages, call.params)
+            upstream = self.admitted(ctx, upstream, call.messages, call.params, call=call)
         if decision is not None:
             assert self.cache is not None
             upstream = self.cache.chat(ctx, call, decision, upstream)
@@ -514,11 +514,15 @@ class GatewayCore:
         messages: Any,
         params: Mapping[str, Any],
         prompt_tokens: int | None = None,
+        call: Any = None,
     ) -> Flow[T]:
         """``flow`` behind the budgets and rate limits: reserve first, and release the
-        reservation if the call fails (a success settles when it is recorded)."""
+        reservation if the call fails (a success settles when it is recorded). ``call``
+        (a chat call) lets admission read its ``extra_body`` and clamp its ``max_tokens``."""
         assert self.admission is not None
-        ctx.reservation = yield from self.admission.admit(ctx, messages, params, prompt_tokens)
+        ctx.reservation = yield from self.admission.admit(
+            ctx, messages, params, prompt_tokens, call
+        )
         try:
             return (yield from flow)
         except Exception:

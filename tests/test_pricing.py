@@ -913,7 +913,7 @@ def test_default_catalog_loads_once_across_threads() -> None:
         t.start()
     for t in threads:
         t.join()
-    assert len(seen) == 8 and all(c is CATALOG for c in seen)
+    assert len(seen) == 8 and all(c is seen[0] for c in seen)
 
 
 def test_packaged_catalog_format() -> None:

@@ -256,19 +256,6 @@ def test_virtual_key_from_x_api_key(mode: str) -> None:
     assert "api_key" not in stand_in.calls[1]
 
 
-def test_without_the_messages_surface_the_sdk_raises_not_found(mode: str) -> None:
-    _, client, _ = _setup(mode, surface=False)
-    with pytest.raises(anthropic.NotFoundError) as info:
-        _run(mode, client.messages.create(**ASK))
-    assert info.value.body["error"]["type"] == "not_found_error"
-    assert "Messages" in info.value.body["error"]["message"]
-    with pytest.raises(anthropic.NotFoundError):
-        _run(
-            mode,
-            client.messages.count_tokens(**{k: v for k, v in ASK.items() if k != "max_tokens"}),
-        )
-
-
 def test_count_tokens_plugs_in_when_the_surface_has_it(mode: str) -> None:
     gw, client, _ = _setup(mode, surface=False)
     gw.messages = CountingStandIn(mode == "async")

@@ -336,11 +336,3 @@ class TestEmbeddingsAndAudio:
             )
         )
         assert isinstance(r, str) and r.strip() == "plain words"
-
-
-class TestSurfacesNotYetThere:
-    def test_responses_is_the_sdks_not_found(self, make_sdk: Any) -> None:
-        sdk = make_sdk()
-        with pytest.raises(openai.NotFoundError) as info:
-            sdk.run(lambda c: c.responses.create(model="fast", input="hi"))
-        assert "Responses" in info.value.body["message"]
