@@ -46,8 +46,7 @@ from ._exceptions import AigateError, InvalidRequestError, RateLimited
 from .budget._store import UnpricedModelRefused
 
 if TYPE_CHECKING:
-    from ._flow import CallContext
-    from ._gateway import GatewayCore
+    from ._context import CallContext, Core
     from ._models import Usage
     from .config import BudgetConfig
     from .providers._base import Target
@@ -164,7 +163,7 @@ class Reservation:
 class Admission:
     """The gateway's budgets and rate limits, from :class:`~aigate.config.BudgetConfig`."""
 
-    def __init__(self, config: BudgetConfig, core: GatewayCore) -> None:
+    def __init__(self, config: BudgetConfig, core: Core) -> None:
         from .budget import (
             Budgets,
             FailSafeBudgetStore,

@@ -37,7 +37,7 @@ from ._models import (
 )
 
 if TYPE_CHECKING:
-    from ._flow import CallContext
+    from ._context import CallContext, Core
     from .config import CacheConfig
     from .providers._base import ChatCall, EmbeddingsCall
 
@@ -136,7 +136,7 @@ def parse_option(option: object) -> dict[str, Any] | bool | None:
 class CacheLayer:
     """The gateway's cache: one backend, the policy from :class:`CacheConfig`."""
 
-    def __init__(self, config: CacheConfig, core: Any = None) -> None:
+    def __init__(self, config: CacheConfig, core: Core | None = None) -> None:
         from .cache import SafeCache, open_cache
 
         self.config = config

@@ -12,31 +12,27 @@ raising it, and the flow decides what the failure means.
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx  # only for finish_stream's check, which its owner drops (errors arrive mapped)
-
+from ._context import CallContext, Core
 from ._effects import Call, Close, Effect, Flow, Read, Send, Sleep, StreamHandle
 from ._exceptions import (
     APIResponseValidationError,
     StreamInterrupted,
 )
-from ._models import Attempt, ChatCompletion, ChatCompletionChunk, GatewayInfo
+from ._models import ChatCompletion, ChatCompletionChunk, GatewayInfo
 from ._stream import StreamState
 from ._wire import Response
-from .providers._errors import error_from_transport
 
 if TYPE_CHECKING:
     from ._caching import CacheDecision
-    from ._gateway import GatewayCore
     from .providers._base import ApiKey, ChatCall, Target
 
 __all__ = [
     "Call",
+    "CallContext",
     "Close",
     "Effect",
     "Read",
@@ -47,30 +43,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-# -- the call context ----------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class CallContext:
-    """What one logical call carries from start to record."""
-
-    kind: str  # "chat", "embedding", "transcription"
-    targets: tuple[Target, ...]
-    route: str | None
-    metadata: dict[str, str]
-    user: str | None
-    stream: bool = False
-    virtual_key: str | None = None
-    span: Any = None  # the observer's span for this call, when tracing
-    limits: tuple[Any, ...] = ()  # extra budget limits for this call (a virtual key's)
-    reservation: Any = None  # the budget reservation held for this call
-    rate_limits: tuple[tuple[str, int | None, int | None], ...] = ()  # (scope, rpm, tpm)
-    request_id: str = field(default_factory=lambda: os.urandom(16).hex())
-    started: float = field(default_factory=time.perf_counter)
-    attempts: list[Attempt] = field(default_factory=list)
-    errors: list[BaseException] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -92,7 +64,7 @@ class StreamCancelled(Exception):
     """Recorded (never raised) when the caller closes a stream before its end."""
 
 
-def accept_chat(core: GatewayCore, ctx: CallContext, call: ChatCall) -> Callable[..., Flow[Any]]:
+def accept_chat(core: Core, ctx: CallContext, call: ChatCall) -> Callable[..., Flow[Any]]:
     """The accept step of a non-streamed chat: parse, price, record."""
 
     def accept(
@@ -107,7 +79,7 @@ def accept_chat(core: GatewayCore, ctx: CallContext, call: ChatCall) -> Callable
 
 
 def accept_stream(
-    core: GatewayCore, ctx: CallContext, call: ChatCall, cache: CacheDecision | None = None
+    core: Core, ctx: CallContext, call: ChatCall, cache: CacheDecision | None = None
 ) -> Callable[..., Flow[Any]]:
     """The accept step of a stream: read until the first visible content, so that a stream
     that fails before it can still move to another target."""
@@ -154,7 +126,7 @@ def accept_stream(
 
 
 def finish_stream(
-    core: GatewayCore, start: StreamStart, error: BaseException | None, cancelled: bool = False
+    core: Core, start: StreamStart, error: BaseException | None, cancelled: bool = False
 ) -> Flow[GatewayInfo]:
     """After a stream ends (completely or not): price what was used and record it.
 
@@ -186,8 +158,6 @@ def finish_stream(
         entry = core.cache.stream_entry(completion, state.kept, info.cost_usd)
         yield from core.cache.store_result(start.cache, entry)
     if error is not None and not cancelled:
-        if isinstance(error, httpx.HTTPError):
-            error = error_from_transport(error, provider=target.provider.name, model=target.model)
         partial = state.acc.completion()
         partial.gateway = info
         interrupted = StreamInterrupted(
@@ -222,7 +192,7 @@ if TYPE_CHECKING:
     StreamFlow = _Generator[Effect | Emit, Any, GatewayInfo]
 
 
-def stream_flow(core: GatewayCore, start: StreamStart) -> StreamFlow:
+def stream_flow(core: Core, start: StreamStart) -> StreamFlow:
     """A stream from its first buffered chunks to its record, exactly once however it ends.
 
     Yields ``Read`` / ``Close`` / store effects and :class:`Emit` (chunks for the caller).

@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._flow import CallContext
+    from ._context import CallContext
     from ._models import GatewayInfo, Usage
 
 __all__ = [

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 import aigate
-from aigate._flow import CallContext
+from aigate._context import CallContext
 from aigate._validate import chat_call
 from aigate.routing import Plan
 from aigate.routing._loop import _pick_key

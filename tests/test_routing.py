@@ -1341,7 +1341,7 @@ class TestAPI:
 
     def test_attempts_runs_on_a_plain_tuple_of_targets(self) -> None:
         """``from aigate.routing import attempts`` still drives a context without a plan."""
-        from aigate._flow import CallContext
+        from aigate._context import CallContext
 
         gw = aigate.Gateway(providers=THREE, transport=FaultTransport({"a": [error(500)]}))
         target = gw._core._direct("alpha/a", "model", aigate.InvalidRequestError)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .._exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from .._flow import CallContext
+    from .._context import CallContext
     from ..providers._base import Target
 
 __all__ = ["FEATURES", "Features", "compile_condition"]

@@ -38,8 +38,8 @@ from .._wire import Request
 from ._router import Branch, Plan, RetrySettings, Route, Router
 
 if TYPE_CHECKING:
+    from .._context import CallContext
     from .._effects import Flow
-    from .._flow import CallContext
     from ..providers._base import ApiKey, Target
     from ._health import HealthStore, Outcome
     from ._policies import Candidate

@@ -30,7 +30,7 @@ from ._keys import KeyPool
 from ._policies import Candidate, KeyStrategy, Strategy, TargetStats, make_strategy
 
 if TYPE_CHECKING:
-    from .._flow import CallContext
+    from .._context import CallContext
     from ..providers._base import ProviderRuntime, Target
 
 __all__ = [
