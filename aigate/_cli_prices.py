@@ -147,15 +147,16 @@ def cmd_update(args: argparse.Namespace) -> int:
 
 
 def cmd_reprice(args: argparse.Namespace) -> int:
-    from . import cli
+    from ._cli_common import UsageError, ledger_url, load_config_file, parse_when
     from ._reprice import reprice
     from .ledger import open_ledger
+    from .pricing import catalog_for
 
-    config = cli._load_config(args.config)
-    catalog, kinds = cli._catalog_for(config)
-    url = cli._ledger_url(args)
-    since = cli.parse_when(args.since) if args.since else None
-    until = cli.parse_when(args.until) if args.until else None
+    config = load_config_file(args.config)
+    catalog, kinds = catalog_for(config)
+    url = ledger_url(args)
+    since = parse_when(args.since) if args.since else None
+    until = parse_when(args.until) if args.until else None
     ledger = open_ledger(url)
     try:
         try:
@@ -168,7 +169,7 @@ def cmd_reprice(args: argparse.Namespace) -> int:
                 apply=bool(getattr(args, "apply", False)),
             )
         except TypeError as exc:
-            raise cli.UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from None
     finally:
         ledger.close()
     out = sys.stdout

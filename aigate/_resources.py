@@ -11,12 +11,13 @@ import builtins
 import logging
 import weakref
 from collections.abc import AsyncGenerator, Callable, Iterator
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from ._caching import ReplayStart
 from ._effects import Call, Read
 from ._exceptions import ConfigurationError
 from ._flow import STOP, Emit, StreamStart, stream_flow
+from ._host import AsyncHost, SyncHost
 from ._models import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -27,8 +28,8 @@ from ._models import (
 )
 
 if TYPE_CHECKING:
+    from ._core import GatewayCore
     from ._flow import StreamFlow
-    from ._gateway import AsyncGateway, Gateway, GatewayCore
 
 __all__ = [
     "AsyncAudio",
@@ -179,7 +180,7 @@ class Stream(_StreamBase):
     recorded once however it ends, even dropped unfinished or open at exit.
     """
 
-    def __init__(self, gateway: Gateway, start: StreamStart) -> None:
+    def __init__(self, gateway: SyncHost, start: StreamStart) -> None:
         super().__init__(gateway._core, start)
         perform = gateway._perform
         self._perform = perform
@@ -212,7 +213,7 @@ class AsyncStream(_StreamBase):
     spells it) stops early; ``async with`` closes it.
     """
 
-    def __init__(self, gateway: AsyncGateway, start: StreamStart) -> None:
+    def __init__(self, gateway: AsyncHost, start: StreamStart) -> None:
         super().__init__(gateway._core, start)
         self._perform = gateway._perform
         self._chunks: list[ChatCompletionChunk] = []
@@ -331,6 +332,7 @@ if TYPE_CHECKING:
     from .ledger import LedgerRecord, SafeLedger, SummaryRow
     from .ledger._base import When
     from .pricing import Catalog, ModelInfo
+    from .providers import ProviderRuntime, Target
     from .types.audio import TranscriptionCreateParams
     from .types.chat import (
         CompletionCreateParamsMaybeStreaming,
@@ -344,7 +346,7 @@ class Completions:
     """``gw.chat.completions``: openai's ``chat.completions`` (parameters typed in
     :mod:`aigate.types.chat`)."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: SyncHost) -> None:
         self._gateway = gateway
 
     @overload
@@ -372,7 +374,7 @@ class Completions:
 class AsyncCompletions:
     """The async twin of :class:`Completions`."""
 
-    def __init__(self, gateway: AsyncGateway) -> None:
+    def __init__(self, gateway: AsyncHost) -> None:
         self._gateway = gateway
 
     @overload
@@ -398,19 +400,19 @@ class AsyncCompletions:
 
 
 class Chat:
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: SyncHost) -> None:
         self.completions = Completions(gateway)
 
 
 class AsyncChat:
-    def __init__(self, gateway: AsyncGateway) -> None:
+    def __init__(self, gateway: AsyncHost) -> None:
         self.completions = AsyncCompletions(gateway)
 
 
 class Embeddings:
     """``gw.embeddings``: openai's ``embeddings`` (:mod:`aigate.types.embeddings`)."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: SyncHost) -> None:
         self._gateway = gateway
 
     def create(self, **kwargs: Unpack[EmbeddingCreateParams]) -> CreateEmbeddingResponse:
@@ -419,7 +421,7 @@ class Embeddings:
 
 
 class AsyncEmbeddings:
-    def __init__(self, gateway: AsyncGateway) -> None:
+    def __init__(self, gateway: AsyncHost) -> None:
         self._gateway = gateway
 
     async def create(self, **kwargs: Unpack[EmbeddingCreateParams]) -> CreateEmbeddingResponse:
@@ -430,7 +432,7 @@ class AsyncEmbeddings:
 class Transcriptions:
     """``gw.audio.transcriptions``: openai's (:mod:`aigate.types.audio`)."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: SyncHost) -> None:
         self._gateway = gateway
 
     def create(self, **kwargs: Unpack[TranscriptionCreateParams]) -> Transcription:
@@ -439,7 +441,7 @@ class Transcriptions:
 
 
 class AsyncTranscriptions:
-    def __init__(self, gateway: AsyncGateway) -> None:
+    def __init__(self, gateway: AsyncHost) -> None:
         self._gateway = gateway
 
     async def create(self, **kwargs: Unpack[TranscriptionCreateParams]) -> Transcription:
@@ -448,12 +450,12 @@ class AsyncTranscriptions:
 
 
 class Audio:
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: SyncHost) -> None:
         self.transcriptions = Transcriptions(gateway)
 
 
 class AsyncAudio:
-    def __init__(self, gateway: AsyncGateway) -> None:
+    def __init__(self, gateway: AsyncHost) -> None:
         self.transcriptions = AsyncTranscriptions(gateway)
 
 
@@ -667,3 +669,33 @@ class AsyncUsageReports(_Reports):
 
     async def get(self, call_id: str) -> LedgerRecord | None:
         return await self._ledger().aget(call_id)
+
+
+class GatewayAPI(SyncHost, Protocol):
+    """A sync gateway as the surfaces and the SDK transports see it (:class:`~aigate.Gateway`)."""
+
+    chat: Chat
+    embeddings: Embeddings
+    audio: Audio
+    models: Models
+
+    @property
+    def routes(self) -> Mapping[str, tuple[Target, ...]]: ...
+
+    @property
+    def providers(self) -> Mapping[str, ProviderRuntime]: ...
+
+
+class AsyncGatewayAPI(AsyncHost, Protocol):
+    """The async twin of :class:`GatewayAPI` (:class:`~aigate.AsyncGateway`)."""
+
+    chat: AsyncChat
+    embeddings: AsyncEmbeddings
+    audio: AsyncAudio
+    models: Models
+
+    @property
+    def routes(self) -> Mapping[str, tuple[Target, ...]]: ...
+
+    @property
+    def providers(self) -> Mapping[str, ProviderRuntime]: ...

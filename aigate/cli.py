@@ -15,11 +15,16 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from ._cli_common import RELATIVE as _RELATIVE
+from ._cli_common import UNITS as _UNITS
+from ._cli_common import UsageError, parse_when
+from ._cli_common import ledger_url as _ledger_url
+from ._cli_common import load_config_file as _load_config
 from ._exceptions import AigateError, ConfigurationError
 from ._version import __version__
 
@@ -38,10 +43,6 @@ CHAT_DEFAULTS = (
     ("mistral", ("MISTRAL_API_KEY",), "mistral-small-latest"),
     ("deepseek", ("DEEPSEEK_API_KEY",), "deepseek-chat"),
 )
-
-
-class UsageError(Exception):
-    """A bad command line: printed as ``error: ...`` with exit status 2."""
 
 
 # -- output helpers ------------------------------------------------------------------------
@@ -98,34 +99,6 @@ def _tokens(value: int | None) -> str:
 
 # -- argument parsing helpers --------------------------------------------------------------
 
-_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_when(text: str, *, now: datetime | None = None) -> datetime | date:
-    """``2024-05-01`` (a date: midnight UTC), an ISO-8601 time (UTC unless it says),
-    ``today``, ``yesterday``, or ``7d``/``24h``/``30m``/``2w`` ago."""
-    now = now or datetime.now(UTC)
-    value = text.strip().lower()
-    if value == "today":
-        return now.date()
-    if value == "yesterday":
-        return now.date() - timedelta(days=1)
-    match = _RELATIVE.match(value)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        return now - timedelta(**{_UNITS[unit]: amount})
-    try:
-        if len(value) == 10:
-            return date.fromisoformat(value)
-        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"cannot read time {text!r}; expected YYYY-MM-DD, an ISO time, today, yesterday "
-            "or a span ago such as 7d, 24h, 30m"
-        ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
 
 def _pairs(items: Sequence[str] | None, what: str) -> dict[str, str]:
     out: dict[str, str] = {}
@@ -141,30 +114,7 @@ def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def _load_config(path: str | None) -> Any:
-    if path is None:
-        return None
-    from .config import load_config
-
-    return load_config(path)
-
-
 # -- report --------------------------------------------------------------------------------
-
-
-def _ledger_url(args: argparse.Namespace) -> str:
-    if args.ledger:
-        return str(args.ledger)
-    config = _load_config(args.config)
-    if config is not None and config.ledger:
-        return str(config.ledger)
-    env = os.environ.get("AIGATE_LEDGER")
-    if env:
-        return env
-    raise UsageError(
-        "no ledger to report on: pass --ledger URL (sqlite:///aigate.db, postgresql://..., "
-        "redis://...), a --config whose file sets ledger, or set AIGATE_LEDGER"
-    )
 
 
 def _summary_rows(rows: Sequence[Any], group_by: Sequence[str]) -> list[list[str]]:
@@ -339,24 +289,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _catalog_for(config: Any) -> tuple[Any, dict[str, str]]:
-    """The catalog with a config's price overrides, and provider name -> kind."""
-    from .pricing import Catalog
+    from .pricing import catalog_for
 
-    catalog = Catalog.default()
-    kinds: dict[str, str] = {}
-    if config is None:
-        return catalog, kinds
-    overrides = dict(config.prices)
-    for name, provider in config.providers.items():
-        kinds[name] = provider.kind or name
-        for model, entry in provider.prices.items():
-            overrides[f"{name}/{model}"] = entry
-    if overrides:
-        try:
-            catalog = catalog.with_overrides(overrides)
-        except ValueError as exc:
-            raise ConfigurationError(f"prices: {exc}", field="prices") from None
-    return catalog, kinds
+    return catalog_for(config)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -437,7 +372,7 @@ def _json_price(price: Decimal | None) -> str | None:
 def check_config(path: str) -> list[str]:
     """Validate a config file the way a gateway would, without its keys and without
     creating its ledger. Returns warnings; raises :class:`ConfigurationError` on an error."""
-    from . import _gateway
+    from . import _core
     from .config import load_config
     from .providers import KINDS
 
@@ -448,7 +383,7 @@ def check_config(path: str) -> list[str]:
         kind = provider.kind or name
         try:
             if kind in KINDS:
-                _gateway._keys(name, provider, kind)
+                _core._keys(name, provider, kind)
         except ConfigurationError as exc:
             if not (exc.field or "").endswith(".api_keys") or "no API key" not in str(exc):
                 raise
@@ -467,7 +402,7 @@ def check_config(path: str) -> list[str]:
         update["cache"] = "memory://"
     elif cache is not None:
         update["cache"] = cache.model_copy(update={"url": "memory://"})
-    core = _gateway.GatewayCore(config.model_copy(update=update))
+    core = _core.GatewayCore(config.model_copy(update=update))
     closer = getattr(core, "close", None)
     if callable(closer):
         closer()

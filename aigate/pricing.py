@@ -746,3 +746,25 @@ def to_nano(amount: Decimal) -> int:
 def from_nano(nanos: int) -> Decimal:
     """Integer nano-dollars back to USD, exactly."""
     return Decimal(nanos).scaleb(-9)
+
+
+def catalog_for(config: Any) -> tuple[Catalog, dict[str, str]]:
+    """The catalog with a config's price overrides (``prices`` and each provider's), and
+    each provider name's kind. ``config`` is a :class:`~aigate.config.GatewayConfig` or None."""
+    catalog = Catalog.default()
+    kinds: dict[str, str] = {}
+    if config is None:
+        return catalog, kinds
+    overrides = dict(config.prices)
+    for name, provider in config.providers.items():
+        kinds[name] = provider.kind or name
+        for model, entry in provider.prices.items():
+            overrides[f"{name}/{model}"] = entry
+    if overrides:
+        from ._exceptions import ConfigurationError
+
+        try:
+            catalog = catalog.with_overrides(overrides)
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(f"prices: {exc}", field="prices") from None
+    return catalog, kinds

@@ -77,9 +77,9 @@ def open_sources(
         _open_budget(sources, cfg, budget)
         _open_health(sources, cfg, health)
         if cfg is not None and (cfg.prices or any(p.prices for p in cfg.providers.values())):
-            from ..cli import _catalog_for
+            from ..pricing import catalog_for
 
-            sources.catalog = _catalog_for(cfg)[0]
+            sources.catalog = catalog_for(cfg)[0]
     except BaseException:
         sources.close()
         raise

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .._context import CallContext
 from .._exceptions import (
     AigateError,
     AllTargetsFailed,
@@ -28,13 +29,12 @@ from .._exceptions import (
     InvalidRequestError,
     RateLimited,
 )
-from .._flow import CallContext
 from .._models import Attempt, GatewayInfo, Usage
 from ._errors import HandshakeError, RealtimeSessionClosed
 from ._usage import INPUT_MARGIN_TOKENS, add_usage, realtime_usage, worst_case_nano
 
 if TYPE_CHECKING:
-    from .._gateway import AsyncGateway
+    from .._host import AsyncHost
     from ..providers._base import ApiKey, Target
 
 __all__ = ["Connector", "Realtime", "RealtimeInfo", "RealtimeSession", "Socket"]
@@ -80,7 +80,7 @@ class RealtimeInfo:
 class Realtime:
     """``agw.realtime``: open realtime sessions through the gateway."""
 
-    def __init__(self, gateway: AsyncGateway, connector: Connector | None = None) -> None:
+    def __init__(self, gateway: AsyncHost, connector: Connector | None = None) -> None:
         self._gateway = gateway
         self._connector = connector
 
@@ -130,7 +130,7 @@ class RealtimeSession:
 
     def __init__(
         self,
-        gateway: AsyncGateway,
+        gateway: AsyncHost,
         connector: Connector,
         model: str,
         user: str | None,
@@ -139,7 +139,7 @@ class RealtimeSession:
         timeout: float,
         max_output_tokens: int | None = None,
     ) -> None:
-        from .._gateway import _tags
+        from .._core import _tags
 
         self._gw = gateway
         self._core = gateway._core

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import anthropic
     import openai
 
-    from .._gateway import AsyncGateway, Gateway
+    from .._resources import AsyncGatewayAPI, GatewayAPI
 
 __all__ = [
     "BASE_URL",
@@ -35,10 +35,7 @@ PLACEHOLDER_KEY = "aigate-in-process"
 
 
 def _require(gateway: object, asynchronous: bool, what: str) -> None:
-    from .._gateway import AsyncGateway, Gateway
-
-    wanted = AsyncGateway if asynchronous else Gateway
-    if not isinstance(gateway, wanted):
+    if getattr(gateway, "_asynchronous", None) is not asynchronous:
         other = "an AsyncGateway" if asynchronous else "a Gateway"
         raise ConfigurationError(
             f"{what}: expected {other}, got {type(gateway).__name__} (a sync SDK client needs "
@@ -47,7 +44,7 @@ def _require(gateway: object, asynchronous: bool, what: str) -> None:
         )
 
 
-def transport(gateway: Gateway, *, default_provider: str | None = None) -> GatewayTransport:
+def transport(gateway: GatewayAPI, *, default_provider: str | None = None) -> GatewayTransport:
     """An httpx / httpx2 transport answered by ``gateway``: pass it to
     ``httpx2.Client(transport=...)`` (openai >= 3, anthropic >= 2) or ``httpx.Client``.
 
@@ -58,15 +55,13 @@ def transport(gateway: Gateway, *, default_provider: str | None = None) -> Gatew
 
 
 def async_transport(
-    gateway: AsyncGateway | Gateway, *, default_provider: str | None = None
+    gateway: AsyncGatewayAPI | GatewayAPI, *, default_provider: str | None = None
 ) -> AsyncGatewayTransport:
     """The async twin of :func:`transport`, for ``httpx2.AsyncClient`` / ``httpx.AsyncClient``.
 
     An :class:`AsyncGateway` answers natively; a sync :class:`Gateway` answers each call in
     a worker thread (``asyncio.to_thread``), so one sync gateway can serve both kinds."""
-    from .._gateway import AsyncGateway, Gateway
-
-    if not isinstance(gateway, (AsyncGateway, Gateway)):
+    if not isinstance(getattr(gateway, "_asynchronous", None), bool):
         raise ConfigurationError(
             f"async_transport: expected an AsyncGateway or a Gateway, got {type(gateway).__name__}",
             field="gateway",
@@ -85,7 +80,7 @@ def _client_kwargs(api_key: str | None, kwargs: dict[str, Any], base_url: str) -
 
 
 def openai_client(
-    gateway: Gateway,
+    gateway: GatewayAPI,
     *,
     api_key: str | None = None,
     default_provider: str | None = None,
@@ -103,7 +98,7 @@ def openai_client(
 
 
 def async_openai_client(
-    gateway: AsyncGateway | Gateway,
+    gateway: AsyncGatewayAPI | GatewayAPI,
     *,
     api_key: str | None = None,
     default_provider: str | None = None,
@@ -120,7 +115,7 @@ def async_openai_client(
 
 
 def anthropic_client(
-    gateway: Gateway,
+    gateway: GatewayAPI,
     *,
     api_key: str | None = None,
     default_provider: str | None = None,
@@ -136,7 +131,7 @@ def anthropic_client(
 
 
 def async_anthropic_client(
-    gateway: AsyncGateway | Gateway,
+    gateway: AsyncGatewayAPI | GatewayAPI,
     *,
     api_key: str | None = None,
     default_provider: str | None = None,

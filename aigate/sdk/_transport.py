@@ -55,7 +55,7 @@ except ImportError:  # pragma: no cover - exercised by .ci/sdk-matrix
 
 
 if TYPE_CHECKING:
-    from .._gateway import AsyncGateway, Gateway
+    from .._resources import AsyncGatewayAPI, GatewayAPI
 
 __all__ = ["AsyncGatewayTransport", "GatewayTransport"]
 
@@ -180,7 +180,7 @@ class GatewayTransport(_Base):
 
     The gateway is not closed with the transport: it belongs to the caller."""
 
-    def __init__(self, gateway: Gateway, *, default_provider: str | None = None) -> None:
+    def __init__(self, gateway: GatewayAPI, *, default_provider: str | None = None) -> None:
         self._gateway = gateway
         self._options = _options(default_provider, gateway)
 
@@ -221,12 +221,10 @@ class AsyncGatewayTransport(_AsyncBase):
     loop never blocks)."""
 
     def __init__(
-        self, gateway: AsyncGateway | Gateway, *, default_provider: str | None = None
+        self, gateway: AsyncGatewayAPI | GatewayAPI, *, default_provider: str | None = None
     ) -> None:
-        from .._gateway import AsyncGateway
-
         self._gateway = gateway
-        self._threaded = not isinstance(gateway, AsyncGateway)
+        self._threaded = not gateway._asynchronous
         self._options = _options(default_provider, gateway)
 
     @overload

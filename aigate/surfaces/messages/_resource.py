@@ -13,7 +13,7 @@ from ._output import EventTranslator, from_completion
 from ._request import _tool, translate_messages, translate_request
 
 if TYPE_CHECKING:
-    from ..._gateway import AsyncGateway, Gateway
+    from ..._resources import AsyncGatewayAPI, GatewayAPI
 
 __all__ = ["AsyncMessageStream", "AsyncMessages", "MessageStream", "Messages"]
 
@@ -134,7 +134,7 @@ class AsyncMessageStream:
 class Messages:
     """``gw.messages``: the Anthropic Messages API over aigate's chat flow."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: GatewayAPI) -> None:
         self._gateway = gateway
 
     @overload
@@ -160,7 +160,7 @@ class Messages:
 class AsyncMessages:
     """The async twin of :class:`Messages`."""
 
-    def __init__(self, gateway: AsyncGateway) -> None:
+    def __init__(self, gateway: AsyncGatewayAPI) -> None:
         self._gateway = gateway
 
     @overload

@@ -17,7 +17,7 @@ from ._output import EventTranslator, from_completion
 from ._request import ResponsesRequest, instruction_messages, translate_request
 
 if TYPE_CHECKING:
-    from ..._gateway import AsyncGateway, Gateway
+    from ..._resources import AsyncGatewayAPI, GatewayAPI
 
 __all__ = ["AsyncResponseStream", "AsyncResponses", "ResponseStream", "Responses"]
 
@@ -96,7 +96,7 @@ class ResponseStream:
     """A streamed response: iterate it for :class:`ResponseStreamEvent` objects (openai's
     event types and fields). ``response`` is the final :class:`Response` once it ended."""
 
-    def __init__(self, gateway: Gateway, plan: _Plan, history: list[Any], chat: Any) -> None:
+    def __init__(self, gateway: GatewayAPI, plan: _Plan, history: list[Any], chat: Any) -> None:
         self._gateway = gateway
         self._plan = plan
         self._history = history
@@ -139,7 +139,9 @@ class ResponseStream:
 class AsyncResponseStream:
     """The async twin of :class:`ResponseStream`: ``async for event in stream``."""
 
-    def __init__(self, gateway: AsyncGateway, plan: _Plan, history: list[Any], chat: Any) -> None:
+    def __init__(
+        self, gateway: AsyncGatewayAPI, plan: _Plan, history: list[Any], chat: Any
+    ) -> None:
         self._gateway = gateway
         self._plan = plan
         self._history = history
@@ -193,7 +195,7 @@ class Responses:
     """
 
     def __init__(
-        self, gateway: Gateway, conversations: str | ConversationStore | None = None
+        self, gateway: GatewayAPI, conversations: str | ConversationStore | None = None
     ) -> None:
         self._gateway = gateway
         self.conversations = open_conversations(conversations)
@@ -258,7 +260,7 @@ class AsyncResponses:
     """The async twin of :class:`Responses`."""
 
     def __init__(
-        self, gateway: AsyncGateway, conversations: str | ConversationStore | None = None
+        self, gateway: AsyncGatewayAPI, conversations: str | ConversationStore | None = None
     ) -> None:
         self._gateway = gateway
         self.conversations = open_conversations(conversations)
