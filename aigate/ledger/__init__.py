@@ -25,7 +25,7 @@ from .._exceptions import ConfigurationError
 from ._base import BaseLedger, Ledger, LedgerReader
 from ._memory import MemoryLedger
 from ._record import LedgerRecord, SummaryRow
-from ._reports import DIMENSIONS, FILTERS, to_csv, to_json
+from ._spec import DIMENSIONS, FILTERS, to_csv, to_json
 from ._sqlite import SQLiteLedger
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 from .._closing import Closing
 from ._record import LedgerRecord, SummaryRow
-from ._reports import Spec, finish, make_spec
+from ._spec import Spec, finish, make_spec
 
 if TYPE_CHECKING:
     pass

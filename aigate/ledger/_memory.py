@@ -6,7 +6,7 @@ import threading
 
 from ._base import BaseLedger, counted
 from ._record import LedgerRecord, SummaryRow
-from ._reports import Spec, matches, summarize
+from ._spec import Spec, matches, summarize
 
 __all__ = ["MemoryLedger"]
 

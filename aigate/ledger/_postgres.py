@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._base import BaseLedger
 from ._record import LedgerRecord, SummaryRow
-from ._reports import Spec
+from ._spec import Spec
 from ._sql import POSTGRES, Statements, Step, decode, decode_summary, encode, migrate, run_steps
 
 if TYPE_CHECKING:

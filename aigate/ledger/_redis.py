@@ -15,7 +15,7 @@ from typing import Any
 
 from ._base import BaseLedger, counted
 from ._record import UTC, LedgerRecord, SummaryRow
-from ._reports import Spec, matches, summarize
+from ._spec import Spec, matches, summarize
 
 __all__ = ["RedisLedger"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from .._exceptions import ConfigurationError
 from ._record import TOKEN_FIELDS, LedgerRecord, SummaryRow
-from ._reports import ATTRIBUTES, Spec, meta_name
+from ._spec import ATTRIBUTES, Spec, meta_name
 
 __all__ = ["POSTGRES", "SQLITE", "Dialect", "Statements", "check_table", "migrate", "run_steps"]
 

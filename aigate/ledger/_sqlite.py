@@ -9,7 +9,7 @@ import threading
 from .._exceptions import ConfigurationError
 from ._base import BaseLedger
 from ._record import LedgerRecord, SummaryRow
-from ._reports import Spec
+from ._spec import Spec
 from ._sql import SQLITE, Statements, decode, decode_summary, encode, migrate, run_steps
 
 __all__ = ["SQLiteLedger"]
