@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import SecretStr
 
 from ._admission import Admission
+from ._attempts import attempts
 from ._caching import CacheLayer, check_config, parse_option
 from ._effects import Call, Flow
 from ._exceptions import AigateError, ConfigurationError, InvalidRequestError
@@ -35,7 +36,7 @@ from ._wire import Request, Response, Timeout
 from .config import GatewayConfig, ProviderConfig, TimeoutConfig
 from .providers import KINDS, ApiKey, ProviderRuntime, Target, make_codec
 from .providers._errors import parse_rate_limit
-from .routing import Router, attempts
+from .routing import Router
 
 if TYPE_CHECKING:
     from .providers._base import ChatCall, EmbeddingsCall

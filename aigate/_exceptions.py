@@ -52,9 +52,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    import httpx
-
     from ._models import Attempt, ChatCompletion, RateLimitInfo, Usage
+    from ._wire import Request, Response
 
 __all__ = [
     "APIConnectionError",
@@ -189,7 +188,7 @@ class APIError(AigateError):
         self,
         message: str,
         *,
-        request: httpx.Request | None = None,
+        request: Request | None = None,
         body: object | None = None,
         provider: str | None = None,
         model: str | None = None,
@@ -240,7 +239,7 @@ class APIStatusError(APIError):
         self,
         message: str,
         *,
-        response: httpx.Response,
+        response: Response,
         status_code: int | None = None,
         rate_limit: RateLimitInfo | None = None,
         request_id: str | None = None,

@@ -51,20 +51,25 @@ _MAX_TARGET_CACHE = 4096
 # -- drivers -------------------------------------------------------------------------------
 
 
-def _fake_mounts(core: GatewayCore) -> dict[str, Any] | None:
+def _fake_mounts(core: GatewayCore, injected: object) -> dict[str, Any] | None:
     """Route each ``fake`` provider's host to an in-process :class:`~aigate.testing.FakeTransport`
-    (its ``options.transport`` when given), so it answers without a socket."""
+    (its ``options.transport`` when given), so it answers without a socket. A gateway-wide
+    ``transport=``/``http_client=`` serves the fake providers too: the caller's transport
+    is the one they asked to see the calls."""
     fakes = [p for p in core.providers.values() if p.kind == "fake"]
     if not fakes:
         return None
-    from .testing import FakeTransport
+    from .drivers.fake import FakeTransport
 
     mounts: dict[str, Any] = {}
     for provider in fakes:
+        own = provider.options.get("transport")
+        if own is None and injected is not None:
+            continue
         scheme, _, rest = provider.base_url.partition("://")
         origin = f"{scheme}://{rest.partition('/')[0]}"
-        mounts[origin] = provider.options.get("transport") or FakeTransport()
-    return mounts
+        mounts[origin] = own or FakeTransport()
+    return mounts or None
 
 
 def _injected(transport: object, http_client: object) -> object:
@@ -76,7 +81,7 @@ def _driver_settings(core: GatewayCore, transport: object, http_client: object) 
     return {
         "transport": transport,
         "http_client": http_client,
-        "mounts": _fake_mounts(core),
+        "mounts": _fake_mounts(core, _injected(transport, http_client)),
         "max_connections": config.max_connections,
         "max_keepalive_connections": config.max_keepalive_connections,
     }

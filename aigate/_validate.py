@@ -12,11 +12,10 @@ import math
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-
-import httpx
+from typing import TYPE_CHECKING, Any, cast
 
 from ._exceptions import APIResponseValidationError, InvalidRequestError
+from ._wire import Timeout, TimeoutLike
 from .providers._base import ChatCall, EmbeddingsCall, TranscriptionCall
 
 if TYPE_CHECKING:
@@ -259,14 +258,21 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def timeout_of(value: object, field: str = "timeout") -> httpx.Timeout | None:
-    """A per-call timeout: seconds, an ``httpx.Timeout``, or None for the provider's."""
+_PHASES = ("connect", "read", "write", "pool")
+
+
+def timeout_of(value: object, field: str = "timeout") -> Timeout | None:
+    """A per-call timeout: seconds, anything with httpx's four phases (``httpx.Timeout``,
+    ``httpx2.Timeout``, :class:`aigate.Timeout`), or None for the provider's."""
     if value is None:
         return None
-    if isinstance(value, httpx.Timeout):
+    if isinstance(value, Timeout):
         return value
+    if all(hasattr(value, phase) for phase in _PHASES):
+        return Timeout.of(cast(TimeoutLike, value))
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return httpx.Timeout(float(value))
+        seconds = float(value)
+        return Timeout(connect=seconds, read=seconds, write=seconds, pool=seconds)
     raise _bad(field, "a positive number of seconds or an httpx.Timeout", value)
 
 
@@ -425,7 +431,7 @@ def _check_params(params: dict[str, Any]) -> None:
             check_json(value, name)
 
 
-def _extras(kwargs: dict[str, Any]) -> tuple[Any, Any, Any, httpx.Timeout | None]:
+def _extras(kwargs: dict[str, Any]) -> tuple[Any, Any, Any, Timeout | None]:
     sentinels = _sentinels if _sentinels_loaded else _load_sentinels()
     if sentinels:
         for name in ("extra_headers", "extra_query", "extra_body", "timeout"):

@@ -16,12 +16,12 @@ import pytest
 import tenacity
 
 import aigate
+from aigate._attempts import attempts
 from aigate.routing import (
     BreakerSettings,
     Features,
     MemoryHealthStore,
     Router,
-    attempts,
     cheapest,
     least_latency,
     retry_after,
@@ -1340,7 +1340,7 @@ class TestAPI:
         assert "sk-alpha" not in repr(health)
 
     def test_attempts_runs_on_a_plain_tuple_of_targets(self) -> None:
-        """``from aigate.routing import attempts`` still drives a context without a plan."""
+        """``aigate._attempts.attempts`` still drives a context without a plan."""
         from aigate._context import CallContext
 
         gw = aigate.Gateway(providers=THREE, transport=FaultTransport({"a": [error(500)]}))

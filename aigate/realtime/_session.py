@@ -100,7 +100,7 @@ class Realtime:
         reservation (else the model's maximum output) and is sent to the provider in a
         ``session.update`` when the session opens, so the reservation holds."""
         if self._connector is None:
-            from ._ws import AiohttpConnector
+            from ..drivers.websocket import AiohttpConnector
 
             self._connector = AiohttpConnector()
         return RealtimeSession(

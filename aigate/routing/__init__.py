@@ -6,7 +6,7 @@
 - **Rules** (``conditions``) send calls with some :class:`Features` (images, audio, tools,
   JSON mode, prompt size, metadata, user) to other targets; the catalog's capabilities and
   context windows drop targets that cannot serve a call before anything is sent.
-- **Retries** follow the error class (see :mod:`aigate.routing._loop`), honour Retry-After
+- **Retries** follow the error class (see :mod:`aigate._attempts`), honour Retry-After
   up to a cap, and stay within one deadline and a maximum number of attempts.
 - **Health**: a circuit breaker per target and per key in a :class:`HealthStore`
   (in-process, or Redis to share it); ``gw.health()`` shows it.
@@ -17,6 +17,7 @@ Everything is built once at ``Gateway(...)`` from :class:`aigate.config.RouterCo
 each route's :class:`aigate.config.RouteConfig`.
 """
 
+from ._decisions import retry_after, worth_another_target
 from ._features import FEATURES, Features, compile_condition
 from ._health import (
     BreakerSettings,
@@ -28,7 +29,6 @@ from ._health import (
     record_breaker,
 )
 from ._keys import KeyPool, KeyWindow
-from ._loop import attempts, retry_after, worth_another_target
 from ._policies import (
     STRATEGIES,
     Candidate,
@@ -79,7 +79,6 @@ __all__ = [
     "Strategy",
     "TargetHealth",
     "TargetStats",
-    "attempts",
     "check_breaker",
     "cheapest",
     "compile_condition",

@@ -5,15 +5,31 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from .._context import CallContext
     from ..providers._base import Target
 
-__all__ = ["FEATURES", "Features", "compile_condition"]
+__all__ = ["FEATURES", "CallFacts", "Features", "compile_condition"]
+
+
+class CallFacts(Protocol):
+    """What routing reads of a call: the core's ``CallContext`` satisfies it, so routing
+    sits below the core and never imports it."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def stream(self) -> bool: ...
+    @property
+    def route(self) -> str | None: ...
+    @property
+    def metadata(self) -> Mapping[str, str]: ...
+    @property
+    def user(self) -> str | None: ...
+
 
 # Per message: role and separators, generously (OpenAI counts 3-4 tokens).
 _MESSAGE_OVERHEAD = 8
@@ -44,7 +60,7 @@ class Features:
         "virtual_key",
     )
 
-    def __init__(self, ctx: CallContext, call: Any = None, default: Target | None = None) -> None:
+    def __init__(self, ctx: CallFacts, call: Any = None, default: Target | None = None) -> None:
         self.kind = ctx.kind
         self.stream = ctx.stream
         self.route = ctx.route

@@ -24,13 +24,12 @@ from ..config import (
     RouterConfig,
     config_error,
 )
-from ._features import Features, compile_condition
+from ._features import CallFacts, Features, compile_condition
 from ._health import BreakerSettings, HealthStore, MemoryHealthStore
 from ._keys import KeyPool
 from ._policies import Candidate, KeyStrategy, Strategy, TargetStats, make_strategy
 
 if TYPE_CHECKING:
-    from .._context import CallContext
     from ..providers._base import ProviderRuntime, Target
 
 __all__ = [
@@ -242,9 +241,7 @@ class Route:
             or any(c.pool.counts_tokens for b in branches for c in b.candidates)
         )
 
-    def plan(
-        self, ctx: CallContext, call: Any = None
-    ) -> tuple[Sequence[Candidate], Features | None]:
+    def plan(self, ctx: CallFacts, call: Any = None) -> tuple[Sequence[Candidate], Features | None]:
         """The candidates to try for this call, in order, and the call's features."""
         features = Features(ctx, call, self.first) if self.needs_features else None
         branch = self.default

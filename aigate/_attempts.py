@@ -1,4 +1,4 @@
-"""The attempt loop: one call's tries over its route's targets and keys.
+"""The attempt loop: one call's tries over its route's targets and keys (a step of the core).
 
 It is a sans-I/O sub-flow of :mod:`aigate._flow`: it yields the same effects (``Send``,
 ``Read``, ``Close``, ``Sleep``, and ``Call`` for a remote health store) and is driven by the
@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._effects import Call, Close, Read, Send, Sleep
-from .._exceptions import (
+from ._effects import Call, Close, Read, Send, Sleep
+from ._exceptions import (
     AigateError,
     AllTargetsFailed,
     APIError,
@@ -33,59 +33,25 @@ from .._exceptions import (
     ContextLengthExceededError,
     RateLimitError,
 )
-from .._models import Attempt
-from .._wire import Request
-from ._router import Branch, Plan, RetrySettings, Route, Router
+from ._models import Attempt
+from ._wire import Request
+from .routing._decisions import retry_after
+from .routing._router import Branch, Plan, RetrySettings, Route, Router
 
 if TYPE_CHECKING:
-    from .._context import CallContext
-    from .._effects import Flow
-    from ..providers._base import ApiKey, Target
-    from ._health import HealthStore, Outcome
-    from ._policies import Candidate
+    from ._context import CallContext
+    from ._effects import Flow
+    from .providers._base import ApiKey, Target
+    from .routing._health import HealthStore, Outcome
+    from .routing._policies import Candidate
 
-__all__ = ["attempts", "retry_after", "worth_another_target"]
+__all__ = ["attempts"]
 
 T = TypeVar("T")
 logger = logging.getLogger("aigate")
 
 # A failed attempt counts this much slower than it took, for least_latency.
 _FAILURE_PENALTY_MS = 1000.0
-
-
-def worth_another_target(error: BaseException) -> bool:
-    """Whether another target may succeed where this one failed.
-
-    Transient errors (429, 5xx, timeouts, broken connections, unreadable answers) and key
-    errors (401/402/403: this provider's key, not the request) move on; request errors
-    (400, 404, 422, context length, content policy) would fail anywhere and surface at once.
-    """
-    return isinstance(error, APIError) and error.error_class != "request"
-
-
-def retry_after(error: BaseException) -> float | None:
-    """Seconds the provider asked to wait: ``retry-after-ms``, ``retry-after``, Gemini's
-    ``retryDelay``, else the ``x-ratelimit-reset-*`` of an exhausted limit (the soonest
-    reset when the headers show none exhausted)."""
-    info = getattr(error, "rate_limit", None)
-    if info is None:
-        return None
-    if info.retry_after_s is not None:
-        return float(info.retry_after_s)
-    exhausted = [
-        reset
-        for remaining, reset in (
-            (info.remaining_requests, info.reset_requests_s),
-            (info.remaining_tokens, info.reset_tokens_s),
-        )
-        if remaining == 0 and reset is not None
-    ]
-    if exhausted:
-        return float(max(exhausted))
-    if not isinstance(error, RateLimitError):
-        return None
-    resets = [r for r in (info.reset_requests_s, info.reset_tokens_s) if r is not None]
-    return float(min(resets)) if resets else None
 
 
 # -- health store access (inline for a local store, an effect for a remote one) ------------
@@ -546,14 +512,14 @@ def _rate_limited(store: HealthStore, names: Sequence[str]) -> bool:
 def _still_limited(target: Target, wait: float) -> RateLimitError:
     """A direct call whose only target's keys all cool after a 429: the provider's rate
     limit again (issue 14.11: never a different error class), with the wait it asked for."""
-    from .._models import RateLimitInfo
-    from .._wire import Response
+    from ._models import RateLimitInfo
+    from ._wire import Response
 
     wait = max(wait, 0.0)
     return RateLimitError(
         f"{target.name} is rate limited (429): every key is cooling; retry in {wait:.1f}s "
         "(or set retry.deadline_s to let the call wait)",
-        response=Response(429),  # type: ignore[arg-type]
+        response=Response(429),
         rate_limit=RateLimitInfo(retry_after_s=wait),
         provider=target.provider.name,
         model=target.model,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._exceptions import APIConnectionError, APITimeoutError
-from ._errors import HandshakeError
+from ..realtime._errors import HandshakeError
 
 __all__ = ["AiohttpConnector"]
 
