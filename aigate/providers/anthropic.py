@@ -13,12 +13,14 @@ mapping, in short:
   is kept, so prompt caching works through the OpenAI shape.
 - ``max_tokens`` (required by Anthropic) is ``max_completion_tokens`` / ``max_tokens``, else
   the ``max_tokens_default`` option, else the catalog's max output for the model, else 4096.
-- ``stop`` -> ``stop_sequences``; ``temperature`` (clamped to Anthropic's 0..1) and
-  ``top_p`` (both left out when thinking is on: Anthropic then refuses other values);
+- ``stop`` -> ``stop_sequences`` (whitespace-only sequences such as ``"\\n"`` dropped:
+  Anthropic refuses them); ``temperature`` (clamped to Anthropic's 0..1) and ``top_p`` (both
+  left out when thinking is on: Anthropic then refuses other values; given both, Claude
+  Opus 4.1, 4.5 and later models get ``temperature`` only, as they accept one of the two);
   ``user`` -> ``metadata.user_id``; ``n`` > 1 is refused (Anthropic has no ``n``);
   other OpenAI-only sampling parameters (penalties, seed, logprobs...) are dropped, and
   ``extra_body`` reaches Anthropic as is (``top_k``, ``thinking``, ``service_tier``...).
-- ``tools`` -> ``{name, description, input_schema}``; ``tool_choice`` auto/none/required/
+- ``tools`` -> ``{name, description, input_schema, strict}``; ``tool_choice`` auto/none/required/
   named -> auto/none/any/tool; ``parallel_tool_calls=False`` -> ``disable_parallel_tool_use``.
 - ``response_format``: ``json_schema`` (and ``json_object``, as ``{"type": "object"}``) by
   default through a forced tool named :data:`JSON_TOOL`, whose ``input`` comes back as the
@@ -323,7 +325,22 @@ def _tool(tool: Mapping[str, Any], field: str) -> dict[str, Any]:
     }
     if function.get("description"):
         out["description"] = function["description"]
+    if isinstance(function.get("strict"), bool):
+        out["strict"] = function["strict"]  # Anthropic's strict tool use (structured outputs)
     return out
+
+
+_GENERATION = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d{1,2}))?(?:\b|-|$)")
+
+
+def one_sampler(model: str) -> bool:
+    """Whether ``model`` takes only one of ``temperature`` and ``top_p`` (Claude Opus 4.1,
+    the 4.5 models and every later one answer 400 "cannot both be specified")."""
+    found = _GENERATION.search(model)
+    if found is None:
+        return False
+    major, minor = int(found.group(1)), int(found.group(2) or 0)
+    return (major, minor) >= (4, 1)
 
 
 def _tool_choice(choice: Any) -> dict[str, Any] | None:
@@ -421,7 +438,11 @@ class AnthropicCodec:
                 expected="1",
             )
         if (stop := params.get("stop")) is not None:
-            payload["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+            # Anthropic refuses the whole request over one whitespace-only sequence ("each
+            # stop sequence must contain non-whitespace"); OpenAI accepts "\n": drop those.
+            kept = [s for s in ([stop] if isinstance(stop, str) else stop) if str(s).strip()]
+            if kept:
+                payload["stop_sequences"] = kept
         if params.get("user"):
             payload["metadata"] = {"user_id": params["user"]}
 
@@ -454,7 +475,9 @@ class AnthropicCodec:
         if not thinking_on:  # with thinking, Anthropic takes only its default sampling
             if (temperature := params.get("temperature")) is not None:
                 payload["temperature"] = min(float(temperature), 1.0)
-            if params.get("top_p") is not None:
+            if params.get("top_p") is not None and not (
+                "temperature" in payload and one_sampler(target.model)
+            ):
                 payload["top_p"] = params["top_p"]
 
         response_format = params.get("response_format")

@@ -246,8 +246,7 @@ class TestMessages:
                 {"type": "text", "text": "Answer in English."},
             ],
             "stop_sequences": ["END"],
-            "temperature": 1.0,
-            "top_p": 0.9,
+            "temperature": 1.0,  # top_p left out: Sonnet 4.5 takes one of the two (13.9)
             "metadata": {"user_id": "u-42"},
             "top_k": 5,
         }
@@ -347,6 +346,62 @@ class TestMessages:
 
 
 # -- tools ---------------------------------------------------------------------------------
+
+
+class TestWireDefects:
+    """Issue 13.9: requests the Messages API would refuse are not sent as they came.
+    Source: the API's documented errors ("each stop sequence must contain non-whitespace",
+    "`temperature` and `top_p` cannot both be specified for this model") and the
+    ``anthropic`` SDK's ``ToolParam.strict``."""
+
+    def test_whitespace_only_stop_sequences_are_dropped_in_order(self, run: Run) -> None:
+        rec = Recorder([answer("anthropic/message.json")] * 2)
+        run(
+            rec,
+            {"providers": ANTHROPIC},
+            model=MODEL,
+            messages=HI,
+            stop=["\n", "END", " ", "\n\n", "##"],
+        )
+        assert rec.body["stop_sequences"] == ["END", "##"]
+        run(rec, {"providers": ANTHROPIC}, model=MODEL, messages=HI, stop="\n")
+        assert "stop_sequences" not in rec.body
+
+    @pytest.mark.parametrize(
+        ("model", "sent"),
+        [
+            ("claude-sonnet-4-5", {"temperature": 0.2}),
+            ("claude-opus-4-1-20250805", {"temperature": 0.2}),
+            ("claude-haiku-4-5-20251001", {"temperature": 0.2}),
+            ("claude-sonnet-4-6", {"temperature": 0.2}),
+            ("claude-sonnet-4-20250514", {"temperature": 0.2, "top_p": 0.9}),
+            ("claude-3-5-haiku-20241022", {"temperature": 0.2, "top_p": 0.9}),
+        ],
+    )
+    def test_temperature_and_top_p_only_where_the_model_takes_both(
+        self, run: Run, model: str, sent: dict[str, float]
+    ) -> None:
+        rec = Recorder([answer("anthropic/message.json")])
+        run(
+            rec,
+            {"providers": ANTHROPIC},
+            model=f"anthropic/{model}",
+            messages=HI,
+            temperature=0.2,
+            top_p=0.9,
+        )
+        assert {k: rec.body[k] for k in ("temperature", "top_p") if k in rec.body} == sent
+
+    def test_top_p_alone_is_sent(self, run: Run) -> None:
+        rec = Recorder([answer("anthropic/message.json")])
+        run(rec, {"providers": ANTHROPIC}, model=MODEL, messages=HI, top_p=0.5)
+        assert rec.body["top_p"] == 0.5 and "temperature" not in rec.body
+
+    def test_function_strict_is_forwarded(self, run: Run) -> None:
+        rec = Recorder([answer("anthropic/message.json")])
+        strict = {**WEATHER_TOOL, "function": {**WEATHER_TOOL["function"], "strict": True}}
+        run(rec, {"providers": ANTHROPIC}, model=MODEL, messages=HI, tools=[strict, WEATHER_TOOL])
+        assert [t.get("strict") for t in rec.body["tools"]] == [True, None]
 
 
 class TestTools:
