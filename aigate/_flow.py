@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._context import CallContext, Core
 from ._effects import Call, Close, Effect, Flow, Read, Send, Sleep, StreamHandle
 from ._exceptions import (
+    AigateError,
     APIResponseValidationError,
     StreamInterrupted,
 )
 from ._models import ChatCompletion, ChatCompletionChunk, GatewayInfo
 from ._stream import StreamState
 from ._wire import Response
+from .providers._errors import scrub_error
 
 if TYPE_CHECKING:
     from ._caching import CacheDecision
@@ -70,12 +72,19 @@ def accept_chat(core: Core, ctx: CallContext, call: ChatCall) -> Callable[..., F
     def accept(
         target: Target, key: ApiKey | None, response: Response, started: float
     ) -> Flow[ChatCompletion]:
-        completion = target.provider.codec.chat_response(response.content, target)
+        try:
+            completion = target.provider.codec.chat_response(response.content, target)
+        except AigateError as exc:  # a 200 that does not parse: its text may quote the key
+            raise scrub_error(exc, _secrets(response)) from exc.__cause__
         completion.gateway = core.info(ctx, target, key, response, completion.usage, ttft_ms=None)
         return completion
         yield  # a flow with no effects of its own; the gateway records after the loop
 
     return accept
+
+
+def _secrets(response: Response) -> list[str]:
+    return response.request.secrets() if response.request is not None else []
 
 
 def accept_stream(
@@ -106,6 +115,9 @@ def accept_stream(
                         )
                     break
                 buffered.extend(state.feed(data))
+        except AigateError as exc:  # an error event before content: provider text
+            yield Close(handle)
+            raise scrub_error(exc, _secrets(handle.response)) from exc.__cause__
         except BaseException:
             yield Close(handle)
             raise
@@ -203,8 +215,6 @@ def stream_flow(core: Core, start: StreamStart) -> StreamFlow:
     as cancelled. A ``BaseException`` handed back as a read (a cancelled task, Ctrl-C) is
     a stop too: the caller is going away, the tokens it was sent are still recorded.
     """
-    from ._exceptions import AigateError
-
     state, handle = start.state, start.handle
     error: BaseException | None = None
     stopped = False
@@ -222,7 +232,7 @@ def stream_flow(core: Core, start: StreamStart) -> StreamFlow:
         try:
             chunks = state.feed(data) if data else ([] if state.complete else state.end())
         except AigateError as exc:  # an error event, a chunk that does not parse
-            error = exc
+            error = scrub_error(exc, _secrets(handle.response))
             break
         if chunks:
             stopped = (yield Emit(chunks)) is STOP

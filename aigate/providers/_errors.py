@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, cast
 
 from .._exceptions import (
+    AigateError,
     APIConnectionError,
     APIError,
     APIStatusError,
@@ -262,8 +263,8 @@ def error_from_response(
     safe = _safe(response)
     err = cls(
         message,
-        response=cast(Any, safe),  # APIError's annotations still name httpx's types
-        request=cast(Any, safe.request),
+        response=safe,
+        request=safe.request,
         status_code=status,
         rate_limit=parse_rate_limit(response.headers, body),
         request_id=response.headers.get(request_id_header),
@@ -385,3 +386,23 @@ def guard_error(method: Any) -> Any:
             return target_error(response, b"", target, header)
 
     return error
+
+
+def scrub_error(exc: AigateError, secrets: list[str]) -> AigateError:
+    """``exc`` with every secret masked in its message, ``body`` and ``args``, for errors
+    built from provider text that came back with a 200 (an error event in a stream, a body
+    that does not parse): a provider may quote the key it was sent. A non-aigate cause (a
+    pydantic error quoting the input) is cut from the chain, so ``logger.exception`` cannot
+    print what it quoted; the aigate error's own message already says what was wrong."""
+    cause = exc.__cause__
+    if cause is not None and not isinstance(cause, AigateError):
+        exc.__cause__ = exc.__context__ = None
+        exc.__suppress_context__ = True
+    if not secrets:
+        return exc
+    exc.args = tuple(_scrub(a, secrets) for a in exc.args)
+    if isinstance(getattr(exc, "message", None), str):
+        exc.message = cast(str, _scrub(exc.message, secrets))
+    if isinstance(exc, APIError) and exc.body is not None:
+        exc.body = _scrub(exc.body, secrets)
+    return exc

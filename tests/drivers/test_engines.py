@@ -179,3 +179,90 @@ def test_no_error_carries_the_key(case: str, lib: str) -> None:
     assert found == []
     assert fake.calls  # the key was really sent
     client.close()
+
+
+# -- no key in provider text that came with a 200 (issue 13.11) -----------------------------
+
+_CHUNK = (
+    b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini",'
+    b'"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}\n\n'
+)
+# OpenAI-format error event (OpenRouter documents `data: {"error": {...}}` mid-stream)
+_OPENAI_ERROR = b'data: {"error":{"message":"invalid key ' + KEY.encode() + b'","code":502}}\n\n'
+# Anthropic's documented `event: error` (Messages streaming: "overloaded_error")
+_ANTHROPIC_START = (
+    b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":'
+    b'"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","stop_reason":null,'
+    b'"usage":{"input_tokens":5,"output_tokens":1}}}\n\n'
+)
+_ANTHROPIC_ERROR = (
+    b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"key '
+    + KEY.encode()
+    + b' is overloaded"}}\n\n'
+)
+_ANTHROPIC_TEXT = (
+    b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+    b'"content_block":{"type":"text","text":""}}\n\n'
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+    b'"delta":{"type":"text_delta","text":"Hi"}}\n\n'
+)
+TWO_HUNDREDS = {
+    "openai-event-first": ("openai", "gpt-4o-mini", _OPENAI_ERROR, True),
+    "openai-event-after-content": ("openai", "gpt-4o-mini", _CHUNK + _OPENAI_ERROR, True),
+    "anthropic-event-first": (
+        "anthropic",
+        "claude-sonnet-4-5",
+        _ANTHROPIC_START + _ANTHROPIC_ERROR,
+        True,
+    ),
+    "anthropic-event-after-content": (
+        "anthropic",
+        "claude-sonnet-4-5",
+        _ANTHROPIC_START + _ANTHROPIC_TEXT + _ANTHROPIC_ERROR,
+        True,
+    ),
+    "openai-unparsable-200": (
+        "openai",
+        "gpt-4o-mini",
+        b'{"id": "' + KEY.encode() + b'", "choices": 5}',
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TWO_HUNDREDS))
+def test_provider_text_in_a_200_is_scrubbed(case: str, mode: str) -> None:
+    kind, model, body, stream = TWO_HUNDREDS[case]
+    kind_type = "text/event-stream" if stream else "application/json"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": kind_type}, content=body)
+
+    config: dict[str, Any] = {
+        "providers": {kind: {"api_keys": [KEY]}},
+        "transport": httpx.MockTransport(answer),
+    }
+    kwargs: dict[str, Any] = {"model": f"{kind}/{model}", "messages": HI}
+
+    async def run_async() -> None:
+        async with aigate.AsyncGateway(**config) as agw:
+            if stream:
+                async for _ in await agw.chat.completions.create(stream=True, **kwargs):
+                    pass
+            else:
+                await agw.chat.completions.create(**kwargs)
+
+    with pytest.raises(aigate.AigateError) as info:
+        if mode == "async":
+            asyncio.run(run_async())
+        else:
+            with aigate.Gateway(**config) as gw:
+                if stream:
+                    for _ in gw.chat.completions.create(stream=True, **kwargs):
+                        pass
+                else:
+                    gw.chat.completions.create(**kwargs)
+    found: list[str] = []
+    _walk(info.value, "error", set(), found)
+    assert found == []
+    assert "***" in str(info.value) or not stream
