@@ -31,7 +31,13 @@ from ._models import (
     Usage,
 )
 from ._recording import ledger_record, observe_end, observe_failure, observe_start
-from ._validate import chat_call, embeddings_call, transcription_call
+from ._validate import (
+    chat_call,
+    check_embeddings,
+    embeddings_call,
+    embeddings_count,
+    transcription_call,
+)
 from ._wire import Request, Response, Timeout
 from .config import GatewayConfig, ProviderConfig, TimeoutConfig
 from .providers import KINDS, ApiKey, ProviderRuntime, Target, make_codec
@@ -40,6 +46,7 @@ from .routing import Router
 
 if TYPE_CHECKING:
     from .providers._base import ChatCall, EmbeddingsCall
+    from .tenancy import SQLKeyStore
 
 __all__ = ["GatewayCore"]
 
@@ -155,7 +162,7 @@ class GatewayCore:
             except (ValueError, TypeError) as exc:
                 raise ConfigurationError(f"prices: {exc}", field="prices") from None
         self.observer: Any = None  # an aigate.observe.Observer, set by the gateway
-        self.keys: Any = None
+        self.keys: SQLKeyStore | None = None
         if config.keys is not None:
             from .config import KeysConfig
             from .tenancy import open_key_store
@@ -282,6 +289,10 @@ class GatewayCore:
                 target: Target, key: ApiKey | None, response: Response, started: float
             ) -> Flow[CreateEmbeddingResponse]:
                 result = target.provider.codec.embeddings_response(response.content, target)
+                # one vector per input, or the answer is unreadable (and fails over)
+                check_embeddings(
+                    result, embeddings_count(call.input), target.provider.name, target.model
+                )
                 usage = Usage(
                     prompt_tokens=result.usage.prompt_tokens,
                     total_tokens=result.usage.total_tokens,

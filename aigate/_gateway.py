@@ -21,6 +21,7 @@ from ._resources import (
     AsyncAudio,
     AsyncChat,
     AsyncEmbeddings,
+    AsyncKeyedView,
     AsyncStream,
     AsyncUsageReports,
     Audio,
@@ -126,11 +127,6 @@ class _BaseGateway:
         this process observed: latency, time to first token, calls in flight, key uses."""
         return self._core.router.health()
 
-    def for_key(self, secret: str) -> Any:
-        """A view of this gateway whose calls run as the virtual key ``secret`` (the same as
-        passing ``api_key=secret`` to every call)."""
-        return KeyedView(self, secret)
-
     @classmethod
     def from_file(cls: type[T], path: str | os.PathLike[str], **kwargs: Any) -> T:
         """A gateway from a ``.toml`` or ``.json`` file (same schema as the keywords)."""
@@ -190,6 +186,11 @@ class Gateway(_BaseGateway):
         self.responses = Responses(self)
         self.messages = Messages(self)
         self.keys = self._core.keys
+
+    def for_key(self, secret: str) -> KeyedView:
+        """A view of this gateway whose calls run as the virtual key ``secret`` (the same as
+        passing ``api_key=secret`` to every call)."""
+        return KeyedView(self, secret)
 
     @property
     def http_engine(self) -> str:
@@ -348,6 +349,11 @@ class AsyncGateway(_BaseGateway):
         if self._realtime is None:
             self._realtime = Realtime(self)
         return self._realtime
+
+    def for_key(self, secret: str) -> AsyncKeyedView:
+        """A view of this gateway whose calls run as the virtual key ``secret`` (the same as
+        passing ``api_key=secret`` to every call)."""
+        return AsyncKeyedView(self, secret)
 
     @property
     def http_engine(self) -> str:

@@ -78,11 +78,6 @@ def test_short_answer_with_cache(make_gateway: Any) -> None:
     assert len(sent) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the count check in GatewayCore._embeddings' accept (aigate/_gateway.py, "
-    "helper engines): check_embeddings(result, embeddings_count(call.input), ...)",
-)
 def test_short_answer_without_cache(make_gateway: Any) -> None:
     gw, sent = _gateway(make_gateway, [0], None)
     _expect_invalid(gw, sent)

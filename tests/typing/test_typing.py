@@ -14,11 +14,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-import aigate
 
 pytest.importorskip("mypy")
 
@@ -27,11 +24,6 @@ ROOT = HERE.parent.parent
 PROGRAMS = ("correct.py", "correct_keys.py", "mistakes.py", "mistakes_keys.py")
 _LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<kind>error|note): (?P<message>.*)$")
 _MARK = re.compile(r"  # E: (?P<expected>.+?)\s*$")
-
-# ``Gateway.for_key`` and ``Gateway.keys`` get their declared types in aigate/_gateway.py
-# (the change is in the typed helper's report); until then they are ``Any`` and mypy
-# cannot catch their misuse.
-_FOR_KEY_TYPED = aigate.Gateway.for_key.__annotations__.get("return") not in ("Any", Any)
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +86,6 @@ def test_each_mistake_is_reported_on_its_line(reported: dict[str, dict[int, list
     _check("mistakes.py", reported)
 
 
-@pytest.mark.xfail(
-    not _FOR_KEY_TYPED,
-    reason="Gateway.for_key/keys are still Any in aigate/_gateway.py",
-    strict=True,
-)
 def test_for_key_and_keys_misuse_is_reported(reported: dict[str, dict[int, list[str]]]) -> None:
     _check("mistakes_keys.py", reported)
 
