@@ -47,6 +47,14 @@ if typing.TYPE_CHECKING:
         Usage,
     )
     from .config import GatewayConfig, ProviderConfig, RouteConfig, TimeoutConfig
+    from .tenancy import (
+        InvalidKeyError,
+        KeyExpiredError,
+        KeyNotFoundError,
+        KeyRevokedError,
+        ModelNotAllowedError,
+        VirtualKeyError,
+    )
 
 __all__ = [
     "APIConnectionError",
@@ -73,7 +81,12 @@ __all__ = [
     "GatewayConfig",
     "GatewayInfo",
     "InternalServerError",
+    "InvalidKeyError",
     "InvalidRequestError",
+    "KeyExpiredError",
+    "KeyNotFoundError",
+    "KeyRevokedError",
+    "ModelNotAllowedError",
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
@@ -89,6 +102,7 @@ __all__ = [
     "Transcription",
     "UnprocessableEntityError",
     "Usage",
+    "VirtualKeyError",
     "__version__",
 ]
 
@@ -109,6 +123,10 @@ _HOMES = {
         "RateLimitInfo Transcription Usage"
     ),
     "config": "GatewayConfig ProviderConfig RouteConfig TimeoutConfig",
+    "tenancy": (
+        "InvalidKeyError KeyExpiredError KeyNotFoundError KeyRevokedError ModelNotAllowedError "
+        "VirtualKeyError"
+    ),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names.split()}
 

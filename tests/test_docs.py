@@ -170,10 +170,7 @@ def test_parser_reads_skips_and_commands() -> None:
 
 # Pages another branch is rewriting while this test lands: skipped here, each with its
 # reason, until that branch makes them run (then its entry goes).
-ELSEWHERE: dict[str, str] = {
-    "budgets.md": "its first python block uses aigate without importing it and providers=...: "
-    "owned by the budgets work, fixed there",
-}
+ELSEWHERE: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
