@@ -3,18 +3,9 @@
 This is a driver module (it imports httpx and builds httpx2 objects on demand); the public
 names are re-exported by :mod:`aigate.testing`, where users import them from.
 
-:class:`FakeTransport` is an ``httpx`` (and ``httpx2``) transport that answers in the OpenAI
-wire format from a script, so every part of aigate (routing, failover, streaming, pricing,
-recording) runs for real, with no socket opened::
-
-    fake = FakeTransport([reply("Hello!"), error(429), reply("Again")])
-    gw = Gateway(providers={"openai": {"api_keys": ["sk-test"]}}, transport=fake)
-    gw.chat.completions.create(model="openai/gpt-4o-mini", messages=[...])
-    fake.calls[-1].json["messages"]
-
-Replies are taken in call order; :meth:`FakeTransport.when` adds rules that match a request
-(by model or a predicate) before the script is consulted; with neither, the fake echoes.
-A provider of ``kind = "fake"`` gets its own FakeTransport automatically (the demo uses it).
+It answers from a script in each provider's own wire format, so routing, failover,
+streaming, pricing and recording run for real with no socket opened; a provider of
+``kind = "fake"`` gets one automatically. How to script it: :mod:`aigate.testing`.
 """
 
 from __future__ import annotations
