@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +68,12 @@ class Provider:
         if url.startswith(ANTHROPIC):
             name = "anthropic/stream_basic.sse" if stream else "anthropic/message.json"
         elif "batchEmbedContents" in url:
-            name = "gemini/embeddings.json"
+            # the recorded answer, one vector per input (as Gemini answers a batch)
+            recorded = json.loads((FIXTURES / "gemini/embeddings.json").read_bytes())
+            wanted = len(json.loads(request.content)["requests"])
+            vectors = recorded["embeddings"] * (wanted // len(recorded["embeddings"]) + 1)
+            recorded["embeddings"] = vectors[:wanted]
+            return httpx.Response(200, json=recorded)
         else:
             name = "gemini/stream_cookbook.sse" if stream else "gemini/generate_content.json"
         kind = "text/event-stream" if name.endswith(".sse") else "application/json"
