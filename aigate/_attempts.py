@@ -99,25 +99,9 @@ def _record(
 
 def _pick_key(
     cand: Candidate, store: HealthStore, now: float, user: str | None, tokens: int
-) -> tuple[int, float]:
-    """(index of the key to use, 0.0), or (-1, when the first key frees up)."""
-    pool = cand.pool
-    earliest = float("inf")
-    check = store.check
-    for i in pool.order(user):
-        until = check(pool.names[i], now)
-        if not until and pool.limited:
-            until = pool.limit_wait(i, now, tokens)
-        if not until:
-            return i, 0.0
-        earliest = min(earliest, until)
-    return -1, earliest
-
-
-def _apick_key(
-    cand: Candidate, store: HealthStore, now: float, user: str | None, tokens: int
 ) -> Flow[tuple[int, float]]:
-    """:func:`_pick_key` on a remote store (each check is an effect)."""
+    """(index of the key to use, 0.0), or (-1, when the first key frees up). A local store
+    is read inline; a remote one's checks are effects (:func:`_check`)."""
     pool = cand.pool
     earliest = float("inf")
     for i in pool.order(user):
@@ -373,10 +357,7 @@ def attempts(
             tokens = 0
             if pool.counts_tokens and features is not None:
                 tokens = features.prompt_tokens + features.max_output_tokens
-            if local:
-                index, until = _pick_key(cand, store, now, user, tokens)
-            else:
-                index, until = yield from _apick_key(cand, store, now, user, tokens)
+            index, until = yield from _pick_key(cand, store, now, user, tokens)
             if index < 0:
                 # Every key is cooling, dead or at its cap. A retry may wait for one.
                 wait = until - now
