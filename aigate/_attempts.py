@@ -101,11 +101,14 @@ def _pick_key(
     cand: Candidate, store: HealthStore, now: float, user: str | None, tokens: int
 ) -> Flow[tuple[int, float]]:
     """(index of the key to use, 0.0), or (-1, when the first key frees up). A local store
-    is read inline; a remote one's checks are effects (:func:`_check`)."""
+    is read inline (no sub-generator per key: this runs on every call); a remote one's
+    checks are effects (:func:`_check`)."""
     pool = cand.pool
     earliest = float("inf")
+    local, check = not store.remote, store.check
     for i in pool.order(user):
-        until = yield from _check(store, pool.names[i], now)
+        name = pool.names[i]
+        until = check(name, now) if local else (yield from _check(store, name, now))
         if not until and pool.limited:
             until = pool.limit_wait(i, now, tokens)
         if not until:

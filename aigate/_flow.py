@@ -115,11 +115,10 @@ def accept_stream(
                         )
                     break
                 buffered.extend(state.feed(data))
-        except AigateError as exc:  # an error event before content: provider text
+        except BaseException as exc:
             yield Close(handle)
-            raise scrub_error(exc, _secrets(handle.response)) from exc.__cause__
-        except BaseException:
-            yield Close(handle)
+            if isinstance(exc, AigateError):  # an error event before content: provider text
+                raise scrub_error(exc, _secrets(handle.response)) from exc.__cause__
             raise
         ttft = state.first_visible_at
         return StreamStart(

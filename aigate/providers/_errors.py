@@ -395,7 +395,8 @@ def scrub_error(exc: AigateError, secrets: list[str]) -> AigateError:
     pydantic error quoting the input) is cut from the chain, so ``logger.exception`` cannot
     print what it quoted; the aigate error's own message already says what was wrong."""
     cause = exc.__cause__
-    if cause is not None and not isinstance(cause, AigateError):
+    # a driver's TransportCause is already redacted, and says what the connection did
+    if cause is not None and not isinstance(cause, (AigateError, TransportCause)):
         exc.__cause__ = exc.__context__ = None
         exc.__suppress_context__ = True
     if not secrets:
