@@ -266,3 +266,32 @@ def test_provider_text_in_a_200_is_scrubbed(case: str, mode: str) -> None:
     _walk(info.value, "error", set(), found)
     assert found == []
     assert "***" in str(info.value) or not stream
+
+
+def test_a_read_timeout_before_content_keeps_its_transport_cause(mode: str) -> None:
+    """Scrubbing provider text must not cut what a driver says about the connection: its
+    TransportCause is already redacted."""
+    from aigate._wire import TransportCause
+    from aigate.testing import FaultTransport, stall
+
+    config: dict[str, Any] = {
+        "providers": OPENAI,
+        "transport": FaultTransport({"gpt-4o-mini": [stall(30, after=1)]}),
+        "router": {"retry": {"retries": 0, "idle_timeout_s": 10}},
+    }
+    kwargs: dict[str, Any] = {"model": "openai/gpt-4o-mini", "messages": HI, "stream": True}
+
+    async def run_async() -> None:
+        async with aigate.AsyncGateway(**config) as agw:
+            async for _ in await agw.chat.completions.create(**kwargs):
+                pass
+
+    with pytest.raises(aigate.APITimeoutError) as info:
+        if mode == "async":
+            asyncio.run(run_async())
+        else:
+            with aigate.Gateway(**config) as gw:
+                for _ in gw.chat.completions.create(**kwargs):
+                    pass
+    assert isinstance(info.value.__cause__, TransportCause)
+    assert KEY not in str(info.value.__cause__)
