@@ -330,7 +330,7 @@ def _tool(tool: Mapping[str, Any], field: str) -> dict[str, Any]:
     return out
 
 
-_GENERATION = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d{1,2}))?(?:\b|-|$)")
+_GENERATION = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d{1,2}))?\b")
 
 
 def one_sampler(model: str) -> bool:
