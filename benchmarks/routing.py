@@ -26,10 +26,10 @@ from typing import Any
 import httpx
 
 import aigate
+from aigate._attempts import _pick_key
 from aigate._context import CallContext
 from aigate._validate import chat_call
 from aigate.routing import Plan
-from aigate.routing._loop import _pick_key
 
 URL = "https://api.openai.com/v1/chat/completions"
 MESSAGES = [{"role": "user", "content": "Say hello in one short sentence."}]
@@ -109,7 +109,7 @@ def decider(strategy: str, rules: bool = False) -> tuple[Callable[[], Any], aiga
         cand = order[0]
         now = clock()
         store.check(cand.name, now)
-        index, _ = _pick_key(cand, store, now, None, 0)
+        index, _ = run_flow(_pick_key(cand, store, now, None, 0))
         cand.pool.take(index, now, 0)
         store.record(cand.name, "ok", now)
         store.record(cand.pool.names[index], "ok", now)
@@ -117,6 +117,15 @@ def decider(strategy: str, rules: bool = False) -> tuple[Callable[[], Any], aiga
         return cand
 
     return decide, gw
+
+
+def run_flow(flow: Any) -> Any:
+    """The value of a flow that yields no effect (a local store is read inline)."""
+    try:
+        effect = next(flow)
+    except StopIteration as stop:
+        return stop.value
+    raise AssertionError(f"a local health store yielded an effect: {effect!r}")
 
 
 def timed(fn: Callable[[], Any], rounds: int, number: int) -> float:
