@@ -189,6 +189,18 @@ class Admission:
             else:
                 self.limiter = MemoryRateLimiter()
         self._unpriced_warned: set[str] = set()
+        self.joint: Any = None  # a ledger whose rows commit with the settle (see join)
+
+    def join(self, ledger: Any) -> bool:
+        """Commit ``ledger``'s row of each call in the transaction that settles the call's
+        budget, when the two share one database (the same SQLite file at the same
+        durability, or the same PostgreSQL DSN): a crash then leaves both or neither,
+        never a charge without its row. True when they do."""
+        inner = getattr(ledger, "inner", ledger)  # a SafeLedger's wrapped ledger
+        database = self.store.database
+        if database is not None and database == getattr(inner, "database", None):
+            self.joint = inner
+        return self.joint is not None
 
     def close(self) -> None:
         self.store.close()
@@ -430,10 +442,13 @@ class Admission:
         cost: Decimal | None,
         usage: Usage | None,
         target_name: str | None,
-    ) -> Flow[None]:
-        """Charge what the call really cost (0 when it failed) and release the rest."""
+        record: Any = None,
+    ) -> Flow[bool]:
+        """Charge what the call really cost (0 when it failed) and release the rest. With
+        the call's ledger ``record`` and a joined ledger (`join`), the row commits in the
+        same transaction; True when it did (the caller writes it otherwise)."""
         if reservation is None or reservation.settled:
-            return
+            return False
         reservation.settled = True
         from .budget import scope_of
         from .pricing import to_nano
@@ -448,7 +463,7 @@ class Admission:
                     {"ticket": ticket},
                 )
         if not reservation.charges:
-            return
+            return False
         cost_nano = to_nano(cost) if cost is not None else 0
         actual = self.budgets.actual(reservation.charges, cost_nano=cost_nano, tokens=used)
         requests = 1 if target_name is not None else 0
@@ -463,14 +478,23 @@ class Admission:
                 actual[charge.key] = 0
             elif charge.limit is not None and charge.limit.unit == "requests":
                 actual[charge.key] = requests
-        crossed = yield Call(self.store.settle, self.store.asettle, (ctx.request_id, actual))
+        written = False
+        if record is not None and self.joint is not None:
+            also = [self.joint.insert_step(record)]
+            store = self.store
+            result = yield Call(
+                store.settle_with, store.asettle_with, (ctx.request_id, actual, also)
+            )
+            crossed, written = (result, False) if isinstance(result, BaseException) else result
+        else:
+            crossed = yield Call(self.store.settle, self.store.asettle, (ctx.request_id, actual))
         if isinstance(crossed, BaseException):
             logger.error(
                 "budget settle failed for call %s (%s); the reservation expires after its ttl",
                 ctx.request_id,
                 type(crossed).__name__,
             )
-            return
+            return False
         observer = self.core.observer
         if observer is not None and crossed:
             from .observe import BudgetThresholdEvent
@@ -490,6 +514,7 @@ class Admission:
                         name=limit.name,
                     )
                 )
+        return written
 
 
 def clamp_ceiling(estimate: Estimate, breaches: Any, charges: list[Any]) -> int | None:

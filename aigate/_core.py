@@ -179,6 +179,8 @@ class GatewayCore:
             from .ledger import SafeLedger, open_ledger
 
             self.ledger = SafeLedger(open_ledger(config.ledger), on_error=config.ledger_errors)
+            if self.admission is not None:
+                self.admission.join(self.ledger)
 
     # -- models and routes -------------------------------------------------------------------
 
@@ -483,14 +485,22 @@ class GatewayCore:
         """A call's end: tell the observer, and write the ledger record (when a ledger is
         configured), committed before the call returns. ``result`` (a completion) gives
         the observer its finish reasons and response model."""
+        record = None
+        if self.ledger is not None:
+            record = ledger_record(ctx, info.provider, info.model, info, usage, error)
         if ctx.reservation is not None and self.admission is not None:
             target = f"{info.provider}/{info.model}"
-            yield from self.admission.settle(ctx, ctx.reservation, info.cost_usd, usage, target)
+            # Where the budget store and the ledger share a database the row commits with
+            # the charge: a crash between the two would leave spend with no call behind it.
+            settle = self.admission.settle(
+                ctx, ctx.reservation, info.cost_usd, usage, target, record
+            )
+            if (yield from settle):
+                record = None  # committed with the charge
         if self.observer is not None:
             observe_end(self.observer, ctx, info, usage, error, result)
-        if self.ledger is None:
+        if record is None:
             return
-        record = ledger_record(ctx, info.provider, info.model, info, usage, error)
         result = yield Call(self.ledger.record, self.ledger.arecord, (record,))
         if isinstance(result, BaseException):
             raise result

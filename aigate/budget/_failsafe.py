@@ -11,6 +11,7 @@ from typing import Literal
 from .._exceptions import ConfigurationError
 from ._memory import MemoryBudgetStore
 from ._plan import scope_of
+from ._sql import Step
 from ._store import (
     BaseBudgetStore,
     BudgetStoreUnavailable,
@@ -159,6 +160,49 @@ class FailSafeBudgetStore(BaseBudgetStore):
         except Exception as err:
             return self._settle_failed(err)
 
+    @property
+    def database(self) -> tuple[str, ...] | None:
+        """The wrapped store's database identity (see `SQLiteBudgetStore.database`)."""
+        database: tuple[str, ...] | None = getattr(self.inner, "database", None)
+        return database
+
+    def settle_with(
+        self, reservation_id: str, actual: Mapping[str, int], also: Sequence[Step]
+    ) -> tuple[list[Crossing], bool]:
+        """`settle`, with the statements ``also`` in the same transaction when the wrapped
+        store shares their database: (crossings, whether ``also`` was committed). When the
+        joint commit fails the reservation settles alone, so the charge is never lost
+        with the statements; the caller then writes what ``also`` held on its own."""
+        if self._is_local(reservation_id):
+            return self.local.settle(reservation_id, actual), False
+        joint = getattr(self.inner, "settle_with", None)
+        if joint is not None:
+            try:
+                return joint(reservation_id, actual, also), True
+            except Exception as err:
+                _joint_failed(err)
+        try:
+            return self.inner.settle(reservation_id, actual), False
+        except Exception as err:
+            return self._settle_failed(err), False
+
+    async def asettle_with(
+        self, reservation_id: str, actual: Mapping[str, int], also: Sequence[Step]
+    ) -> tuple[list[Crossing], bool]:
+        """Async `settle_with`."""
+        if self._is_local(reservation_id):
+            return self.local.settle(reservation_id, actual), False
+        joint = getattr(self.inner, "asettle_with", None)
+        if joint is not None:
+            try:
+                return await joint(reservation_id, actual, also), True
+            except Exception as err:
+                _joint_failed(err)
+        try:
+            return await self.inner.asettle(reservation_id, actual), False
+        except Exception as err:
+            return self._settle_failed(err), False
+
     def status(self, keys: Sequence[str]) -> dict[str, Counter]:
         return self.inner.status(keys)
 
@@ -179,3 +223,11 @@ class FailSafeBudgetStore(BaseBudgetStore):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def _joint_failed(err: Exception) -> None:
+    logger.warning(
+        "settle with the ledger row in one transaction failed (%s); settling alone",
+        type(err).__name__,
+        exc_info=err,
+    )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 from ._conn import Flow, PostgresRunner, one
-from ._sql import OK, POSTGRES, Duplicate, Program, Statements
+from ._sql import OK, POSTGRES, Duplicate, Program, Statements, Step
 from ._store import (
     DEFAULT_KEEP_S,
     BaseBudgetStore,
@@ -52,6 +53,7 @@ class PostgresBudgetStore(BaseBudgetStore):
         self._sweep_interval = sweep_interval_s
         self._next_sweep = float("-inf")
         self._db = PostgresRunner(dsn, schema=self._schema, lock_name=self._sql.c)
+        self._dsn_hash = hashlib.sha256(dsn.encode()).hexdigest()  # identity, not the secret
 
     def __repr__(self) -> str:
         return f"PostgresBudgetStore(table={self._sql.table!r})"
@@ -118,6 +120,18 @@ class PostgresBudgetStore(BaseBudgetStore):
         """Charge the real amounts, release the rest; idempotent (see `BudgetStore`)."""
         return self._db.run(partial(self._sql.settle, reservation_id, actual))
 
+    @property
+    def database(self) -> tuple[str, ...]:
+        """Which database this store commits to: a ledger with the same identity can
+        commit its row in the settle's transaction (`settle_with`)."""
+        return ("postgresql", self._dsn_hash)
+
+    def settle_with(
+        self, reservation_id: str, actual: Mapping[str, int], also: Sequence[Step]
+    ) -> list[Crossing]:
+        """`settle` and the statements ``also`` in one transaction (see `database`)."""
+        return self._db.run(partial(self._sql.settle_with, reservation_id, actual, also))
+
     def status(self, keys: Sequence[str]) -> dict[str, Counter]:
         """Spent and reserved for each counter key (zeros for unknown keys)."""
         return self._db.run(partial(self._sql.status, keys))
@@ -154,6 +168,12 @@ class PostgresBudgetStore(BaseBudgetStore):
     ) -> list[Crossing]:
         """Async `settle`."""
         return await self._db.arun(partial(self._sql.settle, reservation_id, actual))
+
+    async def asettle_with(
+        self, reservation_id: str, actual: Mapping[str, int], also: Sequence[Step]
+    ) -> list[Crossing]:
+        """Async `settle_with`."""
+        return await self._db.arun(partial(self._sql.settle_with, reservation_id, actual, also))
 
     async def astatus(self, keys: Sequence[str]) -> dict[str, Counter]:
         """Async `status`."""

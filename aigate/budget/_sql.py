@@ -26,7 +26,7 @@ from ._store import (
     encode_marks,
 )
 
-__all__ = ["Dialect", "Duplicate", "Program", "Statements", "run"]
+__all__ = ["Dialect", "Duplicate", "Program", "Statements", "Step", "run"]
 
 T = TypeVar("T")
 Step = tuple[str, Sequence[Any]]
@@ -238,6 +238,16 @@ class Statements:
                 yield (self.set_fired, (level, key, level))
                 found += crossed
         return found
+
+    def settle_with(
+        self, rid: str, actual: Mapping[str, int], also: Sequence[Step]
+    ) -> Program[list[Crossing]]:
+        """`settle`, then ``also`` (statements of another store in the same database, such
+        as the call's ledger row), in the same transaction: both commit or neither does."""
+        crossed = yield from self.settle(rid, actual)
+        for step in also:
+            yield step
+        return crossed
 
     def sweep(self, at: float, limit: int) -> Program[int]:
         """Release up to ``limit`` expired hold lines; returns how many reservations."""

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from ._conn import SQLiteRunner
-from ._sql import SQLITE, Program, Statements
+from ._sql import SQLITE, Program, Statements, Step
 from ._store import (
     DEFAULT_KEEP_S,
     BaseBudgetStore,
@@ -88,6 +88,26 @@ class SQLiteBudgetStore(BaseBudgetStore):
     ) -> list[Crossing]:
         """Charge the real amounts, release the rest; idempotent (see `BudgetStore`)."""
         return self._db.run(self._sql.settle(reservation_id, actual))
+
+    @property
+    def database(self) -> tuple[str, ...] | None:
+        """Which database this store commits to, and how durably: a ledger with the same
+        identity can commit its row in the settle's transaction (`settle_with`)."""
+        if self.path == ":memory:" or self.path.startswith("file:"):
+            return None  # a private database per connection, or a URI we do not resolve
+        return ("sqlite", os.path.realpath(self.path), "NORMAL")
+
+    def settle_with(
+        self, reservation_id: str, actual: Mapping[str, int], also: Sequence[Step]
+    ) -> list[Crossing]:
+        """`settle` and the statements ``also`` in one transaction (see `database`)."""
+        return self._db.run(self._sql.settle_with(reservation_id, actual, also))
+
+    async def asettle_with(
+        self, reservation_id: str, actual: Mapping[str, int], also: Sequence[Step]
+    ) -> list[Crossing]:
+        """Async `settle_with` (a local write: runs in place, like `asettle`)."""
+        return self.settle_with(reservation_id, actual, also)
 
     def status(self, keys: Sequence[str]) -> dict[str, Counter]:
         """Spent and reserved for each counter key (zeros for unknown keys)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -122,6 +123,16 @@ class PostgresLedger(BaseLedger):
     def record(self, rec: LedgerRecord) -> None:
         """Insert ``rec`` (ignored if its id exists); committed when this returns."""
         self._connection().execute(self._sql.insert, encode(rec, rec.ts))
+
+    @property
+    def database(self) -> tuple[str, ...]:
+        """Which database a record commits to: a budget store with the same identity
+        commits `insert_step` in its settle's transaction."""
+        return ("postgresql", hashlib.sha256(self._dsn.encode()).hexdigest())
+
+    def insert_step(self, rec: LedgerRecord) -> tuple[str, tuple[Any, ...]]:
+        """The statement `record` runs for ``rec``, for another store's transaction."""
+        return self._sql.insert, encode(rec, rec.ts)
 
     async def arecord(self, rec: LedgerRecord) -> None:
         """Async `record`, on the async connection."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from typing import Any
 
 from .._exceptions import ConfigurationError
 from ._base import BaseLedger
@@ -94,6 +95,18 @@ class SQLiteLedger(BaseLedger):
         row = encode(rec, SQLITE.ts(rec.ts))
         with self._lock:
             self._connection().execute(self._sql.insert, row)
+
+    @property
+    def database(self) -> tuple[str, ...] | None:
+        """Which database a record commits to, and how durably: a budget store with the
+        same identity commits `insert_step` in its settle's transaction."""
+        if self.path == ":memory:" or self.path.startswith("file:"):
+            return None  # a private database per connection, or a URI we do not resolve
+        return ("sqlite", os.path.realpath(self.path), self._synchronous)
+
+    def insert_step(self, rec: LedgerRecord) -> tuple[str, tuple[Any, ...]]:
+        """The statement `record` runs for ``rec``, for another store's transaction."""
+        return self._sql.insert, encode(rec, SQLITE.ts(rec.ts))
 
     def _fetch(self, id: str) -> LedgerRecord | None:
         with self._lock:
