@@ -1,0 +1,236 @@
+"""The HTML report reads a ledger in a handful of statements (#14.21, #17).
+
+`collect_report` used to run one ``summary()`` per section, each a window pass that ranks
+every row for its latency percentiles: 37.5 s on 1,000,000 rows. It now reads one grouped
+statement for the totals and every breakdown, one for the top spenders, and the latency
+percentiles from index walks (or one sort restricted to the top spenders' rows). These
+tests hold it to that, and to the numbers of ``summary()``/``totals()``/``top_spenders()``
+on every backend.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aigate._report_html import Report, collect_report, render_html
+from aigate.ledger import (
+    BaseLedger,
+    LedgerRecord,
+    MemoryLedger,
+    SQLiteLedger,
+    SummaryRow,
+    open_ledger,
+)
+from aigate.ledger import _reports as views
+from aigate.ledger._record import _STATUSES
+
+UTC = timezone.utc
+T0 = datetime(2024, 5, 1, tzinfo=UTC)
+MODELS = (
+    ("openai", "gpt-4o-mini"),
+    ("openai", "gpt-4.1"),
+    ("anthropic", "claude-haiku-4-5"),
+    ("gemini", "gemini-2.5-flash"),
+    ("groq", None),
+)
+
+
+def records(n: int = 600, *, shared_model: bool = False) -> list[LedgerRecord]:
+    """Varied traffic over 10 days: errors, cache hits, unpriced calls, a null user and
+    model, metadata tags; ``shared_model``: one model name served by two providers."""
+    rnd = random.Random(11)
+    out = []
+    for i in range(n):
+        provider, model = MODELS[rnd.randrange(len(MODELS))]
+        if shared_model and i % 5 == 0:
+            provider, model = "azure", "gpt-4o-mini"
+        out.append(
+            LedgerRecord(
+                id=f"s{i:05d}",
+                ts=T0 + timedelta(minutes=23 * i),
+                provider=provider,
+                model=model,
+                user=rnd.choice(["ana", "bo", "chen", "dee", None]),
+                project=rnd.choice(["search", "support", None]),
+                prompt_tokens=rnd.randint(1, 900),
+                completion_tokens=rnd.randint(1, 300),
+                cached_tokens=rnd.randint(0, 5),
+                reasoning_tokens=rnd.randint(0, 2),
+                cost_nano=None if i % 29 == 0 else rnd.randint(1, 10**7),
+                saved_nano=500 if i % 9 == 0 else None,
+                latency_ms=rnd.lognormvariate(6, 0.5),
+                status="error" if i % 13 == 0 else "ok",
+                cached=i % 9 == 0,
+                estimated=i % 31 == 0,
+                metadata={"team": rnd.choice("xy")},
+            )
+        )
+    if "refused" in _STATUSES:  # refusals are never calls, spend or latency samples
+        for i in range(7):
+            out.append(
+                LedgerRecord(
+                    id=f"refused-{i}",
+                    ts=T0 + timedelta(days=2, minutes=i),
+                    provider="openai",
+                    model="gpt-4.1",
+                    user="ana",
+                    status="refused",
+                    error_class="budget",
+                    latency_ms=0.0,
+                )
+            )
+    return out
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseLedger]:
+    if request.param == "memory":
+        led: BaseLedger = MemoryLedger()
+    elif request.param == "sqlite":
+        led = SQLiteLedger(tmp_path / "ledger.db")
+    else:
+        led = open_ledger(request.getfixturevalue("postgres_dsn"))
+    for rec in records():
+        led.record(rec)
+    yield led
+    led.close()
+
+
+def _counts(rows: list[SummaryRow]) -> list[dict[str, Any]]:
+    """Rows without their percentiles (the report leaves them out where it shows none)."""
+    return [{**r.to_dict(), "latency_p50_ms": None, "latency_p95_ms": None} for r in rows]
+
+
+WINDOWS: list[dict[str, Any]] = [
+    {},  # the whole ledger: percentiles walk the indexes
+    {"since": T0 + timedelta(days=2), "until": T0 + timedelta(days=5)},  # a narrow window
+    {"where": {"meta:team": "x"}},  # a filter: percentiles sort the filtered rows
+    {"since": T0 + timedelta(days=3), "until": T0 + timedelta(days=4, hours=12)},  # hours
+]
+
+
+@pytest.mark.parametrize("window", WINDOWS, ids=["all", "days", "filtered", "hours"])
+def test_the_report_has_the_numbers_of_summary(ledger: BaseLedger, window: dict[str, Any]) -> None:
+    report = collect_report(ledger, **window)
+    assert report.totals == ledger.totals(**window)
+    assert report.by_model == ledger.summary(group_by=["provider", "model"], **window)
+    assert report.top == ledger.top_spenders("user", 10, **window)
+    bucket = report.bucket
+    for rows, group_by in (
+        (report.over_time, [bucket, "provider"]),
+        (report.by_provider, ["provider"]),
+        (report.by_project, ["project"]),
+    ):
+        assert _counts(rows) == _counts(ledger.summary(group_by=group_by, **window))
+    assert report.totals.requests > 0 and len(report.over_time) > 3
+
+
+def test_the_bucket_follows_the_data(ledger: BaseLedger) -> None:
+    """No window: days; a ledger of one day: hours; past 92 days: months."""
+    assert collect_report(ledger).bucket == "day"
+    one_day = MemoryLedger()
+    for rec in records()[:50]:
+        one_day.record(rec)
+    assert collect_report(one_day).bucket == "hour"
+
+
+def test_months_roll_up_from_days(tmp_path: Path) -> None:
+    led = SQLiteLedger(tmp_path / "long.db")
+    for i, rec in enumerate(records(200)):
+        led.record(replace(rec, ts=T0 + timedelta(days=i)))
+    report = collect_report(led)
+    assert report.bucket == "month"
+    assert _counts(report.over_time) == _counts(led.summary(group_by=["month", "provider"]))
+    led.close()
+
+
+def test_a_model_served_by_two_providers(tmp_path: Path) -> None:
+    """(provider, model) groups that share a model name get their own percentiles (the
+    per-model index walk would mix the two providers' calls)."""
+    led = SQLiteLedger(tmp_path / "shared.db")
+    for rec in records(shared_model=True):
+        led.record(rec)
+    report = collect_report(led)
+    want = led.summary(group_by=["provider", "model"])
+    assert report.by_model == want
+    assert {("azure", "gpt-4o-mini"), ("openai", "gpt-4o-mini")} <= {
+        (r.group["provider"], r.group["model"]) for r in want
+    }
+    led.close()
+
+
+@pytest.mark.parametrize("top_by", ["project", "meta:team", "model"])
+def test_top_spenders_by_any_dimension(ledger: BaseLedger, top_by: str) -> None:
+    report = collect_report(ledger, top_by=top_by, top_n=2)
+    assert report.top == ledger.top_spenders(top_by, 2)
+
+
+# -- how many statements ------------------------------------------------------------------
+
+
+def _statements(led: SQLiteLedger, **kwargs: Any) -> tuple[Report, list[str]]:
+    views.ensure_indexes(led)  # once per ledger and process: not part of a report
+    seen: list[str] = []
+    conn = led._connection()
+    conn.set_trace_callback(seen.append)
+    try:
+        report = collect_report(led, **kwargs)
+        render_html(report)
+    finally:
+        conn.set_trace_callback(None)
+    return report, seen
+
+
+def test_a_report_is_a_handful_of_statements(tmp_path: Path) -> None:
+    """Five statements at most, however many sections: before, seven ``summary()`` window
+    passes (one per section, each ranking every row for its percentiles)."""
+    led = SQLiteLedger(tmp_path / "ledger.db")
+    for rec in records():
+        led.record(rec)
+    _, seen = _statements(led)
+    assert len(seen) <= 5, "\n".join(seen)
+    # No statement ranks the whole window: only the top spenders' own rows are sorted.
+    ranked = [s for s in seen if "ROW_NUMBER()" in s]
+    assert len(ranked) <= 1 and all(" IN (" in s for s in ranked), ranked
+    # and a window or a filter costs no more statements
+    _, seen = _statements(led, since=T0 + timedelta(days=1), where={"meta:team": "x"})
+    assert len(seen) <= 5, "\n".join(seen)
+    led.close()
+
+
+def test_the_window_percentiles_walk_the_latency_index(tmp_path: Path) -> None:
+    led = SQLiteLedger(tmp_path / "ledger.db")
+    for rec in records():
+        led.record(rec)
+    _, seen = _statements(led)
+    walks = [s for s in seen if "INDEXED BY aigate_ledger_latency_ts_idx" in s]
+    assert walks, "\n".join(seen)
+    plan = " ".join(str(row) for row in led._connection().execute(f"EXPLAIN QUERY PLAN {walks[0]}"))
+    assert "latency_ts_idx" in plan and "TEMP B-TREE" not in plan, plan
+    led.close()
+
+
+def test_the_page_is_unchanged_in_content(tmp_path: Path) -> None:
+    """The page shows the models' and top spenders' p95 latency, from the same numbers
+    as ``summary()``."""
+    led = SQLiteLedger(tmp_path / "ledger.db")
+    for rec in records():
+        led.record(rec)
+    page = render_html(collect_report(led))
+    models = page.split("<h2>Models</h2>", 1)[1].split("</table>", 1)[0]
+    for row in led.summary(group_by=["provider", "model"]):
+        assert row.latency_p95_ms is not None
+        assert f"{row.latency_p95_ms:,.0f} ms" in models
+    top = page.split("<h2>Top spenders by user</h2>", 1)[1].split("</table>", 1)[0]
+    p95s = re.findall(r'<td class="n">([\d,]+) ms</td>', top)
+    want = [f"{r.latency_p95_ms:,.0f}" for r in led.top_spenders("user", 10)]
+    assert p95s == want
+    led.close()
