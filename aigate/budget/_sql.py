@@ -245,7 +245,7 @@ class Statements:
         """`settle`, then ``also`` (statements of another store in the same database, such
         as the call's ledger row), in the same transaction: both commit or neither does."""
         crossed = yield from self.settle(rid, actual)
-        for step in also:
+        for step in also:  # noqa: UP028 (the driver sends rows back; a list cannot take them)
             yield step
         return crossed
 

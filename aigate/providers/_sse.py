@@ -93,6 +93,8 @@ class SSEDecoder:
                     events.append(self._dispatch(data))
                     data = self._data = []
                 self._event = None
+            elif raw[:7] == b"event: ":  # named events (Anthropic's): every one has this line
+                self._event = raw[7:].decode("utf-8", errors="replace")
             else:
                 self._field(raw)
         return events
@@ -100,7 +102,7 @@ class SSEDecoder:
     def _dispatch(self, data: list[bytes]) -> bytes | ServerSentEvent:
         if len(data) == 1 and self._event is None and self._id is None and self._retry is None:
             return data[0]
-        text = b"\n".join(data).decode("utf-8", errors="replace")
+        text = (data[0] if len(data) == 1 else b"\n".join(data)).decode("utf-8", errors="replace")
         return ServerSentEvent(text, self._event or "message", self._id, self._retry)
 
     def flush(self) -> list[ServerSentEvent]:

