@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._effects import Call, Flow, Sleep
 from ._exceptions import AigateError, InvalidRequestError, RateLimited
-from .budget._store import UnpricedModelRefused
 
 if TYPE_CHECKING:
     from ._context import CallContext, Core
@@ -56,7 +55,6 @@ __all__ = [
     "Admission",
     "Estimate",
     "Reservation",
-    "UnpricedModelRefused",
     "WireShape",
     "wire_shape",
 ]
@@ -293,6 +291,8 @@ class Admission:
                 usd_hard = limit is not None and limit.unit == "usd" and limit.hard
                 allowed = limit is not None and limit.allow_unpriced
                 if usd_hard and target.name in unpriced and not allowed:
+                    from .budget import UnpricedModelRefused
+
                     raise UnpricedModelRefused(
                         f"no price is known for {target.name}, so the USD budget for "
                         f"{charge.scope} cannot bound its cost; add its price (prices = "
@@ -570,7 +570,7 @@ def _apply_clamp(params: Mapping[str, Any], call: Any, shape: WireShape, ceiling
 
 def _refusal_reason(error: BaseException) -> str | None:
     """What a refused call's ledger row says (None: not a refusal before sending)."""
-    from .budget import BudgetStoreUnavailable
+    from .budget import BudgetStoreUnavailable, UnpricedModelRefused
 
     if isinstance(error, UnpricedModelRefused):
         return f"unpriced:{error.model}"

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -39,6 +41,7 @@ from .routing import Health
 if TYPE_CHECKING:
     from .drivers._types import AsyncClient, AsyncTransport, SyncClient, SyncTransport
     from .realtime import Realtime
+    from .surfaces import AsyncMessages, AsyncResponses, Messages, Responses
 
 from ._core import GatewayCore
 
@@ -47,6 +50,9 @@ __all__ = ["AsyncGateway", "AsyncStream", "Gateway", "GatewayCore", "Stream"]
 logger = logging.getLogger("aigate")
 T = TypeVar("T")
 _MAX_TARGET_CACHE = 4096
+# Guards the first use of a lazily made surface: two threads must not make two (a
+# Responses surface holds the stored conversations).
+_SURFACES = threading.RLock()
 
 
 # -- drivers -------------------------------------------------------------------------------
@@ -171,21 +177,53 @@ class Gateway(_BaseGateway):
         engine = drivers.choose(
             self.config.http, _injected(transport, http_client), asynchronous=False
         )
-        self._driver: drivers.SyncDriver = drivers.sync_driver(
-            engine, **_driver_settings(self._core, transport, http_client)
+        settings_ = _driver_settings(self._core, transport, http_client)
+        self._driver: drivers.SyncDriver = drivers.LazySyncDriver(
+            engine, partial(drivers.sync_driver, engine, **settings_), self._install_driver
         )
         self._sleep = sleep
-        self._flights = _single_flight(asynchronous=False)
+        # one leader per cache key; only a cache makes Flight effects (aigate.cache loads then)
+        self._flights = _single_flight(False) if self._core.cache is not None else None
         self.chat = Chat(self)
         self.embeddings = Embeddings(self)
         self.audio = Audio(self)
         self.models = Models(self._core)
         self.usage = UsageReports(self._core)
-        from .surfaces import Messages, Responses
-
-        self.responses = Responses(self)
-        self.messages = Messages(self)
+        self._responses: Responses | None = None  # made on first use (see `responses`)
+        self._messages: Messages | None = None
         self.keys = self._core.keys
+
+    @property
+    def responses(self) -> Responses:
+        """OpenAI's Responses API over this gateway (its module loads on first use)."""
+        if self._responses is not None:
+            return self._responses
+        with _SURFACES:
+            if self._responses is None:
+                from .surfaces import Responses
+
+                self._responses = Responses(self)
+            return self._responses
+
+    @responses.setter
+    def responses(self, surface: Responses) -> None:
+        self._responses = surface  # a stand-in (tests, wrappers)
+
+    @property
+    def messages(self) -> Messages:
+        """Anthropic's Messages API over this gateway (its module loads on first use)."""
+        if self._messages is not None:
+            return self._messages
+        with _SURFACES:
+            if self._messages is None:
+                from .surfaces import Messages
+
+                self._messages = Messages(self)
+            return self._messages
+
+    @messages.setter
+    def messages(self, surface: Messages) -> None:
+        self._messages = surface  # a stand-in (tests, wrappers)
 
     def for_key(self, secret: str) -> KeyedView:
         """A view of this gateway whose calls run as the virtual key ``secret`` (the same as
@@ -196,6 +234,9 @@ class Gateway(_BaseGateway):
     def http_engine(self) -> str:
         """The HTTP engine this gateway sends with: "httpx" or "httpx2"."""
         return self._driver.engine
+
+    def _install_driver(self, driver: drivers.SyncDriver) -> None:
+        self._driver = driver  # built on the first send: from now on, called directly
 
     def _perform(self, effect: Effect) -> Any:
         try:
@@ -213,6 +254,8 @@ class Gateway(_BaseGateway):
                 return None
             if isinstance(effect, Flight):
                 flow = effect.flow
+                if self._flights is None:  # a cache set after construction
+                    self._flights = _single_flight(False)
                 return self._flights.do(effect.key, lambda: self._run(flow), effect.timeout)
             return effect.sync(*effect.args, **effect.kwargs)
         except Exception as exc:  # handed to the flow, which decides what it means
@@ -265,7 +308,8 @@ class Gateway(_BaseGateway):
 
     def close(self) -> None:
         """Close the HTTP client (if the gateway made it) and the state stores."""
-        self.responses.conversations.close()
+        if self._responses is not None:
+            self._responses.conversations.close()
         self._driver.close()
         if self._core.ledger is not None:
             self._core.ledger.close()
@@ -324,20 +368,20 @@ class AsyncGateway(_BaseGateway):
         engine = drivers.choose(
             self.config.http, _injected(transport, http_client), asynchronous=True
         )
-        self._driver: drivers.AsyncDriver = drivers.async_driver(
-            engine, **_driver_settings(self._core, transport, http_client)
+        settings_ = _driver_settings(self._core, transport, http_client)
+        self._driver: drivers.AsyncDriver = drivers.LazyAsyncDriver(
+            engine, partial(drivers.async_driver, engine, **settings_), self._install_driver
         )
         self._sleep = sleep or _asyncio_sleep
-        self._flights = _single_flight(asynchronous=True)
+        # one leader per cache key; only a cache makes Flight effects (aigate.cache loads then)
+        self._flights = _single_flight(True) if self._core.cache is not None else None
         self.chat = AsyncChat(self)
         self.embeddings = AsyncEmbeddings(self)
         self.audio = AsyncAudio(self)
         self.models = Models(self._core)
         self.usage = AsyncUsageReports(self._core)
-        from .surfaces import AsyncMessages, AsyncResponses
-
-        self.responses = AsyncResponses(self)
-        self.messages = AsyncMessages(self)
+        self._responses: AsyncResponses | None = None  # made on first use
+        self._messages: AsyncMessages | None = None
         self.keys = self._core.keys
         self._realtime: Realtime | None = None
 
@@ -350,6 +394,38 @@ class AsyncGateway(_BaseGateway):
             self._realtime = Realtime(self)
         return self._realtime
 
+    @property
+    def responses(self) -> AsyncResponses:
+        """OpenAI's Responses API over this gateway (its module loads on first use)."""
+        if self._responses is not None:
+            return self._responses
+        with _SURFACES:
+            if self._responses is None:
+                from .surfaces import AsyncResponses
+
+                self._responses = AsyncResponses(self)
+            return self._responses
+
+    @responses.setter
+    def responses(self, surface: AsyncResponses) -> None:
+        self._responses = surface  # a stand-in (tests, wrappers)
+
+    @property
+    def messages(self) -> AsyncMessages:
+        """Anthropic's Messages API over this gateway (its module loads on first use)."""
+        if self._messages is not None:
+            return self._messages
+        with _SURFACES:
+            if self._messages is None:
+                from .surfaces import AsyncMessages
+
+                self._messages = AsyncMessages(self)
+            return self._messages
+
+    @messages.setter
+    def messages(self, surface: AsyncMessages) -> None:
+        self._messages = surface  # a stand-in (tests, wrappers)
+
     def for_key(self, secret: str) -> AsyncKeyedView:
         """A view of this gateway whose calls run as the virtual key ``secret`` (the same as
         passing ``api_key=secret`` to every call)."""
@@ -359,6 +435,9 @@ class AsyncGateway(_BaseGateway):
     def http_engine(self) -> str:
         """The HTTP engine this gateway sends with: "aiohttp", "httpx" or "httpx2"."""
         return self._driver.engine
+
+    def _install_driver(self, driver: drivers.AsyncDriver) -> None:
+        self._driver = driver  # built on the first send: from now on, called directly
 
     async def _perform(self, effect: Effect) -> Any:
         try:
@@ -376,6 +455,8 @@ class AsyncGateway(_BaseGateway):
                 return None
             if isinstance(effect, Flight):
                 flow = effect.flow
+                if self._flights is None:  # a cache set after construction
+                    self._flights = _single_flight(True)
                 return await self._flights.do(effect.key, lambda: self._run(flow), effect.timeout)
             return await effect.async_(*effect.args, **effect.kwargs)
         except Exception as exc:  # handed to the flow, which decides what it means
@@ -410,7 +491,8 @@ class AsyncGateway(_BaseGateway):
 
     async def aclose(self) -> None:
         """Close the HTTP client (if the gateway made it) and the state stores."""
-        await self.responses.conversations.aclose()
+        if self._responses is not None:
+            await self._responses.conversations.aclose()
         await self._driver.aclose()
         if self._core.ledger is not None:
             await self._core.ledger.aclose()

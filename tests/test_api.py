@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import aigate
 
 
@@ -34,6 +36,24 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("gateway", ["Gateway", "AsyncGateway"])
+def test_a_gateway_that_never_sends_loads_no_http_library(gateway: str) -> None:
+    """Issue 18: the HTTP engine, its client and SSL context, the budget and cache stores and
+    the Responses/Messages surfaces load on first use; a gateway that is only built (a CLI
+    command, a config check, a test that never calls) pays for none of them."""
+    code = (
+        "import sys, aigate; "
+        f"gw = aigate.{gateway}(providers={{'openai': {{'api_keys': ['sk']}}}}); "
+        "lazy = ['httpx', 'httpx2', 'aiohttp', 'ssl', 'aigate.budget', 'aigate.cache', "
+        "'aigate.surfaces', 'asyncio']; "
+        "print(','.join(m for m in lazy if m in sys.modules)); "
+        "gw.responses; gw.messages; "
+        "print(','.join(m for m in ['aigate.surfaces'] if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["", "aigate.surfaces"]
 
 
 def test_error_tree() -> None:

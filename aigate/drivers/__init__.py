@@ -20,7 +20,8 @@ An injected ``transport=``/``http_client=`` selects its library's engine.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .._exceptions import ConfigurationError
@@ -29,7 +30,16 @@ if TYPE_CHECKING:
     from .._effects import StreamHandle
     from .._wire import Request, Response
 
-__all__ = ["ENGINES", "AsyncDriver", "SyncDriver", "async_driver", "engine_of", "sync_driver"]
+__all__ = [
+    "ENGINES",
+    "AsyncDriver",
+    "LazyAsyncDriver",
+    "LazySyncDriver",
+    "SyncDriver",
+    "async_driver",
+    "engine_of",
+    "sync_driver",
+]
 
 ENGINES = ("httpx", "httpx2", "aiohttp")
 
@@ -52,6 +62,62 @@ class AsyncDriver(Protocol):
     async def send(self, request: Request) -> Response | StreamHandle: ...
 
     async def aclose(self) -> None: ...
+
+
+class _Lazy:
+    """The shared half of the lazy drivers: build once (under a lock, so two first calls
+    on two threads share one client), hand the driver to ``install``, and remember a close
+    that came before any send (a send after it then fails as on a closed client)."""
+
+    def __init__(self, engine: str, make: Callable[[], Any], install: Callable[[Any], None]):
+        self.engine = engine
+        self._make = make
+        self._install = install
+        self._lock = threading.Lock()
+        self._driver: Any = None
+        self._closed = False
+
+    def _build(self) -> Any:
+        with self._lock:
+            if self._driver is None:
+                self._driver = self._make()
+                self._install(self._driver)
+            return self._driver
+
+
+class LazySyncDriver(_Lazy):
+    """A driver made on the first send: a gateway that never sends imports no HTTP library
+    and builds no client or SSL context. ``install`` receives the real driver (the gateway
+    then calls it directly, so later sends pay nothing for the laziness)."""
+
+    def send(self, request: Request) -> Response | StreamHandle:
+        driver = self._build()
+        if self._closed:
+            driver.close()
+        result: Response | StreamHandle = driver.send(request)
+        return result
+
+    def close(self) -> None:
+        self._closed = True
+        if self._driver is not None:
+            self._driver.close()
+
+
+class LazyAsyncDriver(_Lazy):
+    """`LazySyncDriver` for the async gateway (an aiohttp session is then also made inside
+    the event loop that uses it)."""
+
+    async def send(self, request: Request) -> Response | StreamHandle:
+        driver = self._build()
+        if self._closed:
+            await driver.aclose()
+        result: Response | StreamHandle = await driver.send(request)
+        return result
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._driver is not None:
+            await self._driver.aclose()
 
 
 def engine_of(injected: object) -> str | None:
