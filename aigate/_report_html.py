@@ -2,7 +2,9 @@
 
 No script, no font, no image is fetched: the page renders the same from a file on a
 laptop with no network as it does attached to an email. :func:`collect_report` reads the
-ledger once per view; :func:`render_html` is a pure function of the collected data.
+ledger in a handful of statements (one for the totals and every breakdown, one for the top
+spenders, the latency percentiles by index walks); :func:`render_html` is a pure function
+of the collected data.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from .ledger import SummaryRow
+from .ledger._reports import usage_report
 
 __all__ = ["Report", "collect_report", "format_usd", "render_html", "safe_url"]
 
@@ -65,7 +68,10 @@ def safe_url(url: str) -> str:
 
 @dataclass
 class Report:
-    """Everything the page shows, read from a ledger."""
+    """Everything the page shows, read from a ledger: the numbers of ``summary()``, with
+    latency percentiles where the page shows them (the totals, the models, the top
+    spenders and the caller's grouping); ``over_time``, ``by_provider`` and ``by_project``
+    have none (``None``), the page drawing their spend only."""
 
     totals: SummaryRow
     bucket: str = "day"
@@ -88,10 +94,10 @@ def _choose_bucket(
     group_by: Sequence[str],
     since: datetime | date | None,
     until: datetime | date | None,
-    days_with_data: Callable[[], int],
-) -> str:
+) -> str | None:
     """The time chart's bucket: the grouping's own time dimension when it has one; else
-    from the window's span; else from the data (hours for one day, months past ~3 months)."""
+    from the window's span; else None, for the data to decide (hours for one day, months
+    past ~3 months: see `usage_report`)."""
     for dimension in group_by:
         if dimension in TIME_DIMENSIONS:
             return dimension
@@ -105,8 +111,7 @@ def _choose_bucket(
             end = end.replace(tzinfo=UTC)
         span = end - start
         return "hour" if span <= timedelta(days=2) else "month" if span > timedelta(92) else "day"
-    days = days_with_data()
-    return "hour" if days <= 1 else "month" if days > 92 else "day"
+    return None
 
 
 def collect_report(
@@ -123,47 +128,37 @@ def collect_report(
     source: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> Report:
-    """Read the report's views from a ledger (anything with ``summary``/``totals``/
+    """Read the report's views from a ledger (a SQLite or PostgreSQL ledger in a handful
+    of statements, see `usage_report`; anything else through its ``summary``/``totals``/
     ``top_spenders``).
 
     ``group_by`` (the caller's grouping) adds a view of its own, and its time dimension
     (hour, day, month), if any, is the time chart's ``bucket``; ``groups`` passes rows
     already read for it. With no bucket given or implied it follows the window
-    (``since``/``until``), else the data. ``progress`` is called with the name of each
-    view before it is read (a long report can say what it is doing).
+    (``since``/``until``), else the data. ``progress`` is called with the name of what is
+    read before each statement (a long report can say what it is doing).
     """
-    window = {"since": since, "until": until, "where": where}
-
-    def read(name: str, call: Callable[[], Any]) -> Any:
-        if progress is not None:
-            progress(name)
-        return call()
-
+    window: dict[str, Any] = {"since": since, "until": until, "where": where}
     if bucket is None:
-        bucket = _choose_bucket(
-            group_by,
-            since,
-            until,
-            lambda: len(read("days", lambda: ledger.summary(group_by=["day"], **window))),
-        )
+        bucket = _choose_bucket(group_by, since, until)
+    views = usage_report(
+        ledger, top_by=top_by, top_n=top_n, bucket=bucket, progress=progress, **window
+    )
     by_group: list[SummaryRow] = []
     if group_by:
-        by_group = list(
-            groups
-            if groups is not None
-            else read("groups", lambda: ledger.summary(group_by=list(group_by), **window))
-        )
+        if groups is None:
+            if progress is not None:
+                progress("groups")
+            groups = ledger.summary(group_by=list(group_by), **window)
+        by_group = list(groups)
     return Report(
-        totals=read("totals", lambda: ledger.totals(**window)),
-        bucket=bucket,
-        over_time=read(
-            f"spend per {bucket}",
-            lambda: ledger.summary(group_by=[bucket, "provider"], **window),
-        ),
-        by_model=read("models", lambda: ledger.summary(group_by=["provider", "model"], **window)),
-        by_provider=read("providers", lambda: ledger.summary(group_by=["provider"], **window)),
-        by_project=read("projects", lambda: ledger.summary(group_by=["project"], **window)),
-        top=read("top spenders", lambda: ledger.top_spenders(top_by, top_n, **window)),
+        totals=views.totals,
+        bucket=views.bucket,
+        over_time=views.over_time,
+        by_model=views.by_model,
+        by_provider=views.by_provider,
+        by_project=views.by_project,
+        top=views.top,
         top_by=top_by,
         group_by=list(group_by),
         by_group=by_group,

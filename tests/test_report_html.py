@@ -291,7 +291,12 @@ class TestCommandLine:
         out = tmp_path / "r.html"
         assert main(["report", "--ledger", ledger_url, "--html", str(out)]) == 0
         err = capsys.readouterr().err
-        for step in ("totals", "models", "providers", "top spenders"):
+        # one line per statement: the totals and every breakdown come from one
+        for step in (
+            "totals, spend per day, models, providers, projects",
+            "top spenders",
+            "latency percentiles",
+        ):
             assert f"report: reading {step}..." in err
         assert main(["report", "--ledger", ledger_url]) == 0
         captured = capsys.readouterr()

@@ -11,8 +11,8 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -219,35 +219,62 @@ def counts_refused(spec: Spec) -> bool:
     return any(key == "status" for key, _ in spec.where)
 
 
+#: The figures of a `SummaryRow`, in order (`_figures` computes them so).
+_FIGURES = (
+    "requests",
+    "errors",
+    "cache_hits",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "cost_nano",
+    "saved_nano",
+    "unpriced",
+    "estimated",
+)
+
+
 def _sent(spec: Spec) -> str:
     return "1 = 1" if counts_refused(spec) else f"status <> '{REFUSED}'"
 
 
 def _aggregates(d: Any, spec: Spec) -> list[tuple[str, str]]:
-    """(name, SQL) of every counted figure; sent calls only, except ``refused``."""
+    """(name, SQL) of every counted figure; sent calls only, except ``refused``. A count is
+    a sum of SQLite's 0/1 comparison (PostgreSQL: ``COUNT(*) FILTER``), not a CASE per row:
+    over a large window the per-row expressions are much of a scan's cost."""
     sent = _sent(spec)
-    attempts = (
-        "json_array_length(attempts)" if d.name == "sqlite" else "jsonb_array_length(attempts)"
-    )
-    true = "1" if d.name == "sqlite" else "TRUE"
+    if d.name == "sqlite":
+        attempts = "json_array_length(attempts)"
 
-    def count(cond: str) -> str:
-        return f"COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0)"
+        def count(cond: str) -> str:
+            return f"COALESCE(SUM({cond}), 0)"
+
+    else:
+        attempts = "jsonb_array_length(attempts)"
+
+        def count(cond: str) -> str:
+            return f"COUNT(*) FILTER (WHERE {cond})"
 
     out = [
-        ("requests", count(sent)),
+        ("requests", "COUNT(*)" if counts_refused(spec) else count(sent)),
         ("errors", count("status = 'error'")),
-        ("cache_hits", count(f"cached = {true}")),
+        ("cache_hits", count("cached")),
         *[(name, f"COALESCE(SUM({name}), 0)") for name in TOKEN_FIELDS],
         ("cost_nano", "COALESCE(SUM(cost_nano), 0)"),
         ("saved_nano", "COALESCE(SUM(saved_nano), 0)"),
         ("unpriced", count(f"cost_nano IS NULL AND {sent}")),
-        ("estimated", count(f"estimated = {true}")),
+        ("estimated", count("estimated")),
         ("refused", count(f"status = '{REFUSED}'")),
         ("failovers", count(f"{attempts} > 1")),
-        ("streams", count(f"stream = {true} AND {sent}")),
+        ("streams", count(f"stream AND {sent}")),
     ]
     return out
+
+
+def _row_aggregates(d: Any, spec: Spec) -> list[tuple[str, str]]:
+    """The `_aggregates` a `SummaryRow` shows (its four token categories of eight)."""
+    return [(n, s) for n, s in _aggregates(d, spec) if n in _FIGURES]
 
 
 def _summary_row(group: Mapping[str, str | None], data: Mapping[str, Any]) -> SummaryRow:
@@ -287,29 +314,34 @@ def _ranks(n: int, p: float) -> tuple[int, float]:
     return k, x - k
 
 
-_Pick = tuple[str, str, list[Any], int, "str | None"]
+_Pick = tuple[str, str, list[Any], int, "str | None", int]
 
 
 def _sqlite_picks(b: _Backend, picks: Sequence[_Pick]) -> list[tuple[Any, Any]]:
     """(lo, hi) of each pick, in one statement. A pick is (column, WHERE sql, its params,
-    rank k, index to walk or None) and reads the samples at ranks k and k + 1. A walked
-    pick is one ordered walk of the named index (``LIMIT 2 OFFSET k``; named, since with a
-    two-sided range the planner would rather sort the whole range); picks that sort share
-    one sort per filter (``ROW_NUMBER()`` over the filtered rows, every wanted rank read
-    from it)."""
+    rank k, index to walk or None, number n of samples the WHERE keeps) and reads the
+    samples at ranks k and k + 1. A walked pick is one ordered walk of the named index
+    (``LIMIT 2 OFFSET k``; named, since with a two-sided range the planner would rather
+    sort the whole range), from the far end for a rank past the middle (a p99 walks 1% of
+    the samples, not 99%); picks that sort share one sort per filter (``ROW_NUMBER()`` over
+    the filtered rows, every wanted rank read from it)."""
     parts: list[str] = []
     params: list[Any] = []
     sorted_groups: dict[tuple[str, str, tuple[Any, ...]], list[int]] = {}
-    for i, (column, where, where_params, k, walk) in enumerate(picks):
+    for i, (column, where, where_params, k, walk, n) in enumerate(picks):
         if walk is None:
             sorted_groups.setdefault((column, where, tuple(where_params)), []).append(i)
             continue
         cond = f"{where} AND {column} IS NOT NULL" if where else f" WHERE {column} IS NOT NULL"
+        if 2 * k < n - 1:
+            order, limit = column, f"LIMIT 2 OFFSET {int(k)}"
+        else:  # ranks n - 1 - k - 1 and n - 1 - k counting from the top
+            order = f"{column} DESC"
+            limit = f"LIMIT 2 OFFSET {int(n - 2 - k)}" if k < n - 1 else "LIMIT 1"
         parts.append(
             f"SELECT {i} AS part, {int(k)} AS rn, MIN({column}) AS lo, MAX({column}) AS hi "
             f"FROM (SELECT {column} FROM {b.table} INDEXED BY {b.table}_{walk}{cond} "
-            f"ORDER BY {column} "
-            f"LIMIT 2 OFFSET {int(k)})"
+            f"ORDER BY {order} {limit})"
         )
         params += where_params
     for g, ((column, where, shared_params), members) in enumerate(sorted_groups.items()):
@@ -417,7 +449,7 @@ def _sqlite_overview_percentiles(
         walk = index if wide else None
         for p in OVERVIEW_PERCENTILES:
             k, frac = _ranks(max(n, 1), p)
-            picks.append((column, where, where_params, k, walk))
+            picks.append((column, where, where_params, k, walk, n))
             fracs.append(frac)
     found = _sqlite_picks(b, picks) if n_lat or n_ttft else [(None, None)] * len(picks)
     values = [_interpolate(lo, hi, f) for (lo, hi), f in zip(found, fracs, strict=True)]
@@ -498,9 +530,7 @@ def breakdown(
         return rows if latency else [_strip_percentiles(r) for r in rows]
     expr, expr_params = b.d.dimension(by)
     where_sql, params = b.where(spec)
-    aggs = [
-        (n, s) for n, s in _aggregates(b.d, spec) if n not in ("refused", "failovers", "streams")
-    ]
+    aggs = _row_aggregates(b.d, spec)
     select = [f"{expr} AS g0", *(f"{s} AS {n}" for n, s in aggs)]
     names = [n for n, _ in aggs]
     if b.d.name == "postgres" and latency:
@@ -538,12 +568,13 @@ def _sqlite_group_percentiles(
     wide = b.indexed and not spec.where and total >= _WALK_SHARE * size
     if by == "model" and wide and len(out) <= 64:
         picks: list[_Pick] = []
-        for g, _ in out:
+        for g, data in out:
             cond = "model IS NULL" if g is None else f"model = {b.d.ph}"
             group_where = f"{where_sql} AND {cond}" if where_sql else f" WHERE {cond}"
             group_params = params if g is None else [*params, g]
+            n = int(data["requests"])
             picks += [
-                ("latency_ms", group_where, group_params, k, "model_latency_idx")
+                ("latency_ms", group_where, group_params, k, "model_latency_idx", n)
                 for k, _ in wanted[g]
             ]
         found = iter(_sqlite_picks(b, picks))
@@ -594,9 +625,7 @@ def timeseries(
         groups.append(f"{expr} AS g{i}")
         params += expr_params
     where_sql, where_params = b.where(spec)
-    aggs = [
-        (n, s) for n, s in _aggregates(b.d, spec) if n not in ("refused", "failovers", "streams")
-    ]
+    aggs = _row_aggregates(b.d, spec)
     names = [n for n, _ in aggs]
     keys = ", ".join(f"g{i}" for i in range(len(group_by)))
     sql = (
@@ -734,3 +763,442 @@ def report_views(
         top=breakdown(ledger, top_by, top=top_n, latency=False, **window) if top_n else [],
         top_by=top_by,
     )
+
+
+# -- the usage report: totals and every breakdown from one grouped statement ----------------
+#
+# ``aigate report --html`` draws the totals, spend per time bucket and provider, the models
+# (with their latency), the providers, the projects and the top spenders (with theirs). On
+# a SQL ledger: one statement groups the window by (bucket, provider, model, project), a
+# few thousand rows that Python rolls up into the totals and every breakdown; one ranks the
+# top spenders and one reads their figures and latency from their own rows (an index finds
+# them); the window's and the models' latency percentiles are index walks to constant
+# ranks. Never a window pass per view, as the per-view ``summary()`` calls made.
+
+#: The columns `_figures` reads.
+_FIGURE_COLUMNS = (
+    "status, cached, estimated, prompt_tokens, completion_tokens, cached_tokens, "
+    "reasoning_tokens, cost_nano, saved_nano, latency_ms"
+)
+#: The percentiles of a `SummaryRow` (p50, p95).
+_ROW_PERCENTILES = (0.5, 0.95)
+#: What the grouped statement groups by, after the time bucket.
+_CELL = ("provider", "model", "project")
+#: SQLite groups a whole-table window block by block: runs of at least this many rowids,
+#: at most `_MAX_BLOCKS` of them.
+_BLOCK = 2048
+_MAX_BLOCKS = 4096
+
+_Cells = dict[tuple[Any, ...], list[int]]
+_Pair = tuple[float | None, float | None]
+
+
+def _figures(d: Any) -> list[str]:
+    """The SQL of each of `_FIGURES` over the rows a WHERE with ``sent=True`` keeps (sent
+    calls, unless the report filters on status: the rows `summary` counts). A flag is
+    summed as SQLite's 0/1 rather than through a CASE per row: on a large window the
+    per-row expressions are much of a scan's cost."""
+    if d.name == "sqlite":
+
+        def flag(cond: str) -> str:
+            return f"SUM({cond})"
+
+    else:
+
+        def flag(cond: str) -> str:
+            return f"COUNT(*) FILTER (WHERE {cond})"
+
+    return [
+        "COUNT(*)",
+        flag("status = 'error'"),
+        flag("cached"),
+        "SUM(prompt_tokens)",
+        "SUM(completion_tokens)",
+        "SUM(cached_tokens)",
+        "SUM(reasoning_tokens)",
+        "SUM(cost_nano)",
+        "SUM(saved_nano)",
+        "COUNT(*) - COUNT(cost_nano)",
+        flag("estimated"),
+    ]
+
+
+def _add(cells: _Cells, key: tuple[Any, ...], figures: Sequence[Any]) -> None:
+    acc = cells.get(key)
+    if acc is None:
+        cells[key] = [int(v or 0) for v in figures]
+    else:
+        for j, value in enumerate(figures):
+            if value:
+                acc[j] += int(value)
+
+
+def _cells(b: _Backend, spec: Spec, dims: Sequence[str]) -> tuple[_Cells, int]:
+    """The figures per value of ``dims`` over the window's sent calls, in one statement,
+    and (SQLite) the table's size, for the percentiles' walk-or-sort choice."""
+    if b.d.name == "sqlite" and not spec.where:
+        return _sqlite_block_cells(b, spec, dims)
+    select: list[str] = []
+    params: list[Any] = []
+    for i, item in enumerate(dims):
+        expr, expr_params = b.d.dimension(item)
+        select.append(f"{expr} AS g{i}")
+        params += expr_params
+    select += _figures(b.d)
+    if b.d.name == "sqlite":
+        select.append(f"(SELECT MAX(rowid) FROM {b.table})")
+    where_sql, where_params = b.where(spec, sent=True)
+    keys = ", ".join(f"g{i}" for i in range(len(dims)))
+    sql = f"SELECT {', '.join(select)} FROM {b.scan(spec)}{where_sql} GROUP BY {keys}"
+    cells: _Cells = {}
+    size = 0
+    k = len(dims)
+    for row in b.rows(sql, [*params, *where_params]):
+        _add(cells, tuple(row[:k]), row[k : k + len(_FIGURES)])
+        size = int(row[-1] or 0) if b.d.name == "sqlite" else 0
+    return cells, size
+
+
+def _sqlite_block_cells(b: _Backend, spec: Spec, dims: Sequence[str]) -> tuple[_Cells, int]:
+    """`_cells` on SQLite without filters, grouped within blocks of consecutive rowids
+    (each block's groups come back as one JSON array; Python adds them up). SQLite groups
+    by sorting, and a million rows with a four-column key sort slowly; a block's couple of
+    thousand sort in the CPU's cache, about a third faster over the table. A time window
+    bounds the blocks by the lowest and highest rowid in it (the ``ts`` index knows them)
+    and each block keeps only the window's rows."""
+    t = b.table
+    exprs = [b.d.dimension(item)[0] for item in dims]  # bucket, provider, model, project
+    keys = [f"g{i}" for i in range(len(dims))]
+    figures = [f"{sql} AS f{j}" for j, sql in enumerate(_figures(b.d))]
+    window_sql, window_params = b.where(spec)
+    # (two subqueries: SQLite finds a lone MIN or MAX of the rowid without a scan)
+    bounds = f"SELECT (SELECT MIN(rowid) FROM {t}) AS lo, (SELECT MAX(rowid) FROM {t}) AS hi"
+    if window_sql:
+        bounds = f"SELECT MIN(rowid) AS lo, MAX(rowid) AS hi FROM {t} INDEXED BY {t}_ts_idx"
+        bounds += window_sql
+    sent_sql, sent_params = b.where(spec, sent=True)
+    block = "rowid >= blocks.lo AND rowid < blocks.lo + r.step"
+    sent_sql = f"{sent_sql} AND {block}" if sent_sql else f" WHERE {block}"
+    cols = [*keys, *(f"f{j}" for j in range(len(_FIGURES)))]
+    sql = (
+        f"WITH RECURSIVE r(lo, hi, step) AS (SELECT lo, hi, "
+        f"MAX({_BLOCK}, (hi - lo) / {_MAX_BLOCKS} + 1) FROM ({bounds})), "
+        "blocks(lo) AS (SELECT lo FROM r WHERE lo IS NOT NULL UNION ALL "
+        "SELECT blocks.lo + r.step FROM blocks, r WHERE blocks.lo + r.step <= r.hi) "
+        f"SELECT (SELECT json_group_array(json_array({', '.join(cols)})) FROM "
+        f"(SELECT {', '.join(f'{e} AS {k}' for e, k in zip(exprs, keys, strict=True))}, "
+        f"{', '.join(figures)} FROM {t} NOT INDEXED{sent_sql} GROUP BY {', '.join(keys)})), "
+        f"(SELECT MAX(rowid) FROM {t}) FROM blocks, r"
+    )
+    cells: _Cells = {}
+    size = 0
+    k = len(dims)
+    for blob, table_size in b.rows(sql, [*window_params, *sent_params]):
+        size = int(table_size or 0)
+        for item in json.loads(blob):
+            _add(cells, tuple(item[:k]), item[k:])
+    return cells, size
+
+
+def _row(
+    group: Mapping[str, Any], figures: Sequence[int], pair: _Pair = (None, None)
+) -> SummaryRow:
+    return SummaryRow(
+        dict(group),
+        **dict(zip(_FIGURES, figures, strict=True)),
+        latency_p50_ms=pair[0],
+        latency_p95_ms=pair[1],
+    )
+
+
+def _rollup(
+    cells: _Cells, names: Sequence[str], pick: Sequence[int], *, top: int | None = None
+) -> list[SummaryRow]:
+    """Rows per ``names`` (the cells' key items at ``pick``), summing the cells' figures,
+    in `summary`'s order (or `top_spenders`' with ``top``)."""
+    sums: _Cells = {}
+    for key, figures in cells.items():
+        _add(sums, tuple(key[i] for i in pick), figures)
+    rows = [_row(dict(zip(names, g, strict=True)), f) for g, f in sums.items()]
+    return finish(rows, Spec(top=top))
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """What ``aigate report --html`` draws, with the numbers of `summary`: ``totals`` as
+    ``ledger.totals()``; ``over_time`` per (bucket, provider), ``by_provider`` and
+    ``by_project`` as ``summary()`` but without latency percentiles (``None``: the page
+    draws their spend only); ``by_model`` per (provider, model) and ``top``
+    (``top_spenders`` by ``top_by``) with them."""
+
+    totals: SummaryRow
+    bucket: str
+    over_time: list[SummaryRow]
+    by_model: list[SummaryRow]
+    by_provider: list[SummaryRow]
+    by_project: list[SummaryRow]
+    top: list[SummaryRow]
+    top_by: str
+
+
+def usage_report(
+    ledger: Any,
+    *,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    where: Mapping[str, str] | None = None,
+    top_by: str = "user",
+    top_n: int = 10,
+    bucket: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> UsageReport:
+    """The usage report's views. ``bucket`` (hour, day, month) is chosen from the data when
+    None: hours for one day, months past 92 days, else days. ``progress`` is called with
+    what is read before each statement. A ledger without SQL (memory, Redis, any object
+    with ``summary``/``totals``/``top_spenders``) is read through those."""
+    spec = make_spec(since=since, until=until, where=where)
+    make_spec(group_by=(top_by,))  # a bad top_by fails before any reading
+    if bucket is not None and bucket not in TIME_DIMENSIONS:
+        raise ValueError(f"bucket must be one of hour, day, month, not {bucket!r}")
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(name)
+
+    b = _backend(ledger)
+    if b is None:
+        return _summary_usage_report(ledger, spec, where, top_by, top_n, bucket, step)
+    step(f"totals, spend per {bucket or 'day'}, models, providers, projects")
+    cells, size = _cells(b, spec, (bucket or "day", *_CELL))
+    if bucket is None:
+        days = len({key[0] for key in cells})
+        bucket = "hour" if days <= 1 else "month" if days > 92 else "day"
+        if bucket == "hour" and cells:
+            cells, size = _cells(b, spec, ("hour", *_CELL))
+        elif bucket == "month":  # a month is its days' prefix: 2024-05-01 -> 2024-05
+            months: _Cells = {}
+            for key, figures in cells.items():
+                _add(months, (key[0][:7], *key[1:]), figures)
+            cells = months
+    totals = _rollup(cells, (), ())
+    total = totals[0] if totals else SummaryRow(group={})
+    by_model = _rollup(cells, ("provider", "model"), (1, 2))
+    groups: list[tuple[Any, int]] = []
+    if top_n > 0 and top_by in _CELL:
+        ranked = _rollup(cells, (top_by,), (1 + _CELL.index(top_by),), top=top_n)
+        groups = [(r.group[top_by], r.requests) for r in ranked]
+    elif top_n > 0 and total.requests:
+        step("top spenders")
+        groups = _top_groups(b, spec, top_by, top_n)
+    top: list[SummaryRow] = []
+    if groups:
+        step("top spenders' calls")
+        top = finish(_top_rows(b, spec, top_by, groups), Spec(top=top_n))
+    if total.requests:
+        step("latency percentiles")
+        window, models = _report_percentiles(b, spec, size, total, by_model)
+        total = replace(total, latency_p50_ms=window[0], latency_p95_ms=window[1])
+        by_model = [
+            replace(r, latency_p50_ms=p[0], latency_p95_ms=p[1])
+            for r, p in zip(by_model, models, strict=True)
+        ]
+    return UsageReport(
+        totals=total,
+        bucket=bucket,
+        over_time=_rollup(cells, (bucket, "provider"), (0, 1)),
+        by_model=by_model,
+        by_provider=_rollup(cells, ("provider",), (1,)),
+        by_project=_rollup(cells, ("project",), (3,)),
+        top=top,
+        top_by=top_by,
+    )
+
+
+def _summary_usage_report(
+    ledger: Any,
+    spec: Spec,
+    where: Mapping[str, str] | None,
+    top_by: str,
+    top_n: int,
+    bucket: str | None,
+    step: Callable[[str], None],
+) -> UsageReport:
+    """`usage_report` through the ledger's own ``summary``/``totals``/``top_spenders``."""
+    window: dict[str, Any] = {"since": spec.since, "until": spec.until, "where": where}
+
+    def counts(group_by: list[str]) -> list[SummaryRow]:
+        return [_strip_percentiles(r) for r in ledger.summary(group_by=group_by, **window)]
+
+    if bucket is None:
+        step("days")
+        days = len(ledger.summary(group_by=["day"], **window))
+        bucket = "hour" if days <= 1 else "month" if days > 92 else "day"
+    step("totals")
+    totals: SummaryRow = ledger.totals(**window)
+    step(f"spend per {bucket}")
+    over_time = counts([bucket, "provider"])
+    step("models")
+    by_model: list[SummaryRow] = ledger.summary(group_by=["provider", "model"], **window)
+    step("providers")
+    by_provider = counts(["provider"])
+    step("projects")
+    by_project = counts(["project"])
+    top: list[SummaryRow] = []
+    if top_n > 0:
+        step("top spenders")
+        top = ledger.top_spenders(top_by, top_n, **window)
+    return UsageReport(totals, bucket, over_time, by_model, by_provider, by_project, top, top_by)
+
+
+def _in(b: _Backend, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """``(g0 IN (...) OR g0 IS NULL)`` for ``values`` (None among them: the NULL group)."""
+    present = [v for v in values if v is not None]
+    conds = [f"g0 IN ({', '.join([b.d.ph] * len(present))})"] if present else []
+    if len(present) < len(values):
+        conds.append("g0 IS NULL")
+    return f"({' OR '.join(conds)})", present
+
+
+def _top_groups(b: _Backend, spec: Spec, by: str, n: int) -> list[tuple[Any, int]]:
+    """The ``n`` values of ``by`` with the highest cost (then more calls, then the value,
+    NULL first), as `top_spenders` ranks them, with their number of calls: one statement,
+    summing the cost alone (the rest is read from the winners' rows, `_top_rows`)."""
+    expr, expr_params = b.d.dimension(by)
+    if b.d.name == "sqlite":
+        # Not an index's order for the GROUP BY: walking ("user", ts) to look every row up
+        # costs three times a scan and a sort. A filter may still use its index.
+        expr = f"+{expr}"
+    where_sql, params = b.where(spec, sent=True)
+    sql = (
+        f"SELECT {expr} AS g0, COUNT(*) FROM {b.scan(spec)}{where_sql} GROUP BY g0 "
+        f"ORDER BY COALESCE(SUM(cost_nano), 0) DESC, COUNT(*) DESC, g0 NULLS FIRST "
+        f"LIMIT {int(n)}"
+    )
+    return [(g, int(count)) for g, count in b.rows(sql, [*expr_params, *params])]
+
+
+def _top_rows(
+    b: _Backend, spec: Spec, by: str, groups: Sequence[tuple[Any, int]]
+) -> list[SummaryRow]:
+    """The figures and latency percentiles of the top ``groups`` (value, calls) of ``by``,
+    in one statement over their rows alone: the dimension's index, if it has one, finds
+    them. PostgreSQL has ``percentile_cont``; SQLite ranks each group's latencies
+    (``ROW_NUMBER() OVER (PARTITION BY ...)``) and keeps the ranks wanted."""
+    expr, expr_params = b.d.dimension(by)
+    where_sql, where_params = b.where(spec, sent=True)
+    only, values = _in(b, [g for g, _ in groups])
+    rows = (
+        f"SELECT * FROM (SELECT {expr} AS g0, {_FIGURE_COLUMNS} FROM {b.table}{where_sql}) "
+        f"AS s WHERE {only}"
+    )
+    params = [*expr_params, *where_params, *values]
+    figures = _figures(b.d)
+    m = len(figures)
+    if b.d.name == "postgres":
+        pct = "percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY latency_ms)"
+        sql = f"SELECT g0, {', '.join(figures)}, {pct} FROM ({rows}) AS t GROUP BY g0"
+        out = []
+        for row in b.rows(sql, params):
+            p50, p95 = row[1 + m] or (None, None)
+            out.append(_row({by: row[0]}, [int(v or 0) for v in row[1 : 1 + m]], (p50, p95)))
+        return out
+    wanted = {g: [_ranks(n, p) for p in _ROW_PERCENTILES] for g, n in groups}
+    ranks = sorted({r for pairs in wanted.values() for k, _ in pairs for r in (k, k + 1)})
+    nulls = ", ".join(["NULL"] * m)
+    sql = (
+        f"WITH rows AS ({rows}) "
+        f"SELECT g0, -1, NULL, {', '.join(figures)} FROM rows GROUP BY g0 "
+        f"UNION ALL SELECT g0, rn, v, {nulls} FROM (SELECT g0, latency_ms AS v, "
+        "ROW_NUMBER() OVER (PARTITION BY g0 ORDER BY +latency_ms) - 1 AS rn FROM rows) "
+        f"WHERE rn IN ({', '.join(str(r) for r in ranks)})"
+    )
+    sums: dict[Any, list[int]] = {}
+    at: dict[Any, dict[int, Any]] = {}
+    for row in b.rows(sql, params):
+        if row[1] < 0:
+            sums[row[0]] = [int(v or 0) for v in row[3:]]
+        else:
+            at.setdefault(row[0], {})[int(row[1])] = row[2]
+    out = []
+    for g, pairs in wanted.items():
+        if g in sums:
+            found = at.get(g, {})
+            p50, p95 = (_interpolate(found.get(k), found.get(k + 1), f) for k, f in pairs)
+            out.append(_row({by: g}, sums[g], (p50, p95)))
+    return out
+
+
+def _report_percentiles(
+    b: _Backend, spec: Spec, size: int, total: SummaryRow, by_model: Sequence[SummaryRow]
+) -> tuple[_Pair, list[_Pair]]:
+    """p50 and p95 latency of the window and of each (provider, model), in one statement
+    (SQLite: index walks at constant ranks; one sort when the window is narrow or
+    filtered, or a model name has two providers)."""
+    models = [((r.group["provider"], r.group["model"]), r.requests) for r in by_model]
+    sent_where, sent_params = b.where(spec, sent=True)
+    if b.d.name == "postgres":
+        pct = "percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY latency_ms)"
+        sql = (
+            f"SELECT provider, model, GROUPING(provider, model), {pct} "
+            f"FROM {b.table}{sent_where} GROUP BY GROUPING SETS ((provider, model), ())"
+        )
+        window: _Pair = (None, None)
+        found: dict[tuple[Any, ...], _Pair] = {}
+        for provider, model, grouping, values in b.rows(sql, sent_params):
+            pair = (_float(values[0]), _float(values[1])) if values else (None, None)
+            if grouping:
+                window = pair
+            else:
+                found[(provider, model)] = pair
+        return window, [found.get(g, (None, None)) for g, _ in models]
+    wide = b.indexed and not spec.where and total.requests >= _WALK_SHARE * size
+    # Each model's calls in latency order are a range of the (model, latency_ms, ...)
+    # index: walked when every model name has one provider (else a walk would mix two
+    # providers' calls) and the window is most of the table.
+    names = [model for (_, model), _ in models]
+    walk_models = wide and len(set(names)) == len(names) and len(models) <= 64
+    sets = [(sent_where, sent_params, total.requests, "latency_ts_idx" if wide else None)]
+    for (_, model), n in models if walk_models else ():
+        cond = "model IS NULL" if model is None else f"model = {b.d.ph}"
+        where_sql = f"{sent_where} AND {cond}" if sent_where else f" WHERE {cond}"
+        params = sent_params if model is None else [*sent_params, model]
+        sets.append((where_sql, params, n, "model_latency_idx"))
+    picks: list[_Pick] = []
+    fracs: list[float] = []
+    for where_sql, params, n, walk in sets:
+        for p in _ROW_PERCENTILES:
+            k, frac = _ranks(n, p)
+            picks.append(("latency_ms", where_sql, params, k, walk, n))
+            fracs.append(frac)
+    values = [
+        _interpolate(lo, hi, f) for (lo, hi), f in zip(_sqlite_picks(b, picks), fracs, strict=True)
+    ]
+    pairs = [(values[i], values[i + 1]) for i in range(0, len(values), 2)]
+    if walk_models:
+        return pairs[0], pairs[1:]
+    return pairs[0], _sqlite_ranked_models(b, spec, models)
+
+
+def _sqlite_ranked_models(
+    b: _Backend, spec: Spec, models: Sequence[tuple[tuple[Any, ...], int]]
+) -> list[_Pair]:
+    """p50 and p95 latency per (provider, model) in one sort: the window's sent calls
+    ranked within their group (``ROW_NUMBER() OVER (PARTITION BY ...)``), keeping only the
+    ranks wanted."""
+    wanted = [[_ranks(n, p) for p in _ROW_PERCENTILES] for _, n in models]
+    ranks = sorted({r for pairs in wanted for k, _ in pairs for r in (k, k + 1)})
+    where_sql, params = b.where(spec, sent=True)
+    sql = (
+        "SELECT provider, model, rn, latency_ms FROM (SELECT provider, model, latency_ms, "
+        "ROW_NUMBER() OVER (PARTITION BY provider, model ORDER BY +latency_ms) - 1 AS rn "
+        f"FROM {b.scan(spec)}{where_sql}) WHERE rn IN ({', '.join(str(r) for r in ranks)})"
+    )
+    found: dict[tuple[Any, ...], dict[int, Any]] = {}
+    for provider, model, rn, v in b.rows(sql, params):
+        found.setdefault((provider, model), {})[int(rn)] = v
+    out: list[_Pair] = []
+    for (g, _), pairs in zip(models, wanted, strict=True):
+        at = found.get(g, {})
+        p50, p95 = (_interpolate(at.get(k), at.get(k + 1), f) for k, f in pairs)
+        out.append((p50, p95))
+    return out
