@@ -87,6 +87,11 @@ def _secrets(response: Response) -> list[str]:
     return response.request.secrets() if response.request is not None else []
 
 
+#: Chunks handed to the caller per step of a stream: small, so that a read bringing many
+#: events never holds them all as chunks at once (see `StreamState`).
+EMIT_BATCH = 16
+
+
 def accept_stream(
     core: Core, ctx: CallContext, call: ChatCall, cache: CacheDecision | None = None
 ) -> Callable[..., Flow[Any]]:
@@ -114,7 +119,12 @@ def accept_stream(
                             model=target.model,
                         )
                     break
-                buffered.extend(state.feed(data))
+                state.push(data)
+                buffered.extend(state.drain(until_visible=True))
+            # A batch more of the same read: an error event right behind the first content
+            # (in the same read) still fails the call over, as nothing was shown yet. The
+            # rest of the read waits in the state.
+            buffered.extend(state.drain(EMIT_BATCH))
         except BaseException as exc:
             yield Close(handle)
             if isinstance(exc, AigateError):  # an error event before content: provider text
@@ -221,15 +231,21 @@ def stream_flow(core: Core, start: StreamStart) -> StreamFlow:
     if chunks:
         stopped = (yield Emit(chunks)) is STOP
     while not stopped:
-        data = yield Read(handle)
-        if data is STOP or (isinstance(data, BaseException) and not isinstance(data, Exception)):
-            stopped = True
-            break
-        if isinstance(data, BaseException):
-            error = data
-            break
+        data = b"-"  # events already read come first; a read only when none is left
+        if not state.pending:
+            data = yield Read(handle)
+            if data is STOP or (
+                isinstance(data, BaseException) and not isinstance(data, Exception)
+            ):
+                stopped = True
+                break
+            if isinstance(data, BaseException):
+                error = data
+                break
+            if data:
+                state.push(data)
         try:
-            chunks = state.feed(data) if data else ([] if state.complete else state.end())
+            chunks = state.drain(EMIT_BATCH) if data else [] if state.complete else state.end()
         except AigateError as exc:  # an error event, a chunk that does not parse
             error = scrub_error(exc, _secrets(handle.response))
             break
@@ -237,5 +253,11 @@ def stream_flow(core: Core, start: StreamStart) -> StreamFlow:
             stopped = (yield Emit(chunks)) is STOP
         if not data:
             break
+    if stopped and error is None:
+        # The caller left with events read but not shown: their usage was still sent.
+        try:
+            state.drain()
+        except AigateError:
+            pass
     yield Close(handle)
     return (yield from finish_stream(core, start, error, cancelled=stopped))

@@ -149,9 +149,16 @@ class ChunkAccumulator:
 
 
 class StreamState:
-    """One provider stream being read: SSE bytes -> provider events -> chunks -> totals."""
+    """One provider stream being read: SSE bytes -> provider events -> chunks -> totals.
 
-    __slots__ = ("_keep", "acc", "decoder", "first_visible_at", "kept", "sse")
+    A read's bytes are split into events at once (`push`: bytes objects, cheap), but the
+    events become chunks only as the caller takes them (`drain`, a batch at a time): a
+    read that brings 200 events does not make 200 chunks the caller holds all at once.
+    Holding them promoted thousands of objects into the collector's older generations,
+    and the full collections that followed cost more than decoding the stream.
+    """
+
+    __slots__ = ("_at", "_events", "_keep", "acc", "decoder", "first_visible_at", "kept", "sse")
 
     def __init__(self, decoder: StreamDecoder, keep: bool = False) -> None:
         self.sse = SSEDecoder()
@@ -161,43 +168,75 @@ class StreamState:
         #: every chunk, when the stream is to be cached (replayed chunk for chunk)
         self.kept: list[ChatCompletionChunk] = []
         self._keep = keep
+        self._events: list[bytes | ServerSentEvent] = []  # split, not yet decoded
+        self._at = 0  # the next of them to decode
 
-    def feed(self, data: bytes) -> list[ChatCompletionChunk]:
+    @property
+    def pending(self) -> bool:
+        """Events read but not yet decoded."""
+        return self._at < len(self._events)
+
+    def push(self, data: bytes) -> None:
+        """The bytes of one read: split them into events, decoded later by `drain`."""
+        if self._at and self._at == len(self._events):
+            self._events, self._at = [], 0
+        self._events += self.sse.feed_raw(data)
+
+    def drain(
+        self, limit: int | None = None, *, until_visible: bool = False
+    ) -> list[ChatCompletionChunk]:
+        """Decode pending events into chunks: until at least ``limit`` chunks are made,
+        or (``until_visible``) the first one the caller would see, or none is left."""
         chunks: list[ChatCompletionChunk] = []
+        events, at, count = self._events, self._at, len(self._events)
         decoder = self.decoder
         # Codecs whose events are plain ``data:`` JSON parse the raw bytes of the commonest
         # event directly, one chunk at a time (the streaming hot path).
         decode_one = getattr(decoder, "decode_one", None)
         add = self.acc.add
-        for item in self.sse.feed_raw(data):
-            if decode_one is not None and isinstance(item, bytes):
-                chunk = decode_one(item)
-                if chunk is None:
-                    continue
-                if add(chunk) and self.first_visible_at is None:
-                    self.first_visible_at = time.perf_counter()
-                chunks.append(chunk)
-                continue
-            if isinstance(item, bytes):
-                item = ServerSentEvent(item.decode("utf-8", errors="replace"))
-            for chunk in decoder.decode(item):
-                if add(chunk) and self.first_visible_at is None:
-                    self.first_visible_at = time.perf_counter()
-                chunks.append(chunk)
-        if self._keep:
-            self.kept.extend(chunks)
+        try:
+            while at < count:
+                item = events[at]
+                at += 1
+                if decode_one is not None and isinstance(item, bytes):
+                    chunk = decode_one(item)
+                    if chunk is None:
+                        continue
+                    if add(chunk) and self.first_visible_at is None:
+                        self.first_visible_at = time.perf_counter()
+                    chunks.append(chunk)
+                else:
+                    if isinstance(item, bytes):
+                        item = ServerSentEvent(item.decode("utf-8", errors="replace"))
+                    for chunk in decoder.decode(item):
+                        if add(chunk) and self.first_visible_at is None:
+                            self.first_visible_at = time.perf_counter()
+                        chunks.append(chunk)
+                if until_visible and self.first_visible_at is not None:
+                    break
+                if limit is not None and len(chunks) >= limit:
+                    break
+        finally:
+            self._at = at
+            if self._keep:
+                self.kept.extend(chunks)
         return chunks
+
+    def feed(self, data: bytes) -> list[ChatCompletionChunk]:
+        """`push` then `drain` everything: the chunks those bytes complete."""
+        self.push(data)
+        return self.drain()
 
     def end(self) -> list[ChatCompletionChunk]:
         """The connection closed: decode what remains."""
-        chunks: list[ChatCompletionChunk] = []
+        chunks = self.drain()
         for event in self.sse.flush():
             for chunk in self.decoder.decode(event):
                 if self.acc.add(chunk) and self.first_visible_at is None:
                     self.first_visible_at = time.perf_counter()
                 chunks.append(chunk)
-        if self._keep:
-            self.kept.extend(chunks)
+                if self._keep:
+                    self.kept.append(chunk)
         return chunks
 
     @property
