@@ -748,21 +748,73 @@ def report_views(
     bucket: str | None = None,
 ) -> ReportViews:
     """The views of the usage report. ``bucket`` (hour, day, month) is chosen from the
-    window's data when None: hours for one day, months past 92 days, else days."""
+    window's data when None: hours for one day, months past 92 days, else days. On a SQL
+    ledger the over-time, model, provider and project views come from one grouped
+    statement (see `usage_report`), the top spenders from a ranking and their own rows."""
     window: dict[str, Any] = {"since": since, "until": until, "where": where}
-    if bucket is None:
-        days = timeseries(ledger, "day", **window)
-        bucket = "hour" if len(days) <= 1 else "month" if len(days) > 92 else "day"
+    spec = make_spec(since=since, until=until, where=where)
+    b = _backend(ledger)
+    if b is None:
+        if bucket is None:
+            days = timeseries(ledger, "day", **window)
+            bucket = "hour" if len(days) <= 1 else "month" if len(days) > 92 else "day"
+        return ReportViews(
+            overview=overview(ledger, **window),
+            bucket=bucket,
+            over_time=timeseries(ledger, bucket, by="provider", **window),
+            by_model=breakdown(ledger, "model", **window),
+            by_provider=breakdown(ledger, "provider", latency=False, **window),
+            by_project=breakdown(ledger, "project", latency=False, **window),
+            top=breakdown(ledger, top_by, top=top_n, latency=False, **window) if top_n else [],
+            top_by=top_by,
+        )
+    make_spec(group_by=(top_by,))  # a bad top_by fails before any reading
+    cells, _, bucket = _bucket_cells(b, spec, bucket)
+    by_model = _rollup(cells, ("model",), (2,))
+    if by_model:
+        out: list[tuple[Any, dict[str, Any]]] = [
+            (r.group["model"], {"requests": r.requests}) for r in by_model
+        ]
+        if b.d.name == "sqlite":
+            _sqlite_group_percentiles(ledger, b, spec, "model", out)
+        else:
+            _pg_group_percentiles(b, spec, "model", out)
+        by_model = [
+            replace(
+                r, latency_p50_ms=_float(data.get("p50")), latency_p95_ms=_float(data.get("p95"))
+            )
+            for r, (_, data) in zip(by_model, out, strict=True)
+        ]
+    top: list[SummaryRow] = []
+    groups = _top_groups(b, spec, top_by, top_n) if top_n else []
+    if groups:
+        ranked = finish(_top_rows(b, spec, top_by, groups), Spec(top=top_n))
+        top = [_strip_percentiles(r) for r in ranked]
     return ReportViews(
         overview=overview(ledger, **window),
         bucket=bucket,
-        over_time=timeseries(ledger, bucket, by="provider", **window),
-        by_model=breakdown(ledger, "model", **window),
-        by_provider=breakdown(ledger, "provider", latency=False, **window),
-        by_project=breakdown(ledger, "project", latency=False, **window),
-        top=breakdown(ledger, top_by, top=top_n, latency=False, **window) if top_n else [],
+        over_time=_rollup(cells, (bucket, "provider"), (0, 1)),
+        by_model=by_model,
+        by_provider=_rollup(cells, ("provider",), (1,)),
+        by_project=_rollup(cells, ("project",), (3,)),
+        top=top,
         top_by=top_by,
     )
+
+
+def _pg_group_percentiles(
+    b: _Backend, spec: Spec, by: str, out: list[tuple[Any, dict[str, Any]]]
+) -> None:
+    """p50 and p95 per value of ``by`` (PostgreSQL's ``percentile_cont``), into ``out``."""
+    expr, expr_params = b.d.dimension(by)
+    where_sql, params = b.where(spec, sent=True)
+    sql = (
+        f"SELECT {expr} AS g0, percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP "
+        f"(ORDER BY latency_ms) FROM {b.table}{where_sql} GROUP BY g0"
+    )
+    found = dict(b.rows(sql, [*expr_params, *params]))
+    for g, data in out:
+        data["p50"], data["p95"] = found.get(g) or (None, None)
 
 
 # -- the usage report: totals and every breakdown from one grouped statement ----------------
@@ -900,6 +952,23 @@ def _sqlite_block_cells(b: _Backend, spec: Spec, dims: Sequence[str]) -> tuple[_
     return cells, size
 
 
+def _bucket_cells(b: _Backend, spec: Spec, bucket: str | None) -> tuple[_Cells, int, str]:
+    """`_cells` by (bucket, provider, model, project), and the bucket: when None, chosen
+    from the data (hours for one day, months past 92 days, else days)."""
+    cells, size = _cells(b, spec, (bucket or "day", *_CELL))
+    if bucket is None:
+        days = len({key[0] for key in cells})
+        bucket = "hour" if days <= 1 else "month" if days > 92 else "day"
+        if bucket == "hour" and cells:
+            cells, size = _cells(b, spec, ("hour", *_CELL))
+        elif bucket == "month":  # a month is its days' prefix: 2024-05-01 -> 2024-05
+            months: _Cells = {}
+            for key, figures in cells.items():
+                _add(months, (key[0][:7], *key[1:]), figures)
+            cells = months
+    return cells, size, bucket
+
+
 def _row(
     group: Mapping[str, Any], figures: Sequence[int], pair: _Pair = (None, None)
 ) -> SummaryRow:
@@ -969,17 +1038,7 @@ def usage_report(
     if b is None:
         return _summary_usage_report(ledger, spec, where, top_by, top_n, bucket, step)
     step(f"totals, spend per {bucket or 'day'}, models, providers, projects")
-    cells, size = _cells(b, spec, (bucket or "day", *_CELL))
-    if bucket is None:
-        days = len({key[0] for key in cells})
-        bucket = "hour" if days <= 1 else "month" if days > 92 else "day"
-        if bucket == "hour" and cells:
-            cells, size = _cells(b, spec, ("hour", *_CELL))
-        elif bucket == "month":  # a month is its days' prefix: 2024-05-01 -> 2024-05
-            months: _Cells = {}
-            for key, figures in cells.items():
-                _add(months, (key[0][:7], *key[1:]), figures)
-            cells = months
+    cells, size, bucket = _bucket_cells(b, spec, bucket)
     totals = _rollup(cells, (), ())
     total = totals[0] if totals else SummaryRow(group={})
     by_model = _rollup(cells, ("provider", "model"), (1, 2))
