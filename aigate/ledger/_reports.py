@@ -528,6 +528,11 @@ def breakdown(
         else:
             rows = ledger.summary(since=spec.since, until=spec.until, group_by=[by], where=where)
         return rows if latency else [_strip_percentiles(r) for r in rows]
+    if top is not None:
+        # Ranked on cost alone, then the winners' figures and percentiles from their rows.
+        groups = _top_groups(b, spec, by, top)
+        rows = finish(_top_rows(b, spec, by, groups), spec) if groups else []
+        return rows if latency else [_strip_percentiles(r) for r in rows]
     expr, expr_params = b.d.dimension(by)
     where_sql, params = b.where(spec)
     aggs = _row_aggregates(b.d, spec)
@@ -540,8 +545,6 @@ def breakdown(
         )
     having = f" HAVING {aggs[0][1]} > 0"
     sql = f"SELECT {', '.join(select)} FROM {b.scan(spec)}{where_sql} GROUP BY g0{having}"
-    if top is not None:
-        sql += f" ORDER BY cost_nano DESC, requests DESC, g0 NULLS FIRST LIMIT {int(top)}"
     raw = b.rows(sql, [*expr_params, *params])
     out = []
     for row in raw:
