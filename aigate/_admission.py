@@ -196,9 +196,21 @@ class Admission:
         never a charge without its row. True when they do."""
         inner = getattr(ledger, "inner", ledger)  # a SafeLedger's wrapped ledger
         database = self.store.database
-        if database is not None and database == getattr(inner, "database", None):
-            self.joint = inner
-        return self.joint is not None
+        if database is None or database != getattr(inner, "database", None):
+            return False
+        prepare = getattr(inner, "prepare", None)  # PostgreSQL makes its table on first use
+        if prepare is not None:
+            try:
+                prepare()
+            except Exception as err:  # unreachable now: two commits, and its own errors later
+                logger.warning(
+                    "the ledger's table could not be prepared (%s); its rows commit apart "
+                    "from the budget's settle",
+                    type(err).__name__,
+                )
+                return False
+        self.joint = inner
+        return True
 
     def close(self) -> None:
         self.store.close()

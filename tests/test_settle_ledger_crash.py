@@ -254,6 +254,24 @@ def test_a_failed_joint_commit_settles_alone_and_writes_the_row_after(
     assert (spent, rows, ledger_nano) == (CALL_NANO, 1, CALL_NANO)
 
 
+@pytest.mark.postgres
+def test_the_first_call_on_a_new_postgres_table_is_one_commit_too(
+    postgres_dsn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The ledger's table exists before the first settle (it used to be made on the
+    ledger's first own write, so the first joint commit failed and settled alone)."""
+    with (
+        caplog.at_level("WARNING", logger="aigate.budget"),
+        _gateway(postgres_dsn, postgres_dsn) as gw,
+    ):
+        assert gw._core.admission.joint is not None
+        gw.chat.completions.create(
+            model=MODEL, messages=_messages(0), metadata={"project": "crash"}
+        )
+    assert not [r for r in caplog.records if r.levelname == "WARNING"], caplog.text
+    assert _spent_and_rows(postgres_dsn, postgres_dsn) == (CALL_NANO, 1, CALL_NANO)
+
+
 if __name__ == "__main__":
     child_settings = json.loads(Path(sys.argv[1]).read_text())
     if child_settings["mode"] == "sync":

@@ -130,6 +130,11 @@ class PostgresLedger(BaseLedger):
         commits `insert_step` in its settle's transaction."""
         return ("postgresql", hashlib.sha256(self._dsn.encode()).hexdigest())
 
+    def prepare(self) -> None:
+        """Create or migrate the table now (it is otherwise made on the first write): a
+        budget store that commits `insert_step` in its own transaction needs it there."""
+        self._connection()
+
     def insert_step(self, rec: LedgerRecord) -> tuple[str, tuple[Any, ...]]:
         """The statement `record` runs for ``rec``, for another store's transaction."""
         return self._sql.insert, encode(rec, rec.ts)
