@@ -60,8 +60,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
-from functools import cache
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -76,19 +75,25 @@ from .._models import (
 )
 from .._wire import Request, Response
 from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
+from ._common import (
+    build_request,
+    chunk,
+    dumps,
+    invalid_response,
+    load_object,
+    merge_extra,
+    parse_data_url,
+    stream_error,
+)
 from ._errors import guard_error, guard_parse, target_error
 from ._sse import ServerSentEvent
 from ._usage import usage_from_anthropic
-from .openai import _invalid, _load_object, _stream_error, build_request, dumps
 
 __all__ = [
     "JSON_TOOL",
     "THINKING_BUDGETS",
     "AnthropicCodec",
     "AnthropicStreamDecoder",
-    "chunk",
-    "merge_extra",
-    "parse_data_url",
 ]
 
 #: Name of the forced tool that carries a ``response_format`` JSON answer.
@@ -110,63 +115,6 @@ _STOP_REASONS = {
 # A 400/429 that says the organisation cannot pay: another key or provider may still work.
 _KEY_PROBLEMS = ("credit balance is too low", "specified api usage limits")
 _TOOL_ID = re.compile(r"[A-Za-z0-9_-]+")  # what Anthropic accepts as a tool_use id
-
-
-# -- helpers shared with the Gemini codec -------------------------------------------------
-
-
-def parse_data_url(url: str, field: str) -> tuple[str, str]:
-    """``data:<mime>;base64,<data>`` -> ``(mime, data)``; anything else is refused."""
-    head, sep, data = url.partition(",")
-    if not sep or not head.startswith("data:") or not head.endswith(";base64"):
-        raise InvalidRequestError(
-            f"{field}: expected an http(s) URL or a base64 data URL",
-            field=field,
-            expected="data:<mime type>;base64,<data>",
-        )
-    return head[5:-7] or "application/octet-stream", data
-
-
-def merge_extra(payload: dict[str, Any], extra: Mapping[str, Any] | None) -> None:
-    """``extra_body`` over the payload; objects merge one level deep, so an extra
-    ``generationConfig``/``metadata`` adds to the translated one instead of replacing it."""
-    if not extra:
-        return
-    for name, value in extra.items():
-        current = payload.get(name)
-        if isinstance(current, dict) and isinstance(value, Mapping):
-            payload[name] = {**current, **value}
-        else:
-            payload[name] = value
-
-
-@cache
-def _chunk_validator() -> Callable[[dict[str, Any]], ChatCompletionChunk]:
-    """``ChatCompletionChunk``'s validator, bound once: calling it directly skips pydantic's
-    per-call wrapper (a fifth of the time a translated stream spends per chunk)."""
-    if not ChatCompletionChunk.__pydantic_complete__:
-        ChatCompletionChunk.model_rebuild()
-    return ChatCompletionChunk.__pydantic_validator__.validate_python
-
-
-def chunk(
-    id: str,
-    created: int,
-    model: str,
-    choices: list[dict[str, Any]],
-    usage: Any = None,
-) -> ChatCompletionChunk:
-    """An OpenAI-shaped chunk from plain dicts (validated, so it is exactly openai's)."""
-    return _chunk_validator()(
-        {
-            "id": id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": choices,
-            "usage": usage,
-        }
-    )
 
 
 # -- request translation ------------------------------------------------------------------
@@ -538,7 +486,7 @@ class AnthropicCodec:
 
     @guard_parse
     def chat_response(self, content: bytes, target: Target) -> ChatCompletion:
-        payload = _load_object(content, target)
+        payload = load_object(content, target)
         message: dict[str, Any] = {"role": "assistant", "content": None}
         texts: list[str] = []
         reasoning: list[str] = []
@@ -598,7 +546,7 @@ class AnthropicCodec:
                 }
             )
         except ValidationError as exc:
-            raise _invalid(target, exc) from exc
+            raise invalid_response(target, exc) from exc
 
     def stream_decoder(self, call: ChatCall, target: Target) -> AnthropicStreamDecoder:
         return AnthropicStreamDecoder(target)
@@ -693,7 +641,7 @@ class AnthropicStreamDecoder:
         try:
             data = from_json(event.data)  # pydantic-core's parser: ~4x json.loads per event
         except ValueError:
-            data = _load_object(event.data.encode(), self.target)  # raises, naming the provider
+            data = load_object(event.data.encode(), self.target)  # raises, naming the provider
         if not isinstance(data, dict):
             return []
         kind = data.get("type", name)
@@ -715,7 +663,7 @@ class AnthropicStreamDecoder:
             self.finished = True
             return []
         if kind == "error" or name == "error":
-            raise _stream_error(data, self.target)
+            raise stream_error(data, self.target)
         return []  # ping, and event types newer than this decoder
 
     def _start_block(self, data: dict[str, Any]) -> list[ChatCompletionChunk]:

@@ -82,11 +82,19 @@ from .._models import (
 )
 from .._wire import Request, Response
 from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
+from ._common import (
+    build_request,
+    chunk,
+    dumps,
+    invalid_response,
+    load_object,
+    merge_extra,
+    parse_data_url,
+    stream_error,
+)
 from ._errors import guard_error, guard_parse, target_error
 from ._sse import ServerSentEvent
 from ._usage import usage_from_gemini
-from .anthropic import chunk, merge_extra, parse_data_url
-from .openai import _invalid, _load_object, _stream_error, build_request, dumps
 
 __all__ = ["THINKING_BUDGETS", "GeminiCodec", "GeminiStreamDecoder"]
 
@@ -524,7 +532,7 @@ class GeminiCodec:
 
     @guard_parse
     def chat_response(self, content: bytes, target: Target) -> ChatCompletion:
-        payload = _load_object(content, target)
+        payload = load_object(content, target)
         response_id = str(payload.get("responseId") or f"gemini-{uuid.uuid4().hex}")
         choices = []
         for position, candidate in enumerate(payload.get("candidates") or ()):
@@ -557,7 +565,7 @@ class GeminiCodec:
                 }
             )
         except ValidationError as exc:
-            raise _invalid(target, exc) from exc
+            raise invalid_response(target, exc) from exc
 
     def stream_decoder(self, call: ChatCall, target: Target) -> GeminiStreamDecoder:
         return GeminiStreamDecoder(target)
@@ -621,7 +629,7 @@ class GeminiCodec:
 
     @guard_parse
     def embeddings_response(self, content: bytes, target: Target) -> CreateEmbeddingResponse:
-        payload = _load_object(content, target)
+        payload = load_object(content, target)
         data = []
         for i, embedding in enumerate(payload.get("embeddings") or ()):
             values = embedding.get("values") if isinstance(embedding, Mapping) else None
@@ -638,7 +646,7 @@ class GeminiCodec:
                 }
             )
         except ValidationError as exc:
-            raise _invalid(target, exc) from exc
+            raise invalid_response(target, exc) from exc
 
     # -- audio -----------------------------------------------------------------------------
 
@@ -680,11 +688,11 @@ class GeminiStreamDecoder:
         try:
             payload = from_json(event.data)  # pydantic-core's parser: ~4x json.loads per event
         except ValueError:
-            payload = _load_object(event.data.encode(), self.target)  # raises, naming the provider
+            payload = load_object(event.data.encode(), self.target)  # raises, naming the provider
         if not isinstance(payload, dict):
             return []
         if "error" in payload or event.event == "error":
-            raise _stream_error(payload, self.target)
+            raise stream_error(payload, self.target)
         if not self._id:
             self._id = str(payload.get("responseId") or f"gemini-{uuid.uuid4().hex}")
             self._model = payload.get("modelVersion") or self._model

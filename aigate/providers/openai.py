@@ -3,7 +3,6 @@ DeepSeek, and any OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,7 +12,6 @@ from .._exceptions import (
     APIResponseValidationError,
     APIStatusError,
     InvalidRequestError,
-    StreamError,
 )
 from .._models import (
     ChatCompletion,
@@ -22,12 +20,19 @@ from .._models import (
     Transcription,
     Usage,
 )
-from .._wire import Request, Response, Timeout, TimeoutLike, add_query, multipart
+from .._wire import Request, Response, multipart
 from ._base import ChatCall, EmbeddingsCall, Target, TranscriptionCall
+from ._common import (
+    build_request,
+    dumps,
+    invalid_response,
+    load_object,
+    stream_error,
+)
 from ._errors import guard_error, guard_parse, target_error
 from ._sse import ServerSentEvent
 
-__all__ = ["OpenAICodec", "build_request", "dumps"]
+__all__ = ["OpenAICodec"]
 
 _FINISH_REASONS = {"stop", "length", "tool_calls", "content_filter", "function_call"}
 # What some OpenAI-compatible servers send instead of OpenAI's finish reasons.
@@ -40,49 +45,6 @@ _FINISH_ALIASES = {
     "error": "stop",
 }
 _JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
-
-
-def dumps(payload: Any) -> bytes:
-    """Compact JSON bytes, UTF-8 kept as is (smaller bodies, same meaning). A value JSON
-    cannot carry (bytes, a set, an object) is the caller's error, raised before sending."""
-    try:
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    except (TypeError, ValueError) as exc:
-        raise InvalidRequestError(
-            f"the request body is not JSON-serialisable: {exc}",
-            expected="JSON values (str, int, float, bool, None, lists, dicts)",
-        ) from None
-
-
-def build_request(
-    method: str,
-    url: str,
-    *,
-    headers: dict[str, str],
-    target: Target,
-    extra_headers: Mapping[str, str] | None,
-    extra_query: Mapping[str, Any] | None,
-    timeout: TimeoutLike | None,
-    content: bytes = b"",
-    stream: bool = False,
-) -> Request:
-    """A neutral :class:`~aigate._wire.Request` with the provider's headers, the call's
-    extras and its timeout (the call's, else the provider's)."""
-    provider = target.provider
-    if provider.headers:
-        headers = {**provider.headers, **headers}
-    if extra_headers:
-        headers.update(extra_headers)
-    return Request(
-        method,
-        add_query(url, extra_query),
-        headers=headers,
-        content=content,
-        timeout=Timeout.of(timeout) if timeout is not None else provider.timeout,
-        stream=stream,
-        provider=provider.name,
-        model=target.model,
-    )
 
 
 def _fix_finish_reasons(payload: Any) -> Any:
@@ -160,11 +122,11 @@ class OpenAICodec:
         try:
             return ChatCompletion.model_validate_json(content)
         except ValidationError as exc:
-            payload = _load_object(content, target)
+            payload = load_object(content, target)
             try:
                 return ChatCompletion.model_validate(_fix_finish_reasons(payload))
             except ValidationError:
-                raise _invalid(target, exc) from exc
+                raise invalid_response(target, exc) from exc
 
     def stream_decoder(self, call: ChatCall, target: Target) -> OpenAIStreamDecoder:
         return OpenAIStreamDecoder(target)
@@ -195,7 +157,7 @@ class OpenAICodec:
         try:
             result = CreateEmbeddingResponse.model_validate_json(content)
         except ValidationError as exc:
-            raise _invalid(target, exc) from exc
+            raise invalid_response(target, exc) from exc
         # One vector per input, indexed 0..n-1 (the count itself is checked against the
         # request by aigate._validate.check_embeddings).
         if sorted(item.index for item in result.data) != list(range(len(result.data))):
@@ -254,7 +216,7 @@ class OpenAICodec:
             try:
                 return Transcription.model_validate_json(content)
             except ValidationError as exc:
-                raise _invalid(target, exc) from exc
+                raise invalid_response(target, exc) from exc
         return Transcription(text=content.decode("utf-8", errors="replace"))
 
 
@@ -279,7 +241,7 @@ class OpenAIStreamDecoder:
 
     def decode(self, event: ServerSentEvent) -> list[ChatCompletionChunk]:
         if event.event == "error":
-            raise _stream_error(_load_object(event.data.encode(), self.target), self.target)
+            raise stream_error(load_object(event.data.encode(), self.target), self.target)
         return self.decode_data(event.data)
 
     def decode_data(self, data: str | bytes) -> list[ChatCompletionChunk]:
@@ -297,17 +259,17 @@ class OpenAIStreamDecoder:
             chunk = self._validate(data)
         except ValidationError as exc:
             raw = data.encode() if isinstance(data, str) else data
-            payload = _load_object(raw, self.target)
+            payload = load_object(raw, self.target)
             if isinstance(payload.get("error"), Mapping):  # a bare {"error": {...}} event
-                raise _stream_error(payload, self.target) from None
+                raise stream_error(payload, self.target) from None
             try:
                 chunk = ChatCompletionChunk.model_validate(_fix_finish_reasons(payload))
             except ValidationError:
-                raise _invalid(self.target, exc) from exc
+                raise invalid_response(self.target, exc) from exc
         extra = chunk.__pydantic_extra__
         if extra:
             if isinstance(extra.get("error"), Mapping):  # OpenRouter: an error in a chunk
-                raise _stream_error(extra, self.target)
+                raise stream_error(extra, self.target)
             # Groq's older streams put the usage in the last chunk's `x_groq`
             groq = extra.get("x_groq")
             if (
@@ -318,7 +280,7 @@ class OpenAIStreamDecoder:
                 try:
                     chunk.usage = Usage.model_validate(groq["usage"])
                 except ValidationError as exc:
-                    raise _invalid(self.target, exc) from exc
+                    raise invalid_response(self.target, exc) from exc
         return chunk
 
 
@@ -358,52 +320,3 @@ def _short_ids(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         fixed.append(message)
     return fixed
-
-
-def _load_object(content: bytes, target: Target) -> dict[str, Any]:
-    try:
-        payload = json.loads(content)
-    except ValueError as exc:
-        raise APIResponseValidationError(
-            f"{target.provider.name} sent a body that is not JSON",
-            provider=target.provider.name,
-            model=target.model,
-        ) from exc
-    if not isinstance(payload, dict):
-        raise APIResponseValidationError(
-            f"{target.provider.name} sent JSON that is not an object",
-            provider=target.provider.name,
-            model=target.model,
-        )
-    return payload
-
-
-def _invalid(target: Target, exc: ValidationError) -> APIResponseValidationError:
-    where = ", ".join(
-        ".".join(str(p) for p in err["loc"]) + f" ({err['msg']})" for err in exc.errors()[:3]
-    )
-    return APIResponseValidationError(
-        f"{target.provider.name} sent a response aigate cannot read: {where}",
-        provider=target.provider.name,
-        model=target.model,
-    )
-
-
-def _stream_error(payload: Mapping[str, Any], target: Target) -> StreamError:
-    error = payload.get("error", payload)
-    message = "stream error"
-    code = type_ = None
-    if isinstance(error, Mapping):
-        message = str(error.get("message", message))
-        code = str(error["code"]) if error.get("code") is not None else None
-        type_ = str(error["type"]) if error.get("type") is not None else None
-    elif isinstance(error, str):
-        message = error
-    return StreamError(
-        f"{target.provider.name} sent an error mid-stream: {message}",
-        body=error,
-        provider=target.provider.name,
-        model=target.model,
-        code=code,
-        type=type_,
-    )

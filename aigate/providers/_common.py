@@ -1,0 +1,180 @@
+"""What the codecs share: request building, JSON bodies, response and stream errors, the
+OpenAI chunk every translated stream produces, and Anthropic/Gemini request helpers.
+
+Public names in a private module: a codec imports them from here, never another codec's
+private helpers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from .._exceptions import APIResponseValidationError, InvalidRequestError, StreamError
+from .._models import ChatCompletionChunk
+from .._wire import Request, Timeout, TimeoutLike, add_query
+from ._base import Target
+
+__all__ = [
+    "build_request",
+    "chunk",
+    "dumps",
+    "invalid_response",
+    "load_object",
+    "merge_extra",
+    "parse_data_url",
+    "stream_error",
+]
+
+
+def dumps(payload: Any) -> bytes:
+    """Compact JSON bytes, UTF-8 kept as is (smaller bodies, same meaning). A value JSON
+    cannot carry (bytes, a set, an object) is the caller's error, raised before sending."""
+    try:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(
+            f"the request body is not JSON-serialisable: {exc}",
+            expected="JSON values (str, int, float, bool, None, lists, dicts)",
+        ) from None
+
+
+def build_request(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    target: Target,
+    extra_headers: Mapping[str, str] | None,
+    extra_query: Mapping[str, Any] | None,
+    timeout: TimeoutLike | None,
+    content: bytes = b"",
+    stream: bool = False,
+) -> Request:
+    """A neutral :class:`~aigate._wire.Request` with the provider's headers, the call's
+    extras and its timeout (the call's, else the provider's)."""
+    provider = target.provider
+    if provider.headers:
+        headers = {**provider.headers, **headers}
+    if extra_headers:
+        headers.update(extra_headers)
+    return Request(
+        method,
+        add_query(url, extra_query),
+        headers=headers,
+        content=content,
+        timeout=Timeout.of(timeout) if timeout is not None else provider.timeout,
+        stream=stream,
+        provider=provider.name,
+        model=target.model,
+    )
+
+
+def load_object(content: bytes, target: Target) -> dict[str, Any]:
+    """A JSON object body, or `APIResponseValidationError` naming the provider."""
+    try:
+        payload = json.loads(content)
+    except ValueError as exc:
+        raise APIResponseValidationError(
+            f"{target.provider.name} sent a body that is not JSON",
+            provider=target.provider.name,
+            model=target.model,
+        ) from exc
+    if not isinstance(payload, dict):
+        raise APIResponseValidationError(
+            f"{target.provider.name} sent JSON that is not an object",
+            provider=target.provider.name,
+            model=target.model,
+        )
+    return payload
+
+
+def invalid_response(target: Target, exc: ValidationError) -> APIResponseValidationError:
+    """A response that fails its model: the first three problems, by field."""
+    where = ", ".join(
+        ".".join(str(p) for p in err["loc"]) + f" ({err['msg']})" for err in exc.errors()[:3]
+    )
+    return APIResponseValidationError(
+        f"{target.provider.name} sent a response aigate cannot read: {where}",
+        provider=target.provider.name,
+        model=target.model,
+    )
+
+
+def stream_error(payload: Mapping[str, Any], target: Target) -> StreamError:
+    """An error event (OpenAI's, Anthropic's or Gemini's shape) as a `StreamError`."""
+    error = payload.get("error", payload)
+    message = "stream error"
+    code = type_ = None
+    if isinstance(error, Mapping):
+        message = str(error.get("message", message))
+        code = str(error["code"]) if error.get("code") is not None else None
+        type_ = str(error["type"]) if error.get("type") is not None else None
+    elif isinstance(error, str):
+        message = error
+    return StreamError(
+        f"{target.provider.name} sent an error mid-stream: {message}",
+        body=error,
+        provider=target.provider.name,
+        model=target.model,
+        code=code,
+        type=type_,
+    )
+
+
+def parse_data_url(url: str, field: str) -> tuple[str, str]:
+    """``data:<mime>;base64,<data>`` -> ``(mime, data)``; anything else is refused."""
+    head, sep, data = url.partition(",")
+    if not sep or not head.startswith("data:") or not head.endswith(";base64"):
+        raise InvalidRequestError(
+            f"{field}: expected an http(s) URL or a base64 data URL",
+            field=field,
+            expected="data:<mime type>;base64,<data>",
+        )
+    return head[5:-7] or "application/octet-stream", data
+
+
+def merge_extra(payload: dict[str, Any], extra: Mapping[str, Any] | None) -> None:
+    """``extra_body`` over the payload; objects merge one level deep, so an extra
+    ``generationConfig``/``metadata`` adds to the translated one instead of replacing it."""
+    if not extra:
+        return
+    for name, value in extra.items():
+        current = payload.get(name)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            payload[name] = {**current, **value}
+        else:
+            payload[name] = value
+
+
+@cache
+def _chunk_validator() -> Callable[[dict[str, Any]], ChatCompletionChunk]:
+    """``ChatCompletionChunk``'s validator, bound once: calling it directly skips pydantic's
+    per-call wrapper (a fifth of the time a translated stream spends per chunk)."""
+    if not ChatCompletionChunk.__pydantic_complete__:
+        ChatCompletionChunk.model_rebuild()
+    return ChatCompletionChunk.__pydantic_validator__.validate_python
+
+
+def chunk(
+    id: str,
+    created: int,
+    model: str,
+    choices: list[dict[str, Any]],
+    usage: Any = None,
+) -> ChatCompletionChunk:
+    """An OpenAI-shaped chunk from plain dicts (validated, so it is exactly openai's)."""
+    return _chunk_validator()(
+        {
+            "id": id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": choices,
+            "usage": usage,
+        }
+    )
