@@ -102,6 +102,7 @@ class _BaseGateway:
         hooks: Any = None,
         observer: Any = None,
         tracing: bool = False,
+        clock: Callable[[], float] | None = None,
         **settings: Any,
     ) -> None:
         if config is None:
@@ -110,6 +111,8 @@ class _BaseGateway:
             base = load_config(config).model_dump(exclude_unset=True)
             config = {**base, **settings}
         self._core = GatewayCore(load_config(config))
+        if clock is not None:  # breakers, cooldowns and rate windows read it (tests: FakeClock)
+            self._core.router.clock = clock
         if observer is None and (hooks is not None or tracing):
             from .observe import Observer
 
@@ -159,7 +162,10 @@ class Gateway(_BaseGateway):
     ``http="httpx"`` (the default) or ``"httpx2"`` picks the HTTP engine; ``transport`` or
     ``http_client`` inject an httpx or httpx2 transport/client (tests: MockTransport,
     respx, :class:`aigate.testing.FakeTransport`), which selects its library's engine;
-    otherwise the gateway owns one pooled client, closed by :meth:`close`.
+    otherwise the gateway owns one pooled client, closed by :meth:`close`. ``sleep`` (what
+    a retry waits with) and ``clock`` (what breakers, cooldowns and rate windows read) are
+    there for tests: ``Gateway(..., sleep=clock.sleep, clock=clock)`` with a
+    :class:`aigate.testing.FakeClock` runs retries and backoff in no real time.
     """
 
     _asynchronous: ClassVar[bool] = False
@@ -171,9 +177,10 @@ class Gateway(_BaseGateway):
         transport: SyncTransport | None = None,
         http_client: SyncClient | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
         **settings: Any,
     ) -> None:
-        super().__init__(config, **settings)
+        super().__init__(config, clock=clock, **settings)
         engine = drivers.choose(
             self.config.http, _injected(transport, http_client), asynchronous=False
         )
@@ -362,9 +369,10 @@ class AsyncGateway(_BaseGateway):
         transport: AsyncTransport | None = None,
         http_client: AsyncClient | None = None,
         sleep: Callable[[float], Any] | None = None,
+        clock: Callable[[], float] | None = None,
         **settings: Any,
     ) -> None:
-        super().__init__(config, **settings)
+        super().__init__(config, clock=clock, **settings)
         engine = drivers.choose(
             self.config.http, _injected(transport, http_client), asynchronous=True
         )
@@ -425,6 +433,11 @@ class AsyncGateway(_BaseGateway):
     @messages.setter
     def messages(self, surface: AsyncMessages) -> None:
         self._messages = surface  # a stand-in (tests, wrappers)
+
+    async def ahealth(self) -> Health:
+        """`health` without blocking the event loop: a shared (Redis) health store is read
+        with its async client. (``health()`` reads it with a blocking call.)"""
+        return await self._core.router.ahealth()
 
     def for_key(self, secret: str) -> AsyncKeyedView:
         """A view of this gateway whose calls run as the virtual key ``secret`` (the same as

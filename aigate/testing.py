@@ -68,13 +68,15 @@ class _Done:
 class FakeClock:
     """Time for tests: ``time()`` reads it, ``sleep()`` records and advances it at once.
 
-    ``clock.install(gw)`` makes a Gateway or AsyncGateway sleep on it and its router read
-    it, so retries, backoff, breakers and deadlines run in no real time::
+    Hand it to a Gateway or AsyncGateway as its ``sleep`` and ``clock`` and retries,
+    backoff, breakers and cooldowns run in no real time::
 
         clock = FakeClock()
-        clock.install(gw)
+        gw = aigate.Gateway(..., sleep=clock.sleep, clock=clock)
         gw.chat.completions.create(...)
         clock.sleeps  # [2.0]: the Retry-After it honoured
+
+    ``clock.install(gw)`` does the same to a gateway that already exists.
     """
 
     def __init__(self, start: float = 1_700_000_000.0) -> None:

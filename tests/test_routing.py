@@ -786,8 +786,64 @@ def _redis_gateway(cls: Any, redis_url: str, fault: FakeTransport, clock: FakeCl
     return gw
 
 
+def test_clock_and_sleep_are_constructor_parameters(mode: str) -> None:
+    """FakeClock goes in through public parameters (issue 12: it patched private ones)."""
+    clock = FakeClock()
+    fault = FaultTransport({"model-a": [error(503), error(503)], "model-b": ["b"]})
+    cls = aigate.Gateway if mode == "sync" else aigate.AsyncGateway
+    gw = cls(
+        providers=two_targets(),
+        routes={"main": ["alpha/model-a", "beta/model-b"]},
+        router={"breaker": {"failures": 2, "cooldown_s": 30}, "retry": {"retries": 1}},
+        transport=fault,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    assert gw._core.router.clock == clock
+    if mode == "sync":
+        gw.chat.completions.create(model="main", messages=HI)
+        state = gw.health().targets["alpha/model-a"]
+        gw.close()
+    else:
+        import asyncio
+
+        async def run() -> Any:
+            await gw.chat.completions.create(model="main", messages=HI)
+            health = await gw.ahealth()
+            await gw.aclose()
+            return health.targets["alpha/model-a"]
+
+        state = asyncio.run(run())
+    assert clock.sleeps  # the retry waited on the fake clock, in no real time
+    assert state.state == "open" and state.open_until == pytest.approx(clock.now + 30, abs=5)
+
+
 @pytest.mark.redis
 class TestSharedHealth:
+    def test_async_health_reads_redis_without_blocking(
+        self, redis_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """AsyncGateway.ahealth() awaits the shared store (health() made a blocking call)."""
+        import asyncio
+
+        async def main() -> None:
+            clock = FakeClock()
+            fault = FaultTransport({"model-a": [error(503)], "model-b": ["b"]})
+            gw = _redis_gateway(aigate.AsyncGateway, redis_url, fault, clock)
+            await gw.chat.completions.create(model="main", messages=HI)
+            store = gw._core.router.store
+
+            def blocking(names: Any) -> Any:
+                raise AssertionError("a blocking Redis read inside the event loop")
+
+            monkeypatch.setattr(store, "states", blocking)
+            health = await gw.ahealth()
+            assert health.targets["alpha/model-a"].state == "open"
+            await gw._core.router.aclose()
+            await gw.aclose()
+
+        asyncio.run(main())
+
     def test_breakers_are_shared_through_redis(self, redis_url: str) -> None:
         """A breaker opened by one gateway is seen by another (another process, in effect)."""
         clock = FakeClock()

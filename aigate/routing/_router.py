@@ -25,7 +25,7 @@ from ..config import (
     config_error,
 )
 from ._features import CallFacts, Features, compile_condition
-from ._health import BreakerSettings, HealthStore, MemoryHealthStore
+from ._health import BreakerSettings, BreakerState, HealthStore, MemoryHealthStore
 from ._keys import KeyPool
 from ._policies import Candidate, KeyStrategy, Strategy, TargetStats, make_strategy
 
@@ -517,11 +517,23 @@ class Router:
 
     # -- inspection -----------------------------------------------------------------------
 
+    def _health_names(self) -> list[str]:
+        return [*self.stats, *(n for pool in self.pools.values() for n in pool.names)]
+
     def health(self) -> Health:
         """Every target this router has seen and every key, with breaker states."""
+        return self._health(self.store.states(self._health_names()))
+
+    async def ahealth(self) -> Health:
+        """`health`, reading a shared (Redis) store without blocking the event loop."""
+        astates = getattr(self.store, "astates", None)
+        names = self._health_names()
+        states = await astates(names) if astates is not None else self.store.states(names)
+        return self._health(states)
+
+    def _health(self, states: Mapping[str, BreakerState]) -> Health:
+        """The health report from the breakers' ``states`` (a pure assembly)."""
         names = list(self.stats)
-        key_names = [n for pool in self.pools.values() for n in pool.names]
-        states = self.store.states([*names, *key_names])
         targets = {}
         for name in names:
             b = states.get(name)
