@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -176,41 +177,58 @@ def test_top_spenders_by_any_dimension(ledger: BaseLedger, top_by: str) -> None:
 # -- how many statements ------------------------------------------------------------------
 
 
-def _statements(led: SQLiteLedger, **kwargs: Any) -> tuple[Report, list[str]]:
+def _statements(
+    led: SQLiteLedger, monkeypatch: pytest.MonkeyPatch, **kwargs: Any
+) -> tuple[Report, list[str]]:
+    """A report's statements, on the ledger's connection and any other the report opens
+    (the top spenders are ranked on a second one, alongside the grouping)."""
     views.ensure_indexes(led)  # once per ledger and process: not part of a report
     seen: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kw: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kw)
+        conn.set_trace_callback(seen.append)
+        return conn
+
     conn = led._connection()
     conn.set_trace_callback(seen.append)
+    monkeypatch.setattr(sqlite3, "connect", traced)
     try:
         report = collect_report(led, **kwargs)
         render_html(report)
     finally:
+        monkeypatch.undo()
         conn.set_trace_callback(None)
     return report, seen
 
 
-def test_a_report_is_a_handful_of_statements(tmp_path: Path) -> None:
+def test_a_report_is_a_handful_of_statements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Five statements at most, however many sections: before, seven ``summary()`` window
     passes (one per section, each ranking every row for its percentiles)."""
     led = SQLiteLedger(tmp_path / "ledger.db")
     for rec in records():
         led.record(rec)
-    _, seen = _statements(led)
+    _, seen = _statements(led, monkeypatch)
     assert len(seen) <= 5, "\n".join(seen)
     # No statement ranks the whole window: only the top spenders' own rows are sorted.
     ranked = [s for s in seen if "ROW_NUMBER()" in s]
     assert len(ranked) <= 1 and all("WHERE (g0 IN (" in s for s in ranked), ranked
     # and a window or a filter costs no more statements
-    _, seen = _statements(led, since=T0 + timedelta(days=1), where={"meta:team": "x"})
+    _, seen = _statements(led, monkeypatch, since=T0 + timedelta(days=1), where={"meta:team": "x"})
     assert len(seen) <= 5, "\n".join(seen)
     led.close()
 
 
-def test_the_window_percentiles_walk_the_latency_index(tmp_path: Path) -> None:
+def test_the_window_percentiles_walk_the_latency_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     led = SQLiteLedger(tmp_path / "ledger.db")
     for rec in records():
         led.record(rec)
-    _, seen = _statements(led)
+    _, seen = _statements(led, monkeypatch)
     walks = [s for s in seen if "INDEXED BY aigate_ledger_latency_ts_idx" in s]
     assert walks, "\n".join(seen)
     plan = " ".join(str(row) for row in led._connection().execute(f"EXPLAIN QUERY PLAN {walks[0]}"))
@@ -233,4 +251,46 @@ def test_the_page_is_unchanged_in_content(tmp_path: Path) -> None:
     p95s = re.findall(r'<td class="n">([\d,]+) ms</td>', top)
     want = [f"{r.latency_p95_ms:,.0f}" for r in led.top_spenders("user", 10)]
     assert p95s == want
+    led.close()
+
+
+# -- the ranking on a second connection -----------------------------------------------------
+
+
+def test_without_a_second_connection_the_report_is_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The top spenders are ranked on a second connection to the file, alongside the
+    grouping; an in-memory database has none, and a file that cannot be opened twice
+    falls back to the ledger's own connection: the same report either way."""
+    led = SQLiteLedger(tmp_path / "ledger.db")
+    memory = SQLiteLedger(":memory:")
+    for rec in records():
+        led.record(rec)
+        memory.record(rec)
+    want = collect_report(led)
+    assert collect_report(memory).top == want.top == led.top_spenders("user", 10)
+
+    def refuse(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    got = collect_report(led)
+    monkeypatch.undo()
+    assert (got.top, got.totals, got.by_model) == (want.top, want.totals, want.by_model)
+    led.close()
+    memory.close()
+
+
+def test_a_failed_ranking_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    led = SQLiteLedger(tmp_path / "ledger.db")
+    for rec in records(50):
+        led.record(rec)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ranking failed")
+
+    monkeypatch.setattr(views, "_top_groups", broken)
+    with pytest.raises(RuntimeError, match="ranking failed"):
+        collect_report(led)
     led.close()

@@ -7,14 +7,16 @@ Each runs as one SQL statement on a SQL ledger and in Python (with the same rule
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import math
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ._record import TOKEN_FIELDS, UTC, LedgerRecord, SummaryRow
 from ._spec import (
@@ -29,6 +31,7 @@ from ._sql import COLUMN_LIST, decode
 from ._sqlite import SQLiteLedger
 
 logger = logging.getLogger("aigate.ledger")
+_T = TypeVar("_T")
 
 # -- the dashboard's views: one SQL statement each on SQLite and PostgreSQL ----------------
 #
@@ -120,6 +123,9 @@ class _Backend:
         self.rows = rows
         self.execute = execute
         self.indexed = False  # the INDEXES exist (a read-only file may lack them)
+        #: Opens a second connection to the same database, as (backend, close), for a
+        #: statement run alongside another (a SQLite file); None: one at a time.
+        self.side: Callable[[], tuple[_Backend, Callable[[], None]]] | None = None
 
     def scan(self, spec: Spec) -> str:
         """The table for an aggregate over a range. SQLite's planner, left alone, may walk
@@ -172,6 +178,22 @@ def _backend(ledger: Any) -> _Backend | None:
 
         backend = _Backend(lite._sql.d, lite._sql.table, lite_rows, lite_rows)
         _ensure(backend, ("sqlite", lite.path, lite._sql.table))
+        if lite.path != ":memory:" and not lite.path.startswith("file:"):
+
+            def side() -> tuple[_Backend, Callable[[], None]]:
+                conn = sqlite3.connect(
+                    lite.path, timeout=5.0, isolation_level=None, check_same_thread=False
+                )
+
+                def side_rows(sql: str, params: Sequence[Any]) -> list[Any]:
+                    rows: list[Any] = conn.execute(sql, params).fetchall()
+                    return rows
+
+                other = _Backend(lite._sql.d, lite._sql.table, side_rows, side_rows)
+                other.indexed = backend.indexed
+                return other, conn.close
+
+            backend.side = side
         return backend
     if type(ledger).__name__ == "PostgresLedger" and hasattr(ledger, "_rows"):
         pg = ledger
@@ -955,6 +977,47 @@ def _sqlite_block_cells(b: _Backend, spec: Spec, dims: Sequence[str]) -> tuple[_
     return cells, size
 
 
+def _aside(b: _Backend, fn: Callable[[_Backend], _T]) -> Callable[[], _T]:
+    """Start ``fn`` on a second connection to the ledger's database, in a thread (SQLite
+    steps a statement without Python's lock held: two statements use two cores); the
+    returned callable waits for its answer. Without a second connection (an in-memory
+    database) or if one cannot be opened, ``fn`` runs on the ledger's own, when called."""
+    open_side = b.side
+    if open_side is None:
+        return lambda: fn(b)
+    done: list[Any] = []
+
+    def run() -> None:
+        try:
+            side, close = open_side()
+        except sqlite3.Error as exc:
+            done.append(exc)
+            return
+        try:
+            done.append(("ok", fn(side)))
+        except BaseException as exc:  # re-raised by the waiter
+            done.append(("error", exc))
+        finally:
+            close()
+
+    thread = threading.Thread(target=run, name="aigate-report", daemon=True)
+    thread.start()
+
+    def wait() -> _T:
+        thread.join()
+        outcome = done[0]
+        if isinstance(outcome, sqlite3.Error):
+            logger.debug("no second connection for the report; one at a time", exc_info=outcome)
+            return fn(b)
+        kind, value = outcome
+        if kind == "error":
+            raise value
+        result: _T = value
+        return result
+
+    return wait
+
+
 def _bucket_cells(b: _Backend, spec: Spec, bucket: str | None) -> tuple[_Cells, int, str]:
     """`_cells` by (bucket, provider, model, project), and the bucket: when None, chosen
     from the data (hours for one day, months past 92 days, else days)."""
@@ -1040,18 +1103,25 @@ def usage_report(
     b = _backend(ledger)
     if b is None:
         return _summary_usage_report(ledger, spec, where, top_by, top_n, bucket, step)
+    ranking: Callable[[], list[tuple[Any, int]]] | None = None
+    if top_n > 0 and top_by not in _CELL:
+        step("top spenders")  # ranked alongside the grouping, on a second connection
+        ranking = _aside(b, lambda side: _top_groups(side, spec, top_by, top_n))
     step(f"totals, spend per {bucket or 'day'}, models, providers, projects")
-    cells, size, bucket = _bucket_cells(b, spec, bucket)
+    try:
+        cells, size, bucket = _bucket_cells(b, spec, bucket)
+    except BaseException:
+        if ranking is not None:
+            with contextlib.suppress(Exception):
+                ranking()  # its connection is closed before this raises
+        raise
+    groups = ranking() if ranking is not None else []
     totals = _rollup(cells, (), ())
     total = totals[0] if totals else SummaryRow(group={})
     by_model = _rollup(cells, ("provider", "model"), (1, 2))
-    groups: list[tuple[Any, int]] = []
     if top_n > 0 and top_by in _CELL:
         ranked = _rollup(cells, (top_by,), (1 + _CELL.index(top_by),), top=top_n)
         groups = [(r.group[top_by], r.requests) for r in ranked]
-    elif top_n > 0 and total.requests:
-        step("top spenders")
-        groups = _top_groups(b, spec, top_by, top_n)
     top: list[SummaryRow] = []
     if groups:
         step("top spenders' calls")
