@@ -39,7 +39,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._effects import Call, Flow, Sleep
 from ._exceptions import AigateError, InvalidRequestError, RateLimited
@@ -47,7 +47,9 @@ from ._exceptions import AigateError, InvalidRequestError, RateLimited
 if TYPE_CHECKING:
     from ._context import CallContext, Core
     from ._models import Usage
+    from .budget import RateLimiter
     from .config import BudgetConfig
+    from .ledger import LedgerRecord, SharedLedger
     from .providers._base import Target
 
 __all__ = [
@@ -178,7 +180,7 @@ class Admission:
         # An unreachable store follows each limit's fail_open: admit against a per-process
         # budget and log, or refuse with BudgetStoreUnavailable (the default).
         self.store = FailSafeBudgetStore(open_budget_store(config.store))
-        self.limiter: Any = None
+        self.limiter: RateLimiter | None = None
         if config.rate_limits or core.config.keys is not None:  # keys may carry rate limits
             if config.rate_store and config.rate_store.startswith(("redis://", "rediss://")):
                 from .budget import RedisRateLimiter
@@ -187,9 +189,9 @@ class Admission:
             else:
                 self.limiter = MemoryRateLimiter()
         self._unpriced_warned: set[str] = set()
-        self.joint: Any = None  # a ledger whose rows commit with the settle (see join)
+        self.joint: SharedLedger | None = None  # its rows commit with the settle (see join)
 
-    def join(self, ledger: Any) -> bool:
+    def join(self, ledger: object) -> bool:
         """Commit ``ledger``'s row of each call in the transaction that settles the call's
         budget, when the two share one database (the same SQLite file at the same
         durability, or the same PostgreSQL DSN): a crash then leaves both or neither,
@@ -209,7 +211,7 @@ class Admission:
                     type(err).__name__,
                 )
                 return False
-        self.joint = inner
+        self.joint = cast("SharedLedger", inner)  # same database: it has insert_step
         return True
 
     def close(self) -> None:
@@ -405,6 +407,7 @@ class Admission:
 
     def _rate_limits(self, ctx: CallContext, reservation: Reservation) -> Flow[None]:
         limiter = self.limiter
+        assert limiter is not None  # made whenever rules or virtual keys (their limits) exist
         waited = 0.0
         rules = [(r.scope, r.rpm, r.tpm) for r in self.config.rate_limits]
         for scope, rpm, tpm in [*rules, *ctx.rate_limits]:
@@ -443,6 +446,8 @@ class Admission:
 
     def _release_limits(self, reservation: Reservation) -> Flow[None]:
         limiter = self.limiter
+        if limiter is None:
+            return
         for key, ticket in reservation.limits:
             yield Call(limiter.release, limiter.arelease, (key, ticket))
         reservation.limits = []
@@ -454,7 +459,7 @@ class Admission:
         cost: Decimal | None,
         usage: Usage | None,
         target_name: str | None,
-        record: Any = None,
+        record: LedgerRecord | None = None,
     ) -> Flow[bool]:
         """Charge what the call really cost (0 when it failed) and release the rest. With
         the call's ledger ``record`` and a joined ledger (`join`), the row commits in the

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ._effects import Call, Close, Read, Send, Sleep
 from ._exceptions import (
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ._context import CallContext
     from ._effects import Flow
     from .providers._base import ApiKey, Target
-    from .routing._health import HealthStore, Outcome
+    from .routing._health import HealthStore, Outcome, RemoteHealthStore
     from .routing._policies import Candidate
 
 __all__ = ["attempts"]
@@ -60,7 +60,8 @@ _FAILURE_PENALTY_MS = 1000.0
 def _check(store: HealthStore, name: str, now: float) -> Flow[float]:
     if not store.remote:
         return store.check(name, now)
-    result = yield Call(store.check, store.acheck, (name, now))  # type: ignore[attr-defined]
+    shared = cast("RemoteHealthStore", store)
+    result = yield Call(shared.check, shared.acheck, (name, now))
     if isinstance(result, BaseException):
         _store_down(store, result)
         return 0.0  # an outage of the health store reads healthy: it never blocks calls
@@ -92,7 +93,8 @@ def _record(
     if not store.remote:
         store.record(name, outcome, now, cooldown, reason)
         return
-    result = yield Call(store.record, store.arecord, (name, outcome, now, cooldown, reason))  # type: ignore[attr-defined]
+    shared = cast("RemoteHealthStore", store)
+    result = yield Call(shared.record, shared.arecord, (name, outcome, now, cooldown, reason))
     if isinstance(result, BaseException):
         _store_down(store, result)
 

@@ -45,6 +45,9 @@ from .providers._errors import parse_rate_limit
 from .routing import Router
 
 if TYPE_CHECKING:
+    from .ledger import SafeLedger
+    from .observe import Observer
+    from .pricing import Catalog
     from .providers._base import ChatCall, EmbeddingsCall
     from .tenancy import SQLKeyStore
 
@@ -139,7 +142,7 @@ class GatewayCore:
         self._targets: dict[str, tuple[Target, ...]] = {}
         self._prices: dict[tuple[str, str], Any] = {}
         self._unpriced_warned: set[tuple[str, str]] = set()
-        self._catalog: Any = None
+        self._catalog: Catalog | None = None
         self._catalog_lock = threading.Lock()
         # Routes are built once: targets with their catalog facts, strategies, rules, key
         # pools; each is a Plan (a tuple of targets carrying its routing.Route).
@@ -161,7 +164,7 @@ class GatewayCore:
                 self.catalog  # noqa: B018
             except (ValueError, TypeError) as exc:
                 raise ConfigurationError(f"prices: {exc}", field="prices") from None
-        self.observer: Any = None  # an aigate.observe.Observer, set by the gateway
+        self.observer: Observer | None = None  # set by the gateway
         self.keys: SQLKeyStore | None = None
         if config.keys is not None:
             from .config import KeysConfig
@@ -174,7 +177,7 @@ class GatewayCore:
         self.admission: Admission | None = None
         if config.budget is not None:
             self.admission = Admission(config.budget, self)
-        self.ledger: Any = None
+        self.ledger: SafeLedger | None = None
         if config.ledger:
             from .ledger import SafeLedger, open_ledger
 
@@ -499,9 +502,10 @@ class GatewayCore:
                 record = None  # committed with the charge
         if self.observer is not None:
             observe_end(self.observer, ctx, info, usage, error, result)
-        if record is None:
+        ledger = self.ledger
+        if record is None or ledger is None:
             return
-        result = yield Call(self.ledger.record, self.ledger.arecord, (record,))
+        result = yield Call(ledger.record, ledger.arecord, (record,))
         if isinstance(result, BaseException):
             raise result
 

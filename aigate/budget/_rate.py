@@ -52,6 +52,30 @@ class RateLimiter(Protocol):
         self, key: str, token_delta: int, *, ticket: str | None = None, now: float | None = None
     ) -> None: ...
 
+    def release(self, key: str, ticket: str, *, now: float | None = None) -> None:
+        """Undo an admitted acquire (the call was not made after all)."""
+        ...
+
+    # The async twins the AsyncGateway awaits (a local limiter runs the sync method).
+
+    async def aacquire(
+        self,
+        key: str,
+        *,
+        requests: int = 1,
+        tokens: int = 0,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        ticket: str | None = None,
+        now: float | None = None,
+    ) -> float: ...
+
+    async def aadjust(
+        self, key: str, token_delta: int, *, ticket: str | None = None, now: float | None = None
+    ) -> None: ...
+
+    async def arelease(self, key: str, ticket: str, *, now: float | None = None) -> None: ...
+
 
 def _never_fits(requests: int, tokens: int, rpm: int | None, tpm: int | None) -> bool:
     return (rpm is not None and requests > rpm) or (tpm is not None and tokens > tpm)

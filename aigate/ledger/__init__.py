@@ -22,7 +22,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._exceptions import ConfigurationError
-from ._base import BaseLedger, Ledger, LedgerReader
+from ._base import BaseLedger, Ledger, LedgerReader, SharedLedger
 from ._memory import MemoryLedger
 from ._record import LedgerRecord, SummaryRow
 from ._spec import DIMENSIONS, FILTERS, to_csv, to_json
@@ -44,6 +44,7 @@ __all__ = [
     "RedisLedger",
     "SQLiteLedger",
     "SafeLedger",
+    "SharedLedger",
     "SummaryRow",
     "open_ledger",
     "to_csv",

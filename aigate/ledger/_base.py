@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 from .._closing import Closing
 from ._record import LedgerRecord, SummaryRow
@@ -13,7 +13,7 @@ from ._spec import Spec, finish, make_spec
 if TYPE_CHECKING:
     pass
 
-__all__ = ["BaseLedger", "Ledger", "LedgerReader", "counted", "counts_refused"]
+__all__ = ["BaseLedger", "Ledger", "LedgerReader", "SharedLedger", "counted", "counts_refused"]
 
 When: TypeAlias = datetime | date | None
 
@@ -44,6 +44,17 @@ class Ledger(Protocol):
     def record(self, rec: LedgerRecord) -> None: ...
 
     async def arecord(self, rec: LedgerRecord) -> None: ...
+
+
+class SharedLedger(Ledger, Protocol):
+    """A ledger whose row can commit inside another store's transaction: ``database``
+    names the database (and durability) it writes to, ``insert_step`` the statement that
+    writes one record (see `aigate.budget.SQLiteBudgetStore.settle_with`)."""
+
+    @property
+    def database(self) -> tuple[str, ...] | None: ...
+
+    def insert_step(self, rec: LedgerRecord) -> tuple[str, tuple[Any, ...]]: ...
 
 
 @runtime_checkable

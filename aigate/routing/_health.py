@@ -21,6 +21,7 @@ __all__ = [
     "HealthStore",
     "MemoryHealthStore",
     "Outcome",
+    "RemoteHealthStore",
     "check_breaker",
     "record_breaker",
 ]
@@ -169,6 +170,24 @@ class HealthStore(Protocol):
     def states(self, names: Iterable[str]) -> dict[str, BreakerState]:
         """Current state of each known breaker among ``names`` (for ``gw.health()``)."""
         ...
+
+
+class RemoteHealthStore(HealthStore, Protocol):
+    """A `HealthStore` that does I/O (``remote`` is true): the async twins the
+    :class:`~aigate.AsyncGateway` awaits (:class:`~aigate.routing.RedisHealthStore`)."""
+
+    async def acheck(self, name: str, now: float) -> float: ...
+
+    async def arecord(
+        self,
+        name: str,
+        outcome: Outcome,
+        now: float,
+        cooldown: float = 0.0,
+        reason: str | None = None,
+    ) -> None: ...
+
+    async def astates(self, names: Iterable[str]) -> dict[str, BreakerState]: ...
 
 
 class MemoryHealthStore:
