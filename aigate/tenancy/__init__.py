@@ -76,25 +76,6 @@ __all__ = [
     "open_key_store",
 ]
 
-# Shown as aigate.tenancy.X (reprs, pickles), as before the module became a package.
-for _cls in (
-    InvalidKeyError,
-    KeyExpiredError,
-    KeyNotFoundError,
-    KeyRevokedError,
-    KeyStore,
-    MemoryKeyStore,
-    ModelNotAllowedError,
-    PostgresKeyStore,
-    SQLKeyStore,
-    SQLiteKeyStore,
-    Tenant,
-    VirtualKey,
-    VirtualKeyError,
-):
-    _cls.__module__ = __name__
-del _cls
-
 
 def open_key_store(
     url: str,
@@ -120,3 +101,10 @@ def open_key_store(
         f"key store URL {shown} is not supported; use memory://, sqlite:///<path> or postgresql://",
         field=field,
     )
+
+
+# Shown as aigate.tenancy.X (reprs, pickles), as before the module became a package.
+for _name in __all__:
+    if isinstance(_cls := globals()[_name], type):
+        _cls.__module__ = __name__
+del _name, _cls
