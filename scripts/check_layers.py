@@ -14,7 +14,8 @@ drivers   HTTP and websocket engines (httpx, httpx2, aiohttp, the fake engine)
 core      the call context, the flow and its steps (cache, admit, attempt, record, stream)
 stores    routing, cache, ledger, budget, tenancy, observe
 codecs    provider codecs, pricing, tokens
-leaves    the neutral wire request/response and effects, models, types, exceptions, config
+leaves    the neutral wire request/response and effects, SQL step programs, models, types,
+          exceptions, config
 ========  ==================================================================================
 
 Two more rules: only the modules in ``HTTP_IMPORTERS`` import an HTTP library, and a module
@@ -95,6 +96,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "aigate._data",
         "aigate._templates",
         "aigate._effects",
+        "aigate._sqlsteps",
         "aigate.realtime._errors",
     ),
 }

@@ -1,6 +1,6 @@
 """Connections for the SQL stores: run step programs in transactions, sync or async.
 
-A program (see ``_sql.run``) yields ``(sql, params)`` and receives rows. A *flow* is a
+A program (see `aigate._sqlsteps`) yields ``(sql, params)`` and receives rows. A *flow* is a
 sequence of transactions: it yields ``("tx" | "auto", make)``, where ``make()`` builds a
 fresh program (so a transaction can be retried), and receives each result; an error
 inside a transaction is thrown back into the flow. `PostgresRunner` drives flows on a
@@ -14,10 +14,10 @@ import asyncio
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
-from ._sql import Program, run
+from .._sqlsteps import Program, arun_steps, executor, run, run_steps
 
 __all__ = ["Flow", "PostgresRunner", "SQLiteRunner", "one"]
 
@@ -72,12 +72,9 @@ class SQLiteRunner:
 
     @staticmethod
     def _transaction(conn: sqlite3.Connection, program: Program[T]) -> T:
-        def execute(sql: str, params: Sequence[Any]) -> list[Any]:
-            return conn.execute(sql, params).fetchall()
-
         conn.execute("BEGIN IMMEDIATE")  # the write lock first: no upgrade deadlocks
         try:
-            result = run(execute, program)
+            result = run_steps(conn, program)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -134,7 +131,7 @@ class PostgresRunner:
             conn = psycopg.connect(self._dsn, autocommit=True)
             try:
                 with conn.transaction():
-                    run(_executor(conn), self._setup())
+                    run_steps(conn, self._setup())
             except BaseException:
                 conn.close()
                 raise
@@ -148,7 +145,7 @@ class PostgresRunner:
         retry = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
         with self._lock:
             conn = self._connection()
-            execute = _executor(conn)
+            execute = executor(conn)
             try:
                 kind, make = next(flow)
                 while True:
@@ -185,7 +182,7 @@ class PostgresRunner:
             conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
             try:
                 async with conn.transaction():
-                    await _arun(conn, self._setup())
+                    await arun_steps(conn, self._setup())
             except BaseException:
                 await conn.close()
                 raise
@@ -216,10 +213,10 @@ class PostgresRunner:
                         for attempt in range(_RETRIES):
                             try:
                                 if kind == "auto":
-                                    result = await _arun(conn, make())
+                                    result = await arun_steps(conn, make())
                                 else:
                                     async with conn.transaction():
-                                        result = await _arun(conn, make())
+                                        result = await arun_steps(conn, make())
                                 break
                             except retry:
                                 if attempt == _RETRIES - 1:
@@ -266,24 +263,3 @@ class PostgresRunner:
             self._aconn = None
             await conn.close()
         self.close()
-
-
-def _executor(conn: Any) -> Callable[[str, Sequence[Any]], list[Any]]:
-    def execute(sql: str, params: Sequence[Any]) -> list[Any]:
-        cursor = conn.execute(sql, params or None)
-        return list(cursor.fetchall()) if cursor.description is not None else []
-
-    return execute
-
-
-async def _arun(conn: Any, program: Program[T]) -> T:
-    """`run` on an async connection."""
-    try:
-        sql, params = next(program)
-        while True:
-            cursor = await conn.execute(sql, params or None)
-            rows = list(await cursor.fetchall()) if cursor.description is not None else []
-            sql, params = program.send(rows)
-    except StopIteration as stop:
-        result: T = stop.value
-        return result

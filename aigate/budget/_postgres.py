@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
+from .._sqlsteps import Program, Step
 from ._conn import Flow, PostgresRunner, one
-from ._sql import OK, POSTGRES, Duplicate, Program, Statements, Step
+from ._sql import OK, POSTGRES, Duplicate, Statements
 from ._store import (
     DEFAULT_KEEP_S,
     BaseBudgetStore,
@@ -52,17 +53,13 @@ class PostgresBudgetStore(BaseBudgetStore):
         self._sql = Statements(POSTGRES, table)
         self._sweep_interval = sweep_interval_s
         self._next_sweep = float("-inf")
-        self._db = PostgresRunner(dsn, schema=self._schema, lock_name=self._sql.c)
+        self._db = PostgresRunner(dsn, schema=self._sql.create, lock_name=self._sql.c)
         self._dsn_hash = hashlib.sha256(dsn.encode()).hexdigest()  # identity, not the secret
 
     def __repr__(self) -> str:
         return f"PostgresBudgetStore(table={self._sql.table!r})"
 
     # -- flows: the decisions, shared by the sync and async methods ------------------------
-
-    def _schema(self) -> Program[None]:
-        for statement in self._sql.schema:
-            yield (statement, ())
 
     def _ensure(self, ordered: Sequence[Charge]) -> Program[None]:
         yield (

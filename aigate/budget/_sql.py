@@ -1,20 +1,22 @@
 """The SQL budget store's logic, written once as step programs for SQLite and PostgreSQL.
 
-A program is a generator that yields ``(sql, params)`` and receives the rows each
-statement returned; `run` drives it on a blocking connection and the PostgreSQL store's
-async path awaits the same steps, so the logic exists once. Every program runs inside one
-transaction that its driver opens (``BEGIN IMMEDIATE`` in SQLite; row locks taken in key
-order in PostgreSQL, so two transactions never wait on each other in a cycle).
+A program (see `aigate._sqlsteps`) is a generator that yields ``(sql, params)`` and
+receives the rows each statement returned; the runners of ``_conn`` drive the same steps
+on a blocking or an async connection, so the logic exists once. Every program runs inside
+one transaction that its driver opens (``BEGIN IMMEDIATE`` in SQLite; row locks taken in
+key order in PostgreSQL, so two transactions never wait on each other in a cycle).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
+from .._sqlsteps import Dialect as BaseDialect
+from .._sqlsteps import Program, Step
 from ._store import (
     Breach,
     Charge,
@@ -26,11 +28,8 @@ from ._store import (
     encode_marks,
 )
 
-__all__ = ["Dialect", "Duplicate", "Program", "Statements", "Step", "run"]
+__all__ = ["Dialect", "Duplicate", "Program", "Statements", "Step"]
 
-T = TypeVar("T")
-Step = tuple[str, Sequence[Any]]
-Program = Generator[Step, list[Any], T]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
 OK = ReserveResult(ok=True)
 _CHUNK = 256  # hold lines released per statement
@@ -40,10 +39,10 @@ class Duplicate(Exception):
     """The reservation id is already held: roll back, and report success."""
 
 
-@dataclass(frozen=True)
-class Dialect:
-    name: str
-    ph: str  # parameter placeholder
+@dataclass(frozen=True, slots=True)
+class Dialect(BaseDialect):
+    """The budget store's dialect: how it locks rows, and whether it has RETURNING."""
+
     lock: str  # suffix that locks selected rows
     skip_locked: str
     returning: bool  # INSERT/UPDATE/DELETE ... RETURNING (SQLite only from 3.35: not used)
@@ -51,17 +50,6 @@ class Dialect:
 
 SQLITE = Dialect("sqlite", "?", "", "", returning=False)
 POSTGRES = Dialect("postgresql", "%s", " FOR UPDATE", " FOR UPDATE SKIP LOCKED", returning=True)
-
-
-def run(execute: Callable[[str, Sequence[Any]], list[Any]], program: Program[T]) -> T:
-    """Drive ``program``, executing each step with ``execute(sql, params) -> rows``."""
-    try:
-        step = next(program)
-        while True:
-            step = program.send(execute(*step))
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
 
 
 class Statements:
@@ -114,8 +102,9 @@ class Statements:
 
     @lru_cache(maxsize=64)  # noqa: B019 - one Statements per store, a handful of sizes
     def _marks(self, n: int, width: int = 1) -> str:
-        one = "(" + ", ".join([self.d.ph] * width) + ")" if width > 1 else self.d.ph
-        return ", ".join([one] * n)
+        if width == 1:
+            return self.d.marks(n)
+        return ", ".join(["(" + self.d.marks(width) + ")"] * n)
 
     @lru_cache(maxsize=64)  # noqa: B019
     def select_counters(self, n: int, lock: bool) -> str:
@@ -172,6 +161,11 @@ class Statements:
         )
 
     # -- programs ----------------------------------------------------------------------------
+
+    def create(self) -> Program[None]:
+        """Create the tables and the index (each ``IF NOT EXISTS``)."""
+        for statement in self.schema:
+            yield (statement, ())
 
     def reserve(
         self,

@@ -6,8 +6,9 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from .._sqlsteps import Program, Step
 from ._conn import SQLiteRunner
-from ._sql import SQLITE, Program, Statements, Step
+from ._sql import SQLITE, Statements
 from ._store import (
     DEFAULT_KEEP_S,
     BaseBudgetStore,
@@ -46,15 +47,11 @@ class SQLiteBudgetStore(BaseBudgetStore):
         self._sql = Statements(SQLITE, table)
         self._sweep_interval = sweep_interval_s
         self._next_sweep = float("-inf")
-        self._db = SQLiteRunner(self.path, timeout=timeout, schema=self._schema)
+        self._db = SQLiteRunner(self.path, timeout=timeout, schema=self._sql.create)
         self._db.open()
 
     def __repr__(self) -> str:
         return f"SQLiteBudgetStore({self.path!r})"
-
-    def _schema(self) -> Program[None]:
-        for statement in self._sql.schema:
-            yield (statement, ())
 
     def reserve(
         self,

@@ -6,33 +6,19 @@ import asyncio
 import hashlib
 import os
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .._sqlsteps import arun_steps, run_steps
 from ._base import BaseLedger
 from ._record import LedgerRecord, SummaryRow
 from ._spec import Spec
-from ._sql import POSTGRES, Statements, Step, decode, decode_summary, encode, migrate, run_steps
-
-if TYPE_CHECKING:
-    from collections.abc import Generator
+from ._sql import POSTGRES, Statements, decode, decode_summary, encode, migrate
 
 __all__ = ["PostgresLedger"]
 
 # Connections inherited through fork() share their socket with the parent; never use or
 # close them in the child (closing would send a Terminate on the parent's session).
 _INHERITED: list[Any] = []
-
-
-async def _arun_steps(cursor: Any, steps: Generator[Step, Any, None]) -> None:
-    """`run_steps` for an async cursor."""
-    try:
-        sql, params = next(steps)
-        while True:
-            await cursor.execute(sql, params or None)
-            rows = await cursor.fetchall() if cursor.description is not None else []
-            sql, params = steps.send(rows)
-    except StopIteration:
-        pass
 
 
 class PostgresLedger(BaseLedger):
@@ -105,7 +91,7 @@ class PostgresLedger(BaseLedger):
                 conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
                 try:
                     async with conn.transaction():
-                        await _arun_steps(conn.cursor(), migrate(POSTGRES, self._sql.table))
+                        await arun_steps(conn.cursor(), migrate(POSTGRES, self._sql.table))
                 except BaseException:
                     await conn.close()
                     raise

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .._exceptions import ConfigurationError
+from .._sqlsteps import Dialect as BaseDialect
+from .._sqlsteps import Program
 from ._record import TOKEN_FIELDS, LedgerRecord, SummaryRow
 from ._spec import ATTRIBUTES, Spec, meta_name
 
-__all__ = ["POSTGRES", "SQLITE", "Dialect", "Statements", "check_table", "migrate", "run_steps"]
+__all__ = ["POSTGRES", "SQLITE", "Dialect", "Statements", "check_table", "migrate"]
 
 COLUMNS = (
     "id",
@@ -72,11 +74,9 @@ def check_table(table: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Dialect:
-    """What differs between SQLite and PostgreSQL."""
+class Dialect(BaseDialect):
+    """What differs between SQLite and PostgreSQL, beyond the name and the placeholder."""
 
-    name: str
-    ph: str  # parameter placeholder
     json_ph: str  # placeholder for a JSON text parameter
     buckets: Mapping[str, str]  # day / hour / month expressions over ts, in UTC
     migrations: tuple[tuple[str, ...], ...]  # migrations[v - 1] brings a table to version v
@@ -213,13 +213,12 @@ POSTGRES = Dialect(
     ),
 )
 
-Step = tuple[str, Sequence[Any]]
 
-
-def migrate(d: Dialect, table: str) -> Generator[Step, list[tuple[Any, ...]], None]:
+def migrate(d: Dialect, table: str) -> Program[None]:
     """Bring ``table`` to the latest schema version, as SQL steps for a driver to execute.
 
-    The driver runs every step in one transaction and sends back each step's rows. The
+    The driver (`aigate._sqlsteps.run_steps`) runs every step in one transaction and sends
+    back each step's rows. The
     version lives in ``aigate_schema_version`` (one row per table); a table newer than this
     code raises `ConfigurationError` rather than being written with a schema it does not know.
     """
@@ -249,18 +248,6 @@ def migrate(d: Dialect, table: str) -> Generator[Step, list[tuple[Any, ...]], No
             "ON CONFLICT (component) DO UPDATE SET version = excluded.version",
             [table, latest],
         )
-
-
-def run_steps(cursor: Any, steps: Generator[Step, Any, None]) -> None:
-    """Execute a `migrate` generator on a DB-API cursor, sending each step its rows."""
-    try:
-        sql, params = next(steps)
-        while True:
-            cursor.execute(sql, params) if params else cursor.execute(sql)
-            rows = cursor.fetchall() if cursor.description is not None else []
-            sql, params = steps.send(rows)
-    except StopIteration:
-        pass
 
 
 # -- statements ----------------------------------------------------------------------------

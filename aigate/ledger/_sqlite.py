@@ -8,10 +8,11 @@ import threading
 from typing import Any
 
 from .._exceptions import ConfigurationError
+from .._sqlsteps import run_steps
 from ._base import BaseLedger
 from ._record import LedgerRecord, SummaryRow
 from ._spec import Spec
-from ._sql import SQLITE, Statements, decode, decode_summary, encode, migrate, run_steps
+from ._sql import SQLITE, Statements, decode, decode_summary, encode, migrate
 
 __all__ = ["SQLiteLedger"]
 

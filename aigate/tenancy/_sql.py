@@ -15,8 +15,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._exceptions import ConfigurationError
+from .._sqlsteps import Program
 from ..budget._limits import Limit, RateLimit, parse_limits
-from ..budget._sql import Program
 from ._errors import InvalidKeyError, KeyExpiredError, KeyNotFoundError, KeyRevokedError
 from ._model import PEPPER_ENV, TENANT_KINDS, UTC, Tenant, VirtualKey, _dt, _ts
 

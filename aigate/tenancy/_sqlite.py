@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from .._sqlsteps import Program
 from ..budget._conn import SQLiteRunner
-from ..budget._sql import Program
 from ._sql import SQLKeyStore
 
 if TYPE_CHECKING:
