@@ -49,6 +49,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "aigate._gateway",
         "aigate._resources",
         "aigate._host",
+        "aigate.typing",  # re-exports the protocols from the layers below
         "aigate.sdk",
         "aigate.surfaces",
         "aigate.realtime",

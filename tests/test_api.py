@@ -64,3 +64,12 @@ def test_error_tree() -> None:
     for cls in (aigate.ConfigurationError, aigate.InvalidRequestError, aigate.AllTargetsFailed):
         assert issubclass(cls, aigate.AigateError)
     assert issubclass(aigate.InvalidRequestError, ValueError)
+
+
+def test_the_protocols_are_in_one_module() -> None:
+    """aigate.typing lists every protocol a backend implements (structlog's typing.py)."""
+    import aigate.typing as protocols
+
+    assert protocols.__all__ == sorted(protocols.__all__)
+    for name in protocols.__all__:
+        assert getattr(getattr(protocols, name), "_is_protocol", False), name

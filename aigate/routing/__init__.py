@@ -17,6 +17,8 @@ Everything is built once at ``Gateway(...)`` from :class:`aigate.config.RouterCo
 each route's :class:`aigate.config.RouteConfig`.
 """
 
+from typing import TYPE_CHECKING
+
 from ._decisions import retry_after, worth_another_target
 from ._features import FEATURES, Features, compile_condition
 from ._health import (
@@ -93,6 +95,9 @@ __all__ = [
     "weighted",
     "worth_another_target",
 ]
+
+if TYPE_CHECKING:  # typed for mypy; loaded (with the redis package) on first use
+    from ._redis import RedisHealthStore
 
 
 def __getattr__(name: str) -> object:

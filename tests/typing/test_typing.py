@@ -21,7 +21,13 @@ pytest.importorskip("mypy")
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
-PROGRAMS = ("correct.py", "correct_keys.py", "mistakes.py", "mistakes_keys.py")
+PROGRAMS = (
+    "correct.py",
+    "correct_keys.py",
+    "correct_protocols.py",
+    "mistakes.py",
+    "mistakes_keys.py",
+)
 _LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<kind>error|note): (?P<message>.*)$")
 _MARK = re.compile(r"  # E: (?P<expected>.+?)\s*$")
 
@@ -90,6 +96,6 @@ def test_for_key_and_keys_misuse_is_reported(reported: dict[str, dict[int, list[
     _check("mistakes_keys.py", reported)
 
 
-@pytest.mark.parametrize("name", ["correct.py", "correct_keys.py"])
+@pytest.mark.parametrize("name", ["correct.py", "correct_keys.py", "correct_protocols.py"])
 def test_a_correct_program_passes(name: str, reported: dict[str, dict[int, list[str]]]) -> None:
     assert reported[name] == {}, f"{name}: mypy --strict reported {reported[name]}"
