@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -865,6 +866,9 @@ _CELL = ("provider", "model", "project")
 #: at most `_MAX_BLOCKS` of them.
 _BLOCK = 2048
 _MAX_BLOCKS = 4096
+#: Into how many parts, each on its own connection (and core), a SQLite file's grouping
+#: is split.
+_PARTS = 2 if (os.cpu_count() or 1) > 1 else 1
 
 _Cells = dict[tuple[Any, ...], list[int]]
 _Pair = tuple[float | None, float | None]
@@ -914,7 +918,18 @@ def _cells(b: _Backend, spec: Spec, dims: Sequence[str]) -> tuple[_Cells, int]:
     """The figures per value of ``dims`` over the window's sent calls, in one statement,
     and (SQLite) the table's size, for the percentiles' walk-or-sort choice."""
     if b.d.name == "sqlite" and not spec.where:
-        return _sqlite_block_cells(b, spec, dims)
+        # Two halves (alternate blocks) on two connections, when there are two cores.
+        parts = _PARTS if b.side is not None else 1
+
+        def half(i: int) -> Callable[[_Backend], tuple[_Cells, int]]:
+            return lambda side: _sqlite_block_cells(side, spec, dims, i, parts)
+
+        halves = [_aside(b, half(i)) for i in range(1, parts)]
+        cells, size = _waiting(halves, lambda: _sqlite_block_cells(b, spec, dims, 0, parts))
+        for wait in halves:
+            for key, figures in wait()[0].items():
+                _add(cells, key, figures)
+        return cells, size
     select: list[str] = []
     params: list[Any] = []
     for i, item in enumerate(dims):
@@ -927,22 +942,25 @@ def _cells(b: _Backend, spec: Spec, dims: Sequence[str]) -> tuple[_Cells, int]:
     where_sql, where_params = b.where(spec, sent=True)
     keys = ", ".join(f"g{i}" for i in range(len(dims)))
     sql = f"SELECT {', '.join(select)} FROM {b.scan(spec)}{where_sql} GROUP BY {keys}"
-    cells: _Cells = {}
-    size = 0
+    found: _Cells = {}
+    table_size = 0
     k = len(dims)
     for row in b.rows(sql, [*params, *where_params]):
-        _add(cells, tuple(row[:k]), row[k : k + len(_FIGURES)])
-        size = int(row[-1] or 0) if b.d.name == "sqlite" else 0
-    return cells, size
+        _add(found, tuple(row[:k]), row[k : k + len(_FIGURES)])
+        table_size = int(row[-1] or 0) if b.d.name == "sqlite" else 0
+    return found, table_size
 
 
-def _sqlite_block_cells(b: _Backend, spec: Spec, dims: Sequence[str]) -> tuple[_Cells, int]:
+def _sqlite_block_cells(
+    b: _Backend, spec: Spec, dims: Sequence[str], part: int = 0, parts: int = 1
+) -> tuple[_Cells, int]:
     """`_cells` on SQLite without filters, grouped within blocks of consecutive rowids
     (each block's groups come back as one JSON array; Python adds them up). SQLite groups
     by sorting, and a million rows with a four-column key sort slowly; a block's couple of
     thousand sort in the CPU's cache, about a third faster over the table. A time window
     bounds the blocks by the lowest and highest rowid in it (the ``ts`` index knows them)
-    and each block keeps only the window's rows."""
+    and each block keeps only the window's rows. ``part`` of ``parts``: every
+    ``parts``-th block from the ``part``-th (the others are read on other connections)."""
     t = b.table
     exprs = [b.d.dimension(item)[0] for item in dims]  # bucket, provider, model, project
     keys = [f"g{i}" for i in range(len(dims))]
@@ -967,6 +985,8 @@ def _sqlite_block_cells(b: _Backend, spec: Spec, dims: Sequence[str]) -> tuple[_
         f"{', '.join(figures)} FROM {t} NOT INDEXED{sent_sql} GROUP BY {', '.join(keys)})), "
         f"(SELECT MAX(rowid) FROM {t}) FROM blocks, r"
     )
+    if parts > 1:
+        sql += f" WHERE (blocks.lo - r.lo) / r.step % {int(parts)} = {int(part)}"
     cells: _Cells = {}
     size = 0
     k = len(dims)
@@ -975,6 +995,18 @@ def _sqlite_block_cells(b: _Backend, spec: Spec, dims: Sequence[str]) -> tuple[_
         for item in json.loads(blob):
             _add(cells, tuple(item[:k]), item[k:])
     return cells, size
+
+
+def _waiting(waits: Sequence[Callable[[], Any]], fn: Callable[[], _T]) -> _T:
+    """``fn()``; if it raises, the statements started aside are waited for first (each
+    closes its connection), their own errors dropped for ``fn``'s."""
+    try:
+        return fn()
+    except BaseException:
+        for wait in waits:
+            with contextlib.suppress(Exception):
+                wait()
+        raise
 
 
 def _aside(b: _Backend, fn: Callable[[_Backend], _T]) -> Callable[[], _T]:
@@ -1108,13 +1140,8 @@ def usage_report(
         step("top spenders")  # ranked alongside the grouping, on a second connection
         ranking = _aside(b, lambda side: _top_groups(side, spec, top_by, top_n))
     step(f"totals, spend per {bucket or 'day'}, models, providers, projects")
-    try:
-        cells, size, bucket = _bucket_cells(b, spec, bucket)
-    except BaseException:
-        if ranking is not None:
-            with contextlib.suppress(Exception):
-                ranking()  # its connection is closed before this raises
-        raise
+    waits = [ranking] if ranking is not None else []
+    cells, size, bucket = _waiting(waits, lambda: _bucket_cells(b, spec, bucket))
     groups = ranking() if ranking is not None else []
     totals = _rollup(cells, (), ())
     total = totals[0] if totals else SummaryRow(group={})
