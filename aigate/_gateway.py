@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from . import drivers
 from ._effects import Close, Effect, Flight, Flow, Read, Send, Sleep
@@ -53,6 +53,44 @@ _MAX_TARGET_CACHE = 4096
 # Guards the first use of a lazily made surface: two threads must not make two (a
 # Responses surface holds the stored conversations).
 _SURFACES = threading.RLock()
+S = TypeVar("S")
+
+
+class _Surface(Generic[S]):
+    """A gateway attribute made on first use (so its module loads only then), once even
+    when two threads reach it together; assignable (tests put stand-ins there)."""
+
+    def __init__(self, name: str, doc: str) -> None:
+        self._class = name  # in aigate.surfaces
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}"
+
+    @overload
+    def __get__(self, gateway: None, owner: type | None = None) -> _Surface[S]: ...
+    @overload
+    def __get__(self, gateway: object, owner: type | None = None) -> S: ...
+    def __get__(self, gateway: object, owner: type | None = None) -> S | _Surface[S]:
+        if gateway is None:
+            return self
+        made: S | None = gateway.__dict__.get(self._slot)
+        if made is None:
+            with _SURFACES:
+                made = gateway.__dict__.get(self._slot)
+                if made is None:
+                    from . import surfaces
+
+                    made = gateway.__dict__[self._slot] = getattr(surfaces, self._class)(gateway)
+        return made
+
+    def __set__(self, gateway: object, surface: S) -> None:
+        gateway.__dict__[self._slot] = surface
+
+    def made(self, gateway: object) -> S | None:
+        """The surface if it was made (closing a gateway must not make one)."""
+        found: S | None = gateway.__dict__.get(self._slot)
+        return found
 
 
 # -- drivers -------------------------------------------------------------------------------
@@ -169,6 +207,12 @@ class Gateway(_BaseGateway):
     """
 
     _asynchronous: ClassVar[bool] = False
+    responses: _Surface[Responses] = _Surface(
+        "Responses", "OpenAI's Responses API over this gateway."
+    )
+    messages: _Surface[Messages] = _Surface(
+        "Messages", "Anthropic's Messages API over this gateway."
+    )
 
     def __init__(
         self,
@@ -196,41 +240,7 @@ class Gateway(_BaseGateway):
         self.audio = Audio(self)
         self.models = Models(self._core)
         self.usage = UsageReports(self._core)
-        self._responses: Responses | None = None  # made on first use (see `responses`)
-        self._messages: Messages | None = None
         self.keys = self._core.keys
-
-    @property
-    def responses(self) -> Responses:
-        """OpenAI's Responses API over this gateway (its module loads on first use)."""
-        if self._responses is not None:
-            return self._responses
-        with _SURFACES:
-            if self._responses is None:
-                from .surfaces import Responses
-
-                self._responses = Responses(self)
-            return self._responses
-
-    @responses.setter
-    def responses(self, surface: Responses) -> None:
-        self._responses = surface  # a stand-in (tests, wrappers)
-
-    @property
-    def messages(self) -> Messages:
-        """Anthropic's Messages API over this gateway (its module loads on first use)."""
-        if self._messages is not None:
-            return self._messages
-        with _SURFACES:
-            if self._messages is None:
-                from .surfaces import Messages
-
-                self._messages = Messages(self)
-            return self._messages
-
-    @messages.setter
-    def messages(self, surface: Messages) -> None:
-        self._messages = surface  # a stand-in (tests, wrappers)
 
     def for_key(self, secret: str) -> KeyedView:
         """A view of this gateway whose calls run as the virtual key ``secret`` (the same as
@@ -315,8 +325,9 @@ class Gateway(_BaseGateway):
 
     def close(self) -> None:
         """Close the HTTP client (if the gateway made it) and the state stores."""
-        if self._responses is not None:
-            self._responses.conversations.close()
+        responses = Gateway.responses.made(self)
+        if responses is not None:
+            responses.conversations.close()
         self._driver.close()
         if self._core.ledger is not None:
             self._core.ledger.close()
@@ -361,6 +372,8 @@ class AsyncGateway(_BaseGateway):
     """
 
     _asynchronous: ClassVar[bool] = True
+    responses: _Surface[AsyncResponses] = _Surface("AsyncResponses", "The async Responses API.")
+    messages: _Surface[AsyncMessages] = _Surface("AsyncMessages", "The async Messages API.")
 
     def __init__(
         self,
@@ -388,8 +401,6 @@ class AsyncGateway(_BaseGateway):
         self.audio = AsyncAudio(self)
         self.models = Models(self._core)
         self.usage = AsyncUsageReports(self._core)
-        self._responses: AsyncResponses | None = None  # made on first use
-        self._messages: AsyncMessages | None = None
         self.keys = self._core.keys
         self._realtime: Realtime | None = None
 
@@ -401,38 +412,6 @@ class AsyncGateway(_BaseGateway):
         if self._realtime is None:
             self._realtime = Realtime(self)
         return self._realtime
-
-    @property
-    def responses(self) -> AsyncResponses:
-        """OpenAI's Responses API over this gateway (its module loads on first use)."""
-        if self._responses is not None:
-            return self._responses
-        with _SURFACES:
-            if self._responses is None:
-                from .surfaces import AsyncResponses
-
-                self._responses = AsyncResponses(self)
-            return self._responses
-
-    @responses.setter
-    def responses(self, surface: AsyncResponses) -> None:
-        self._responses = surface  # a stand-in (tests, wrappers)
-
-    @property
-    def messages(self) -> AsyncMessages:
-        """Anthropic's Messages API over this gateway (its module loads on first use)."""
-        if self._messages is not None:
-            return self._messages
-        with _SURFACES:
-            if self._messages is None:
-                from .surfaces import AsyncMessages
-
-                self._messages = AsyncMessages(self)
-            return self._messages
-
-    @messages.setter
-    def messages(self, surface: AsyncMessages) -> None:
-        self._messages = surface  # a stand-in (tests, wrappers)
 
     async def ahealth(self) -> Health:
         """`health` without blocking the event loop: a shared (Redis) health store is read
@@ -504,8 +483,9 @@ class AsyncGateway(_BaseGateway):
 
     async def aclose(self) -> None:
         """Close the HTTP client (if the gateway made it) and the state stores."""
-        if self._responses is not None:
-            await self._responses.conversations.aclose()
+        responses = AsyncGateway.responses.made(self)
+        if responses is not None:
+            await responses.conversations.aclose()
         await self._driver.aclose()
         if self._core.ledger is not None:
             await self._core.ledger.aclose()
