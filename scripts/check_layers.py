@@ -14,8 +14,8 @@ drivers   HTTP and websocket engines (httpx, httpx2, aiohttp, the fake engine)
 core      the call context, the flow and its steps (cache, admit, attempt, record, stream)
 stores    routing, cache, ledger, budget, tenancy, observe
 codecs    provider codecs, pricing, tokens
-leaves    the neutral wire request/response and effects, SQL step programs, models, types,
-          exceptions, config
+leaves    the neutral wire request/response and effects, SQL steps and connections, models,
+          types, exceptions, config
 ========  ==================================================================================
 
 Two more rules: only the modules in ``HTTP_IMPORTERS`` import an HTTP library, and a module

@@ -6,8 +6,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from .._sqlsteps import Program, Step
-from ._conn import SQLiteRunner
+from .._sqlsteps import Program, SQLiteRunner, Step
 from ._sql import SQLITE, Statements
 from ._store import (
     DEFAULT_KEEP_S,

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import threading
 from typing import Any
 
-from .._sqlsteps import arun_steps, run_steps
+from .._sqlsteps import PostgresConnections
 from ._base import BaseLedger
 from ._record import LedgerRecord, SummaryRow
 from ._spec import Spec
@@ -16,12 +15,8 @@ from ._sql import POSTGRES, Statements, decode, decode_summary, encode, migrate
 
 __all__ = ["PostgresLedger"]
 
-# Connections inherited through fork() share their socket with the parent; never use or
-# close them in the child (closing would send a Terminate on the parent's session).
-_INHERITED: list[Any] = []
 
-
-class PostgresLedger(BaseLedger):
+class PostgresLedger(PostgresConnections, BaseLedger):
     """A ledger in a PostgreSQL table (default ``aigate_ledger``), reports in SQL.
 
     `record` uses a sync connection and `arecord` (and the other ``a*`` methods) an
@@ -33,23 +28,11 @@ class PostgresLedger(BaseLedger):
     """
 
     def __init__(self, dsn: str, *, table: str = "aigate_ledger") -> None:
-        self._dsn = dsn
+        super().__init__(dsn)
         self._sql = Statements(POSTGRES, table)
-        self._lock = threading.Lock()
-        self._conn: Any = None
-        self._pid = os.getpid()
-        self._aconn: Any = None
-        self._aloop: asyncio.AbstractEventLoop | None = None
-        self._alock: asyncio.Lock | None = None
 
     def __repr__(self) -> str:
         return f"PostgresLedger(table={self._sql.table!r})"
-
-    def _forked(self) -> None:
-        # A child process must open its own connections; park the parent's.
-        _INHERITED.extend(c for c in (self._conn, self._aconn) if c is not None)
-        self._conn = self._aconn = self._aloop = self._alock = None
-        self._pid = os.getpid()
 
     # -- connections ---------------------------------------------------------------------
 
@@ -61,48 +44,17 @@ class PostgresLedger(BaseLedger):
             if self._pid != os.getpid():
                 self._forked()
             if self._conn is None or self._conn.closed:
-                import psycopg
-
-                conn = psycopg.connect(self._dsn, autocommit=True)
-                try:
-                    with conn.transaction():
-                        run_steps(conn.cursor(), migrate(POSTGRES, self._sql.table))
-                except BaseException:
-                    conn.close()
-                    raise
-                self._conn = conn
+                self._conn = self._connect(migrate(POSTGRES, self._sql.table))
             return self._conn
 
     async def _aconnection(self) -> Any:
-        loop = asyncio.get_running_loop()
         conn = self._aconn
-        if conn is not None and not conn.closed and self._aloop is loop:
+        if conn is not None and not conn.closed and self._aloop is asyncio.get_running_loop():
             return conn
-        if self._pid != os.getpid():
-            with self._lock:
-                self._forked()
-        if self._aloop is not loop or self._alock is None:
-            self._drop_async()
-            self._aloop, self._alock = loop, asyncio.Lock()
-        async with self._alock:  # one connect per loop, however many tasks arrive at once
+        async with self._loop_lock():  # one connect per loop, however many tasks arrive
             if self._aconn is None or self._aconn.closed:
-                import psycopg
-
-                conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
-                try:
-                    async with conn.transaction():
-                        await arun_steps(conn.cursor(), migrate(POSTGRES, self._sql.table))
-                except BaseException:
-                    await conn.close()
-                    raise
-                self._aconn = conn
+                self._aconn = await self._aconnect(migrate(POSTGRES, self._sql.table))
             return self._aconn
-
-    def _drop_async(self) -> None:
-        """Close the async connection without awaiting (its event loop may be gone)."""
-        conn, self._aconn = self._aconn, None
-        if conn is not None and not conn.closed:
-            conn.pgconn.finish()  # libpq close: synchronous, needs no event loop
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -167,23 +119,3 @@ class PostgresLedger(BaseLedger):
     async def _asummarize(self, spec: Spec) -> list[SummaryRow]:
         rows = await self._arows(*self._sql.summary(spec))
         return [decode_summary(row, spec.group_by) for row in rows]
-
-    # -- closing ---------------------------------------------------------------------------
-
-    def _close(self) -> None:
-        with self._lock:
-            if self._pid != os.getpid():
-                self._forked()
-                return
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                conn.close()
-            self._drop_async()
-
-    async def _aclose(self) -> None:
-        conn = self._aconn
-        mine = self._pid == os.getpid() and self._aloop is asyncio.get_running_loop()
-        if conn is not None and mine:
-            self._aconn = None
-            await conn.close()
-        self._close()

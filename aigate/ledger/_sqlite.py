@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
+from functools import partial
 from typing import Any
 
 from .._exceptions import ConfigurationError
-from .._sqlsteps import run_steps
+from .._sqlsteps import SQLiteRunner
 from ._base import BaseLedger
 from ._record import LedgerRecord, SummaryRow
 from ._spec import Spec
@@ -17,9 +17,6 @@ from ._sql import SQLITE, Statements, decode, decode_summary, encode, migrate
 __all__ = ["SQLiteLedger"]
 
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
-# Connections inherited through fork() belong to the parent: closing them in the child (or
-# letting them be garbage-collected) could checkpoint or unlock the parent's file. Park them.
-_INHERITED: list[sqlite3.Connection] = []
 
 
 class SQLiteLedger(BaseLedger):
@@ -49,47 +46,23 @@ class SQLiteLedger(BaseLedger):
             )
         self.path = os.fspath(path)
         self._sql = Statements(SQLITE, table)
-        self._timeout = timeout
         self._synchronous = synchronous.upper()
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._pid = 0
-        with self._lock:
-            self._connection()  # bad paths and schema problems surface here, not mid-call
+        # Each statement outside the schema's BEGIN IMMEDIATE is its own transaction.
+        self._db = SQLiteRunner(
+            self.path,
+            timeout=timeout,
+            schema=partial(migrate, SQLITE, self._sql.table),
+            synchronous=self._synchronous,
+        )
+        self._lock = self._db.lock
+        self._db.open()  # bad paths and schema problems surface here, not mid-call
 
     def __repr__(self) -> str:
         return f"SQLiteLedger({self.path!r})"
 
     def _connection(self) -> sqlite3.Connection:
         """The open connection (caller holds the lock); reopened after close() or fork()."""
-        conn = self._conn
-        if conn is not None and self._pid == os.getpid():
-            return conn
-        if conn is not None:
-            _INHERITED.append(conn)
-        self._conn = None
-        if self.path != ":memory:" and not self.path.startswith("file:"):
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        # isolation_level=None: autocommit, so each INSERT is its own committed transaction.
-        conn = sqlite3.connect(
-            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-        )
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-            conn.execute("BEGIN IMMEDIATE")  # takes the write lock: one migrator at a time
-            try:
-                run_steps(conn.cursor(), migrate(SQLITE, self._sql.table))
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.close()
-            raise
-        self._conn, self._pid = conn, os.getpid()
-        return conn
+        return self._db.connection()
 
     def record(self, rec: LedgerRecord) -> None:
         """Insert ``rec`` (ignored if its id exists); committed when this returns."""
@@ -127,9 +100,4 @@ class SQLiteLedger(BaseLedger):
         return [decode_summary(row, spec.group_by) for row in rows]
 
     def _close(self) -> None:
-        with self._lock:
-            conn, self._conn = self._conn, None
-            if conn is not None and self._pid == os.getpid():
-                conn.close()
-            elif conn is not None:
-                _INHERITED.append(conn)
+        self._db.close()

@@ -7,8 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from .._sqlsteps import Program
-from ..budget._conn import SQLiteRunner
+from .._sqlsteps import Program, SQLiteRunner
 from ._sql import SQLKeyStore
 
 if TYPE_CHECKING:
