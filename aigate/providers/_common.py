@@ -28,6 +28,7 @@ __all__ = [
     "merge_extra",
     "parse_data_url",
     "stream_error",
+    "wrong_shape",
 ]
 
 
@@ -100,6 +101,46 @@ def invalid_response(target: Target, exc: ValidationError) -> APIResponseValidat
     )
     return APIResponseValidationError(
         f"{target.provider.name} sent a response aigate cannot read: {where}",
+        provider=target.provider.name,
+        model=target.model,
+    )
+
+
+# A top-level list that gives away which format a body is in, for `wrong_shape`'s hint.
+_FORMATS = (
+    ("choices", "an OpenAI chat completion"),
+    ("data", "an OpenAI embeddings response"),
+    ("candidates", "a Gemini GenerateContentResponse"),
+    ("embeddings", "a Gemini embeddings response"),
+    ("content", "an Anthropic Messages response"),
+)
+
+
+def wrong_shape(
+    target: Target,
+    what: str,
+    problem: str,
+    payload: Mapping[str, Any] | None = None,
+    own: str = "",
+) -> APIResponseValidationError:
+    """A JSON object that is not the provider's format (another provider's answer, an error
+    body sent with 200): ``"<provider> sent a body that is not <what>: <problem>"``, with a
+    hint when ``payload`` has another format's list (``own``, the codec's own key, aside).
+    Never read as an empty success: that would be a $0 call with no tokens."""
+    hint = ""
+    others = (
+        label
+        for key, label in _FORMATS
+        if key != own and payload is not None and isinstance(payload.get(key), list)
+    )
+    looks_like = next(others, None)
+    if looks_like is not None:
+        hint = (
+            f"; it looks like {looks_like}: check the kind and base_url of provider "
+            f"{target.provider.name!r}"
+        )
+    return APIResponseValidationError(
+        f"{target.provider.name} sent a body that is not {what}: {problem}{hint}",
         provider=target.provider.name,
         model=target.model,
     )

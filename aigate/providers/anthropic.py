@@ -42,7 +42,10 @@ extra field, LiteLLM's name). An assistant message sent back with ``thinking_blo
 replays them, as Anthropic requires in tool loops with thinking. ``stop_reason``:
 end_turn/stop_sequence/pause_turn -> stop, max_tokens/model_context_window_exceeded ->
 length, tool_use -> tool_calls, refusal -> content_filter. Usage via
-:func:`~aigate.providers._usage.usage_from_anthropic`.
+:func:`~aigate.providers._usage.usage_from_anthropic`. A body that is not a Messages response
+(no ``content`` list, or a ``type`` other than ``"message"``: another provider's answer, an
+error sent with status 200) raises :class:`~aigate.APIResponseValidationError`, never an empty
+success; an empty ``content`` list is a valid (empty) answer.
 
 Streams become OpenAI chunks: a role chunk, content / reasoning / tool-call deltas (id and
 name first, then argument fragments), a ``finish_reason`` chunk, a usage chunk with
@@ -84,6 +87,7 @@ from ._common import (
     merge_extra,
     parse_data_url,
     stream_error,
+    wrong_shape,
 )
 from ._errors import guard_error, guard_parse, target_error
 from ._sse import ServerSentEvent
@@ -319,6 +323,27 @@ def _tool_choice(choice: Any) -> dict[str, Any] | None:
     )
 
 
+_MESSAGES = "a Messages response"
+
+
+def _message_object(content: bytes, target: Target) -> dict[str, Any]:
+    """The body as a Messages response: an object whose ``content`` is a list of blocks
+    (possibly empty: Claude may have nothing to add) and whose ``type``, when sent, is
+    ``"message"``. Anything else (an OpenAI-shaped answer from a misconfigured base URL, an
+    error body with status 200) is `APIResponseValidationError`, never an empty success."""
+    payload = load_object(content, target)
+    kind = payload.get("type", "message")
+    if kind != "message":
+        problem = f"type {kind!r}, not 'message'"
+        error = payload.get("error")
+        if isinstance(error, Mapping) and error.get("message"):
+            problem += f" ({error['message']})"
+        raise wrong_shape(target, _MESSAGES, problem)
+    if not isinstance(payload.get("content"), list):
+        raise wrong_shape(target, _MESSAGES, "no 'content' list", payload, own="content")
+    return payload
+
+
 # -- the codec ----------------------------------------------------------------------------
 
 
@@ -486,14 +511,14 @@ class AnthropicCodec:
 
     @guard_parse
     def chat_response(self, content: bytes, target: Target) -> ChatCompletion:
-        payload = load_object(content, target)
+        payload = _message_object(content, target)
         message: dict[str, Any] = {"role": "assistant", "content": None}
         texts: list[str] = []
         reasoning: list[str] = []
         thoughts: list[dict[str, Any]] = []
         tool_calls: list[dict[str, Any]] = []
         json_answer: str | None = None
-        for block in payload.get("content") or ():
+        for block in payload["content"]:
             kind = block.get("type") if isinstance(block, Mapping) else None
             if kind == "text":
                 texts.append(str(block.get("text", "")))

@@ -37,6 +37,9 @@ reasons: STOP -> stop (tool_calls when the candidate called a function), MAX_TOK
 length, SAFETY/RECITATION/BLOCKLIST/PROHIBITED_CONTENT/SPII/IMAGE_SAFETY/OTHER (and the
 other blocking reasons) -> content_filter; a prompt blocked before any candidate gives one
 choice with ``content_filter``. Usage via :func:`~aigate.providers._usage.usage_from_gemini`.
+An answer with no candidates that is not such a blocked prompt (another provider's body, say)
+raises :class:`~aigate.APIResponseValidationError`, never a success with no choices; so does
+an embeddings answer without an ``embeddings`` list.
 
 Streams (``:streamGenerateContent?alt=sse``): every event is a whole GenerateContentResponse
 with the new text; there is no ``[DONE]``, so ``finished`` becomes true only once every
@@ -91,6 +94,7 @@ from ._common import (
     merge_extra,
     parse_data_url,
     stream_error,
+    wrong_shape,
 )
 from ._errors import guard_error, guard_parse, target_error
 from ._sse import ServerSentEvent
@@ -485,6 +489,38 @@ def _blocked(payload: Mapping[str, Any]) -> bool:
     return isinstance(feedback, Mapping) and bool(feedback.get("blockReason"))
 
 
+def _candidates(payload: Mapping[str, Any], target: Target) -> list[Any]:
+    """A GenerateContentResponse's candidates: a non-empty list, or none at all only when
+    ``promptFeedback.blockReason`` says the prompt was blocked. Anything else (an
+    OpenAI-shaped answer, an object with no candidates) is `APIResponseValidationError`,
+    never an answer with no choices priced $0."""
+    candidates = payload.get("candidates")
+    if isinstance(candidates, list) and (candidates or _blocked(payload)):
+        return candidates
+    if candidates is None and _blocked(payload):
+        return []
+    what = "a GenerateContentResponse"
+    if candidates is not None and not isinstance(candidates, list):
+        raise wrong_shape(target, what, f"'candidates' is a {type(candidates).__name__}")
+    problem = "no 'candidates' list" if candidates is None else "an empty 'candidates' list"
+    problem += " and no promptFeedback.blockReason"
+    raise wrong_shape(target, what, problem, payload, own="candidates")
+
+
+def _embeddings(payload: Mapping[str, Any], target: Target) -> list[Any]:
+    """A batchEmbedContents answer's ``embeddings`` list (an embedContent answer's single
+    ``embedding`` object counts as a list of one)."""
+    embeddings = payload.get("embeddings")
+    if isinstance(embeddings, list):
+        return embeddings
+    if embeddings is None and isinstance(payload.get("embedding"), Mapping):
+        return [payload["embedding"]]
+    what = "a batchEmbedContents response"
+    if embeddings is not None:
+        raise wrong_shape(target, what, f"'embeddings' is a {type(embeddings).__name__}")
+    raise wrong_shape(target, what, "no 'embeddings' list", payload, own="embeddings")
+
+
 class GeminiCodec:
     """Codec for the Gemini API (Google AI Studio keys).
 
@@ -535,7 +571,7 @@ class GeminiCodec:
         payload = load_object(content, target)
         response_id = str(payload.get("responseId") or f"gemini-{uuid.uuid4().hex}")
         choices = []
-        for position, candidate in enumerate(payload.get("candidates") or ()):
+        for position, candidate in enumerate(_candidates(payload, target)):
             index = int(candidate.get("index", position))
             delta, calls = _candidate_delta(candidate, response_id, index, 0)
             message: dict[str, Any] = {"role": "assistant", "content": delta.get("content")}
@@ -631,7 +667,7 @@ class GeminiCodec:
     def embeddings_response(self, content: bytes, target: Target) -> CreateEmbeddingResponse:
         payload = load_object(content, target)
         data = []
-        for i, embedding in enumerate(payload.get("embeddings") or ()):
+        for i, embedding in enumerate(_embeddings(payload, target)):
             values = embedding.get("values") if isinstance(embedding, Mapping) else None
             data.append({"object": "embedding", "index": i, "embedding": values})
         usage = payload.get("usageMetadata") or {}
