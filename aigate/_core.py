@@ -196,12 +196,34 @@ class GatewayCore:
 
     def _unknown(self, spec: object, field: str, error: type[AigateError]) -> AigateError:
         message = (
-            f"{field}: unknown model {spec!r}; expected '<provider>/<model>' with a provider in "
-            f"{sorted(self.providers)} or a route in {sorted(self.routes)}"
+            f"{field}: unknown model {spec!r}{self._model_hint(spec)}; expected "
+            f"'<provider>/<model>' with a provider in {sorted(self.providers)} or a route in "
+            f"{sorted(self.routes)}"
         )
         if error is ConfigurationError:
             return ConfigurationError(message, field=field)
         return InvalidRequestError(message, field=field, expected="'<provider>/<model>' or a route")
+
+    def _model_hint(self, spec: object) -> str:
+        """ "did you mean ...?" for an unknown model: the configured providers serving a bare
+        model name, the nearest provider or route to a misspelt one (the CLI's ``--model``
+        check suggests from the same names)."""
+        from ._suggest import model_hint
+
+        if not isinstance(spec, str):
+            return ""
+        try:  # an error message never fails on the catalog (bad price overrides say so later)
+            catalog = [(info.provider, info.model) for info in self.catalog]
+        except (AigateError, ValueError, TypeError):
+            catalog = []
+        known = {provider for provider, _ in catalog}
+        # a provider is looked up in the catalog by its name first, then by its kind (as
+        # catalog_entry does): a fake "openai" serves openai's models, a "work" of kind openai too
+        kinds = {
+            name: name if name in known else runtime.kind
+            for name, runtime in self.providers.items()
+        }
+        return model_hint(spec, kinds, self.routes, catalog)
 
     def resolve(self, model: object) -> tuple[str | None, tuple[Target, ...]]:
         """The route name (or None for a direct model) and its targets in order."""

@@ -59,8 +59,15 @@ def model_hint(
         ]
         if matches:
             shown = " or ".join(repr(m) for m in sorted(matches)[:3])
-            return f" (did you mean {shown}? a model is '<provider>/<model>' or a route)"
-        return did_you_mean(spec, routes)
+            return f" (did you mean {shown}?)"
+        route = did_you_mean(spec, routes)
+        if route or not kinds_of:
+            return route
+        owners = " or ".join(repr(kind) for kind in sorted(kinds_of)[:3])
+        return (
+            f" ({spec!r} is a model of {owners}, and no provider of this gateway is of that "
+            "kind: add one and call it as '<provider>/<model>')"
+        )
     if provider not in providers:
         near = closest(provider, providers)
         if near is not None:
