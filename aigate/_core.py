@@ -114,9 +114,10 @@ class GatewayCore:
         for name, pc in config.providers.items():
             kind = pc.kind or name
             if kind not in KINDS:
+                from ._suggest import unknown_kind_message
+
                 raise ConfigurationError(
-                    f"providers.{name}.kind: unknown kind {kind!r}; expected one of "
-                    f"{sorted(KINDS)} (set kind explicitly for a custom provider name)",
+                    unknown_kind_message(name, kind, pc.kind is not None, KINDS),
                     field=f"providers.{name}.kind",
                 )
             base_url = (pc.base_url or KINDS[kind].base_url).rstrip("/")

@@ -88,8 +88,8 @@ def unknown_kind_message(provider: str, kind: str, explicit: bool, known: Iterab
     if explicit:
         return (
             f"providers.{provider}.kind: unknown kind {kind!r}{hint}; expected one of {kinds} "
-            "(an OpenAI-compatible server such as Ollama or vLLM is kind 'openai' with its "
-            "base_url)"
+            "(an OpenAI-compatible server such as Ollama, vLLM or LM Studio is kind 'openai' "
+            "with its base_url)"
         )
     return (
         f"providers.{provider}: {provider!r} is not a known kind{hint}, so set its kind: one "

@@ -116,3 +116,26 @@ class TestUnknownModel:
         assert "did you mean 'openai/gpt-4o-mini'?" in str(info.value)
         assert info.value.field is not None and info.value.field.startswith("routes.fast")
 
+
+class TestUnknownKind:
+    def test_explicit_kind_lists_kinds_and_says_openai_compatible(self) -> None:
+        with pytest.raises(aigate.ConfigurationError) as info:
+            aigate.Gateway(providers={"local": {"kind": "ollama", "base_url": "http://h/v1"}})
+        message = str(info.value)
+        assert info.value.field == "providers.local.kind"
+        assert "set kind" not in message
+        assert "kind 'openai' with its base_url" in message
+        assert "'anthropic'" in message  # the known kinds are listed
+
+    def test_explicit_misspelt_kind_suggests(self) -> None:
+        with pytest.raises(aigate.ConfigurationError) as info:
+            aigate.Gateway(providers={"work": {"kind": "opneai", "api_keys": ["k"]}})
+        assert "did you mean 'openai'?" in str(info.value)
+        assert "set kind" not in str(info.value)
+
+    def test_implicit_kind_says_to_set_kind(self) -> None:
+        with pytest.raises(aigate.ConfigurationError) as info:
+            aigate.Gateway(providers={"opneai": {"api_keys": ["k"]}})
+        message = str(info.value)
+        assert "did you mean 'openai'?" in message and "set its kind" in message
+        assert info.value.field == "providers.opneai.kind"
