@@ -93,7 +93,8 @@ def snapshot_line(catalog: Any) -> str:
     from .pricing import staleness
 
     age = catalog.age_days()
-    when = f"{catalog.snapshot_date} ({age} days old)" if age is not None else "unknown"
+    days = f"{age} day{'' if age == 1 else 's'}"
+    when = f"{catalog.snapshot_date} ({days} old)" if age is not None else "unknown"
     line = f"prices: snapshot of {when}"
     if catalog.overrides_from:
         line += f", with {catalog.overrides_from}"

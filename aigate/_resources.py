@@ -323,6 +323,7 @@ class AsyncReplayStream:
 # this file can change independently (the lead may hoist them to the top at merge).
 import copy  # noqa: E402
 from collections.abc import Iterable, Mapping, Sequence  # noqa: E402
+from datetime import date  # noqa: E402
 
 from typing_extensions import Unpack  # noqa: E402
 
@@ -546,6 +547,18 @@ class Models:
         if runtime is None or runtime.kind == provider:
             return found(provider)
         return [*found(provider), *found(runtime.kind)]
+
+    @property
+    def snapshot_date(self) -> date | None:
+        """The day the catalog's prices were taken (the newer of the packaged snapshot and
+        a user price file from ``aigate prices update``); None when unknown."""
+        found: date | None = self._core.catalog.snapshot_date
+        return found
+
+    def age_days(self) -> int | None:
+        """Days since `snapshot_date` (a catalog older than 90 days warns once)."""
+        age: int | None = self._core.catalog.age_days()
+        return age
 
     def routes(self) -> dict[str, builtins.list[str]]:
         """Each route alias and its targets, in order."""

@@ -206,6 +206,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"`aigate demo --ledger {url}` writes one to try the reports)"
             )
     progress = _Progress(_err(), quiet=args.quiet)
+    if args.reprice:
+        _reprice_first(args, url, since, until)
     ledger = open_ledger(url)
     try:
         try:
@@ -238,6 +240,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             return EXIT_OK
         progress("totals")
         totals = ledger.totals(**window)
+        # Refused calls (nothing sent) are rows too, kept out of the call counts: say how many.
+        refused = ledger.totals(**{**window, "where": {**(where or {}), "status": "refused"}})
         progress("top spenders")
         top = ledger.top_spenders(args.by, args.top, **window) if args.top else []
     finally:
@@ -251,7 +255,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         f"aigate report: {safe_url(url)}"
         + "".join(f", {s}" for s in span if s)
         + f"\n{totals.requests:,} calls, {totals.errors:,} errors, "
-        f"spend {format_usd(totals.cost_nano)}{unpriced}"
+        + (f"{refused.requests:,} refused before sending, " if refused.requests else "")
+        + f"spend {format_usd(totals.cost_nano)}{unpriced}"
         + (f", cache saved {format_usd(totals.saved_nano)}" if totals.saved_nano else "")
         + "\n\n"
     )
@@ -285,6 +290,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _reprice_first(args: argparse.Namespace, url: str, since: Any, until: Any) -> None:
+    """``--reprice``: store the cost of rows recorded without one, from today's prices
+    (``aigate prices reprice --apply`` over the same window), before reporting."""
+    from ._reprice import reprice
+    from .ledger import open_ledger
+    from .pricing import catalog_for
+
+    catalog, kinds = catalog_for(_load_config(args.config))
+    ledger = open_ledger(url)
+    try:
+        try:
+            result = reprice(ledger, catalog, kinds=kinds, since=since, until=until, apply=True)
+        except TypeError as exc:  # a ledger that cannot update costs (say, Redis)
+            raise UsageError(str(exc)) from None
+    finally:
+        ledger.close()
+    still = sum(result.still_unpriced.values())
+    _err().write(
+        f"repriced {result.written or 0} of {result.unpriced} unpriced calls"
+        + (f" ({still} still have no price)" if still else "")
+        + "\n"
+    )
+
+
 # -- models --------------------------------------------------------------------------------
 
 
@@ -295,6 +324,8 @@ def _catalog_for(config: Any) -> tuple[Any, dict[str, str]]:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from ._cli_prices import snapshot_line
+
     config = _load_config(args.config)
     catalog, kinds = _catalog_for(config)
     max_price = None
@@ -337,6 +368,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             for m in models
         ]
         _out().write(json.dumps(data, indent=2) + "\n")
+        _err().write(snapshot_line(catalog) + "\n")  # stdout stays JSON
         return EXIT_OK
     if not models:
         _out().write("no model matches\n")
@@ -357,6 +389,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     _out().write(render_table(headers, rows, [False, False, True, True, True, False]) + "\n")
     if len(shown) < len(models):
         _out().write(f"... {len(models) - len(shown)} more (--limit 0 shows all)\n")
+    _out().write(snapshot_line(catalog) + "\n")  # how old these prices are
     return EXIT_OK
 
 
@@ -1212,6 +1245,11 @@ def _register_report(sub: Any) -> None:
     report.add_argument("--json", nargs="?", const="-", metavar="FILE", help="JSON (to FILE)")
     report.add_argument("--html", metavar="FILE", help="a self-contained HTML page with charts")
     report.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    report.add_argument(
+        "--reprice",
+        action="store_true",
+        help="first store the cost of calls recorded without one, from today's prices",
+    )
     report.set_defaults(run=cmd_report)
 
 

@@ -285,7 +285,8 @@ class TestModels:
         assert lines[0].split()[:3] == ["model", "mode", "context"]
         assert any(line.startswith("openai/gpt-4o-mini ") for line in lines)
         assert "$0.15" in out and "$0.6" in out and "128k" in out
-        assert all("gpt-4o-mini" in line for line in lines[2:])
+        assert all("gpt-4o-mini" in line for line in lines[2:-1])
+        assert lines[-1].startswith("prices: snapshot of ")  # how old the prices are (13.8)
 
     def test_filters_match_the_catalog(self, capsys: pytest.CaptureFixture[str]) -> None:
         """--max-input-price is per million tokens; the JSON lists what the catalog does."""
@@ -312,7 +313,7 @@ class TestModels:
     def test_provider_and_limit(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, _ = run(capsys, "models", "--provider", "anthropic", "--limit", "2")
         assert code == 0
-        body = out.splitlines()[2:]
+        body = out.splitlines()[2:-1]  # the last line is the prices' snapshot date
         assert len(body) == 3 and body[-1].startswith("... ")
         assert all(line.startswith("anthropic/") for line in body[:2])
 

@@ -160,6 +160,16 @@ def test_source_credentials_are_never_written() -> None:
 # -- re-pricing unpriced ledger rows ----------------------------------------------------------
 
 
+class _ReadOnly:
+    """A ledger that can be read but not corrected (a Redis ledger, say)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def query(self, **kwargs: Any) -> list[LedgerRecord]:
+        return list(self.inner.query(**kwargs))
+
+
 class _Updating:
     """A ledger that can correct costs (what a backend implementing CostUpdater does)."""
 
@@ -208,10 +218,14 @@ def test_reprice_prices_only_unpriced_successful_rows() -> None:
     assert result.still_unpriced == {"work/unknown": 1}
     assert result.written is None
     with pytest.raises(TypeError, match="cannot update"):
-        reprice(ledger, catalog, kinds={"work": "openai"}, apply=True)
+        reprice(_ReadOnly(ledger), catalog, kinds={"work": "openai"}, apply=True)
     updating = _Updating(ledger)
     applied = reprice(updating, catalog, kinds={"work": "openai"}, apply=True)
     assert applied.written == 2 and updating.updates == {"a": 2_000_000, "b": 10_000}
+    # the memory ledger writes them itself, once
+    assert reprice(ledger, catalog, kinds={"work": "openai"}, apply=True).written == 2
+    assert ledger.get("a").cost_nano == 2_000_000 and ledger.get("d").cost_nano == 7
+    assert reprice(ledger, catalog, kinds={"work": "openai"}).unpriced == 1  # "c": no price
 
 
 def test_prices_reprice_command(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from dataclasses import replace
 
 from ._base import BaseLedger, counted
 from ._record import LedgerRecord, SummaryRow
@@ -25,6 +27,17 @@ class MemoryLedger(BaseLedger):
         """Keep ``rec`` unless its id is already recorded."""
         with self._lock:
             self._records.setdefault(rec.id, rec)
+
+    def update_costs(self, costs: Mapping[str, int]) -> int:
+        """Set the cost (nano-USD) of records kept without one, by id; returns how many."""
+        changed = 0
+        with self._lock:
+            for id, nano in costs.items():
+                rec = self._records.get(id)
+                if rec is not None and rec.cost_nano is None:
+                    self._records[id] = replace(rec, cost_nano=int(nano))
+                    changed += 1
+        return changed
 
     def _snapshot(self) -> list[LedgerRecord]:
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from .._sqlsteps import PostgresConnections
@@ -76,6 +77,18 @@ class PostgresLedger(PostgresConnections, BaseLedger):
     def insert_step(self, rec: LedgerRecord) -> tuple[str, tuple[Any, ...]]:
         """The statement `record` runs for ``rec``, for another store's transaction."""
         return self._sql.insert, encode(rec, rec.ts)
+
+    def update_costs(self, costs: Mapping[str, int]) -> int:
+        """Set the cost (nano-USD) of rows recorded without one, by id, in one
+        transaction; rows that have a cost are left alone. Returns the rows changed."""
+        if not costs:
+            return 0
+        conn = self._connection()
+        changed = 0
+        with conn.transaction():
+            for id, nano in costs.items():
+                changed += conn.execute(self._sql.update_cost, (int(nano), id)).rowcount
+        return changed
 
     async def arecord(self, rec: LedgerRecord) -> None:
         """Async `record`, on the async connection."""

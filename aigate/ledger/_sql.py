@@ -285,6 +285,10 @@ class Statements:
             f"INSERT INTO {table} ({COLUMN_LIST}) VALUES ({values}) ON CONFLICT (id) DO NOTHING"
         )
         self.get = f"SELECT {COLUMN_LIST} FROM {table} WHERE id = {d.ph}"
+        # A repriced row: only one still without a cost (a priced row is never re-priced).
+        self.update_cost = (
+            f"UPDATE {table} SET cost_nano = {d.ph} WHERE id = {d.ph} AND cost_nano IS NULL"
+        )
 
     def _where(self, spec: Spec, report: bool = False) -> tuple[str, list[Any]]:
         conds: list[str] = []

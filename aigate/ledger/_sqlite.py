@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -81,6 +82,24 @@ class SQLiteLedger(BaseLedger):
     def insert_step(self, rec: LedgerRecord) -> tuple[str, tuple[Any, ...]]:
         """The statement `record` runs for ``rec``, for another store's transaction."""
         return self._sql.insert, encode(rec, SQLITE.ts(rec.ts))
+
+    def update_costs(self, costs: Mapping[str, int]) -> int:
+        """Set the cost (nano-USD) of rows recorded without one, by id, in one
+        transaction; rows that have a cost are left alone. Returns the rows changed."""
+        if not costs:
+            return 0
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                changed = 0
+                for id, nano in costs.items():
+                    changed += conn.execute(self._sql.update_cost, (int(nano), id)).rowcount
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return changed
 
     def _fetch(self, id: str) -> LedgerRecord | None:
         with self._lock:
