@@ -143,7 +143,10 @@ def _dump(result: Any) -> bytes:
     dump = getattr(result, "model_dump_json", None)
     if dump is not None:
         return dump().encode()  # type: ignore[no-any-return]
-    return json.dumps(result, separators=(",", ":"), default=str).encode()
+    plain = getattr(result, "model_dump", None)  # the surfaces' stream events: plain views
+    if plain is not None:
+        result = plain(mode="json")
+    return json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _data_event(item: Any) -> bytes:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from .._models import GatewayInfo
 
-__all__ = ["Event", "Obj", "SurfaceModel", "WithGateway"]
+__all__ = ["Event", "Obj", "OverChat", "SurfaceModel", "WithGateway"]
 
 
 class SurfaceModel(BaseModel):
@@ -96,3 +96,16 @@ class Event(Obj):
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self._data.items() if k != "type")
         return f"{type(self).__name__}(type={self.type!r}, {fields})"
+
+
+class OverChat:
+    """A surface stream read from one chat stream: its ``gateway`` is the chat stream's
+    (what aigate did: provider, cost, attempts), set once the stream has ended, as on a
+    chat :class:`~aigate.Stream`."""
+
+    _chat: Any
+
+    @property
+    def gateway(self) -> GatewayInfo | None:
+        info: GatewayInfo | None = getattr(self._chat, "gateway", None)
+        return info

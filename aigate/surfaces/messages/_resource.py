@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from .._base import OverChat
 from .._chat import fit_messages, surface_metadata
 from .._common import bad, carriage
 from ._models import Message, MessageStreamEvent, MessageTokensCount
@@ -49,7 +50,7 @@ def _count(gateway: Any, kwargs: Mapping[str, Any]) -> MessageTokensCount:
     return MessageTokensCount(input_tokens=int(counted.tokens))
 
 
-class MessageStream:
+class MessageStream(OverChat):
     """A streamed message: iterate it for :class:`MessageStreamEvent` objects (anthropic's
     event types and fields). ``message`` is the final :class:`Message` once it ended."""
 
@@ -88,7 +89,7 @@ class MessageStream:
         self.close()
 
 
-class AsyncMessageStream:
+class AsyncMessageStream(OverChat):
     """The async twin of :class:`MessageStream`: ``async for event in stream``."""
 
     def __init__(self, chat: Any, model: str) -> None:

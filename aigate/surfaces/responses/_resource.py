@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ..._exceptions import InvalidRequestError
 from ..._models import ChatCompletion
+from .._base import OverChat
 from .._chat import fit_messages, load, remove, save, surface_metadata
 from .._common import carriage, new_id, tenant_of
 from .._store import ConversationStore, Entry, open_conversations
@@ -92,7 +93,7 @@ def _stored(entry: Entry | None, response_id: str) -> Response:
     return Response.model_validate(entry["response"])
 
 
-class ResponseStream:
+class ResponseStream(OverChat):
     """A streamed response: iterate it for :class:`ResponseStreamEvent` objects (openai's
     event types and fields). ``response`` is the final :class:`Response` once it ended."""
 
@@ -136,7 +137,7 @@ class ResponseStream:
         self.close()
 
 
-class AsyncResponseStream:
+class AsyncResponseStream(OverChat):
     """The async twin of :class:`ResponseStream`: ``async for event in stream``."""
 
     def __init__(
