@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from ._models import Usage
@@ -546,6 +547,11 @@ def _apply(info: ModelInfo, values: Mapping[str, Any], name: str, *, strict: boo
     for key, value in values.items():
         if key in _PRICE_NAMES or key in _PER_MILLION:
             target = _PER_MILLION.get(key, key)
+            if strict and key in _PER_MILLION and target in values:
+                raise ValueError(
+                    f"{name}: {target!r} (USD per token) and {key!r} (USD per million "
+                    f"tokens) both set the {target} price; write only {key!r}"
+                )
             if value is None:
                 price_updates[target] = None
             else:
@@ -756,10 +762,14 @@ def catalog_for(config: Any) -> tuple[Catalog, dict[str, str]]:
     if config is None:
         return catalog, kinds
     overrides = dict(config.prices)
+    fields = {name: f"prices.{name}" for name in overrides}
     for name, provider in config.providers.items():
         kinds[name] = provider.kind or name
         for model, entry in provider.prices.items():
             overrides[f"{name}/{model}"] = entry
+            fields[f"{name}/{model}"] = f"providers.{name}.prices.{model}"
+    for name, entry in overrides.items():
+        _warn_per_token(fields[name], entry)
     if overrides:
         from ._exceptions import ConfigurationError
 
@@ -768,3 +778,61 @@ def catalog_for(config: Any) -> tuple[Catalog, dict[str, str]]:
         except (ValueError, TypeError) as exc:
             raise ConfigurationError(f"prices: {exc}", field="prices") from None
     return catalog, kinds
+
+
+def _warn_per_token(field: str, entry: Any) -> None:
+    """A DeprecationWarning for a config price written per token (``input = 0.00000015``).
+
+    A config's prices are documented per million tokens (``input_per_million = 0.15``), as
+    price lists print them; the per-token names, the catalog's own unit, are still read with
+    their exact meaning for one release. The warning names each replacement with its value
+    converted exactly, so the fix is a copy. Values that are not numbers are left to the
+    override check, which raises the ConfigurationError.
+    """
+    if not isinstance(entry, Mapping):
+        return
+    old: list[str] = []
+    replacements: list[str] = []
+    for key, value in entry.items():
+        if key not in _PRICE_NAMES or key == "input_per_second":
+            continue
+        if f"{key}_per_million" in entry:
+            return  # both spellings: the override check refuses the entry
+        if value is None:
+            shown = "None"
+        else:
+            try:
+                amount = _decimal(value, key) * _MILLION
+            except ValueError:
+                return
+            shown = format(amount.normalize(), "f") if amount else "0"
+        old.append(key)
+        replacements.append(f"{key}_per_million = {shown}")
+    if not replacements:
+        return
+    import warnings
+
+    warnings.warn(
+        f"{field}: {', '.join(old)} in USD per token is deprecated and will be refused in a "
+        f"future release; write USD per million tokens, the same price: "
+        f"{', '.join(replacements)}",
+        DeprecationWarning,
+        stacklevel=_caller_level(),
+    )
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside aigate (and pydantic), so the warning
+    names the user's line and Python's default filters show it when that is ``__main__``."""
+    import sys
+
+    package = str(Path(__file__).resolve().parent)
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not (filename.startswith((package, "<frozen")) or "pydantic" in filename):
+            return level
+        frame = frame.f_back
+        level += 1
+    return 1
