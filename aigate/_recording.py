@@ -21,6 +21,10 @@ __all__ = [
     "refusal_record",
 ]
 
+#: The ``kind`` of a ledger row made by the Responses or Messages surface (their calls run
+#: through the chat flow, tagged ``metadata["surface"]``).
+SURFACE_KINDS = frozenset({"responses", "messages"})
+
 
 def _event_base(ctx: CallContext, provider: str | None, model: str | None) -> dict[str, Any]:
     system = None
@@ -178,7 +182,7 @@ def ledger_record(
     saved = info.saved_cost_usd if info is not None else None
     return LedgerRecord(
         id=ctx.request_id,
-        kind=ctx.kind,
+        kind=_kind(ctx),
         org=metadata.get("org"),
         project=metadata.get("project"),
         user=ctx.user,
@@ -222,7 +226,7 @@ def refusal_record(ctx: CallContext, error: BaseException, reason: str) -> Any:
     metadata = ctx.metadata
     return LedgerRecord(
         id=ctx.request_id,
-        kind=ctx.kind,
+        kind=_kind(ctx),
         org=metadata.get("org"),
         project=metadata.get("project"),
         user=ctx.user,
@@ -239,6 +243,12 @@ def refusal_record(ctx: CallContext, error: BaseException, reason: str) -> Any:
         metadata=metadata,
         reason=reason,
     )
+
+
+def _kind(ctx: CallContext) -> str:
+    """The row's kind: the call's, or the surface that made a chat call."""
+    surface = ctx.metadata.get("surface") if ctx.kind == "chat" else None
+    return surface if surface in SURFACE_KINDS else ctx.kind
 
 
 def _attempt_dict(attempt: Any) -> dict[str, Any]:

@@ -64,7 +64,7 @@ class LedgerRecord:
 
     id: str
     ts: datetime = field(default_factory=_utcnow)
-    kind: str = "chat"  # "chat" | "embedding" | "transcription"
+    kind: str = "chat"  # "chat" | "embedding" | "transcription" | "responses" | "messages" | ...
     org: str | None = None
     project: str | None = None
     user: str | None = None

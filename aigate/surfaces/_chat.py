@@ -44,8 +44,8 @@ def remove(store: ConversationStore, tenant: str, id: str) -> Flow[bool]:
 
 
 def surface_metadata(metadata: Any, surface: str) -> dict[str, str] | Any:
-    """The call's ledger tags with ``surface`` added (``group_by=["meta:surface"]``),
-    until the chat flow takes the surface as the ledger record's ``kind``."""
+    """The call's ledger tags with ``surface`` added: the ledger row's ``kind`` is then the
+    surface (``"responses"``/``"messages"``), and ``meta:surface`` groups by it too."""
     if metadata is None:
         return {"surface": surface}
     if isinstance(metadata, Mapping):
