@@ -431,3 +431,35 @@ def test_gemini_setup_is_once() -> None:
     assert out == [
         {"toolResponse": {"functionResponses": [{"id": "c1", "name": "", "response": {"t": 21}}]}}
     ]
+
+
+# -- virtual keys and client-side rate limits (issue 19) -------------------------------------
+
+
+def test_a_virtual_key_scopes_the_session_to_its_tenant_and_models() -> None:
+    async def main() -> None:
+        async with RealtimeTestServer([ScriptedResponse()]) as server:
+            agw = gateway(server.base_url, keys="memory://")
+            secret, vkey = agw.keys.create(project="acme", models=[f"openai/{MODEL}"])
+            async with agw.realtime.connect(model=f"openai/{MODEL}", api_key=secret) as s:
+                await talk(s, 1)
+            assert server.connections == 1
+            (response,) = rows(agw, "realtime")
+            (session_row,) = rows(agw, "realtime_session")
+            for row in (response, session_row):
+                assert row.project == "acme" and row.virtual_key == vkey.id
+            # a model outside the key's allow-list, and an unknown key: refused before any
+            # socket is opened, nothing recorded as a session
+            with pytest.raises(aigate.ModelNotAllowedError):
+                async with agw.realtime.connect(
+                    model="openai/gpt-4o-realtime-preview", api_key=secret
+                ):
+                    pass
+            with pytest.raises(aigate.InvalidKeyError):
+                async with agw.realtime.connect(model=f"openai/{MODEL}", api_key="gk_" + "z" * 43):
+                    pass
+            assert server.connections == 1
+            assert len(rows(agw, "realtime_session")) == 1
+            await agw.aclose()
+
+    asyncio.run(main())
