@@ -3,11 +3,12 @@
 A session is admitted with a reservation for its first response; each ``response.done`` is
 priced from its usage, settled against the budget and written to the ledger as one row; the
 next response is reserved before it can start. When a limit has no room the caller receives
-an ``error`` event (``error.type == "budget_exceeded"``) and the session closes: a session can
-overspend by at most the responses already running when the limit is reached (one, unless the
-caller runs out-of-band responses in parallel). The session itself gets one more ledger row
-when it ends (``kind="realtime_session"``: duration and totals in its metadata, no cost of its
-own so reports do not count the money twice), also when the socket drops or the caller leaves.
+an ``error`` event (``error.type`` is ``"budget_exceeded"`` or ``"rate_limited"``) and the
+session closes: a session can overspend by at most the responses already running when the
+limit is reached (one, unless the caller runs out-of-band responses in parallel). The
+session itself gets one more ledger row when it ends (``kind="realtime_session"``: duration
+and totals in its metadata, no cost of its own so reports do not count the money twice), also
+when the socket drops or the caller leaves.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ class RealtimeInfo:
     estimated: bool = False  # a response's cost was estimated (its usage never came)
     attempts: list[Attempt] = field(default_factory=list)
     duration_s: float = 0.0
-    closed_reason: str | None = None  # "closed", "budget", "dropped", "provider"
+    # why it ended: "closed" (by the caller), "budget" (a spend limit), "rate_limit" (a
+    # client-side rate limit), "dropped" (the socket broke), "provider" (it closed the socket)
+    closed_reason: str | None = None
 
 
 class Realtime:
@@ -450,7 +453,7 @@ class RealtimeSession:
             try:
                 response = await self._reserve()
             except (BudgetExceeded, RateLimited) as exc:
-                await self._stop_for_budget(exc, cancel=rid)
+                await self._stop_for_limit(exc, cancel=rid)
                 return
         response.id = rid
         response.ctx.started = time.perf_counter()
@@ -467,9 +470,9 @@ class RealtimeSession:
             try:
                 self._next = await self._reserve()
             except (BudgetExceeded, RateLimited) as exc:
-                await self._stop_for_budget(exc)
+                await self._stop_for_limit(exc)
 
-    async def _stop_for_budget(self, exc: AigateError, cancel: str | None = None) -> None:
+    async def _stop_for_limit(self, exc: AigateError, cancel: str | None = None) -> None:
         """A limit has no room for another response: tell the caller, then close."""
         if cancel and self._socket is not None:
             try:
@@ -491,7 +494,7 @@ class RealtimeSession:
                 },
             }
         )
-        await self._end("budget", None)
+        await self._end("budget" if isinstance(exc, BudgetExceeded) else "rate_limit", None)
 
     # -- closing ----------------------------------------------------------------------------
 

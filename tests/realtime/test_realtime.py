@@ -463,3 +463,45 @@ def test_a_virtual_key_scopes_the_session_to_its_tenant_and_models() -> None:
             await agw.aclose()
 
     asyncio.run(main())
+
+
+def test_a_rate_limit_ends_the_session_with_a_rate_limited_error() -> None:
+    async def main() -> None:
+        async with RealtimeTestServer([ScriptedResponse() for _ in range(3)]) as server:
+            agw = gateway(server.base_url, budget={"rate_limits": [{"scope": "global", "rpm": 1}]})
+            async with agw.realtime.connect(model=f"openai/{MODEL}") as s:
+                events = await talk(s, 1)  # the one request the minute allows
+                rest = [event async for event in s]
+                assert rest and rest[-1]["type"] == "error"
+                assert rest[-1]["error"]["type"] == "rate_limited"
+                assert rest[-1]["error"]["code"] == "aigate_limit_reached"
+                assert s.gateway.closed_reason == "rate_limit"
+                with pytest.raises(aigate.realtime.RealtimeSessionClosed, match="rate_limit"):
+                    await s.send({"type": "response.create"})
+            assert [e["type"] for e in events].count("response.done") == 1
+            (session_row,) = rows(agw, "realtime_session")
+            assert session_row.metadata["realtime_closed"] == "rate_limit"
+            assert len([r for r in rows(agw, "realtime") if r.status == "ok"]) == 1
+            await agw.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_virtual_keys_rate_limit_applies_to_its_sessions() -> None:
+    async def main() -> None:
+        async with RealtimeTestServer([ScriptedResponse() for _ in range(3)]) as server:
+            agw = gateway(server.base_url, keys="memory://", budget={"store": "memory://"})
+            secret, _ = agw.keys.create(project="acme", rate_limit={"rpm": 1})
+            async with agw.realtime.connect(model=f"openai/{MODEL}", api_key=secret) as s:
+                await talk(s, 1)
+                rest = [event async for event in s]
+                assert rest[-1]["error"]["type"] == "rate_limited"
+                assert s.gateway.closed_reason == "rate_limit"
+            # the minute's one request is spent: the next session is refused before connecting
+            with pytest.raises(aigate.RateLimited):
+                async with agw.realtime.connect(model=f"openai/{MODEL}", api_key=secret):
+                    pass
+            assert server.connections == 1
+            await agw.aclose()
+
+    asyncio.run(main())
