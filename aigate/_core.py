@@ -177,6 +177,11 @@ class GatewayCore:
             )
         self.admission: Admission | None = None
         if config.budget is not None:
+            rate_store = config.budget.rate_store
+            if rate_store and rate_store.startswith(("redis://", "rediss://")):
+                from ._urls import require_package
+
+                require_package("redis", field="budget.rate_store", url=rate_store)
             self.admission = Admission(config.budget, self)
         self.ledger: SafeLedger | None = None
         if config.ledger:

@@ -61,6 +61,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigurationError
+from .._urls import require_package
 from ._failsafe import FailSafeBudgetStore
 from ._limits import (
     ON_EXCEED,
@@ -183,11 +184,13 @@ def open_budget_store(url: str, *, field: str = "budget.store", **options: Any) 
         url, taken = split_options(url, ("table",))
         return SQLiteBudgetStore(url[len("sqlite:///") :], **{**taken, **options})
     if url.startswith(("redis://", "rediss://")):
+        require_package("redis", field=field, url=url)
         from ._redis import RedisBudgetStore
 
         url, taken = split_options(url, ("prefix",))
         return RedisBudgetStore(url, **{**taken, **options})
     if url.startswith(("postgresql://", "postgres://")):
+        require_package("psycopg", field=field, url=url)
         from ._postgres import PostgresBudgetStore
 
         url, taken = split_options(url, ("table",))
@@ -206,6 +209,7 @@ def open_rate_limiter(
     if url == "memory://":
         return MemoryRateLimiter(**options)
     if url.startswith(("redis://", "rediss://")):
+        require_package("redis", field=field, url=url)
         from ._rate import RedisRateLimiter
 
         url, taken = split_options(url, ("prefix",))

@@ -126,23 +126,18 @@ class _MissingPackage(ConfigurationError):
     """An optional package a URL needs is not installed (no list of schemes: the URL is fine)."""
 
 
-def _require(module: str, extra: str) -> None:
+def _require(module: str) -> None:
     """A missing optional package is a configuration error saying what to install, at
-    construction (not a traceback from the first call)."""
-    import importlib.util
+    construction (not a traceback from the first call); aigate._urls words it for every store."""
+    from .._urls import missing_package
 
-    try:  # find_spec, not import: `import aigate` and Gateway(...) stay light
-        found = importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        raise _MissingPackage(
-            f'needs the {module} package, which is not installed: pip install "aigate[{extra}]"'
-        )
+    problem = missing_package(module)
+    if problem is not None:
+        raise _MissingPackage(problem)
 
 
 def _redis(url: str, parts: Any, params: dict[str, str]) -> Cache:
-    _require("redis", "redis")
+    _require("redis")
     kwargs = _kwargs(
         prefix=_take(params, "prefix", str),
         default_ttl=_take(params, "default_ttl", float),

@@ -81,6 +81,7 @@ def open_ledger(url: str, **options: Any) -> BaseLedger:
     The same ``?table=`` / ``?prefix=`` options the budget and cache URLs take. Raises
     `ConfigurationError` (field ``ledger``) for any other URL or option.
     """
+    from .._urls import require_package
     from ..budget import split_options
 
     if url == "memory://":
@@ -89,11 +90,13 @@ def open_ledger(url: str, **options: Any) -> BaseLedger:
         url, taken = split_options(url, ("table",))
         return SQLiteLedger(url[len("sqlite:///") :], **{**taken, **options})
     if url.startswith(("postgresql://", "postgres://")):
+        require_package("psycopg", field="ledger", url=url)
         from ._postgres import PostgresLedger
 
         url, taken = split_options(url, ("table",))
         return PostgresLedger(url, **{**taken, **options})
     if url.startswith(("redis://", "rediss://")):
+        require_package("redis", field="ledger", url=url)
         from ._redis import RedisLedger
 
         url, taken = split_options(url, ("prefix",))

@@ -352,7 +352,10 @@ def open_health_store(url: str, settings: BreakerSettings) -> HealthStore:
     if url in ("memory", "memory://"):
         return MemoryHealthStore(settings)
     if url.startswith(("redis://", "rediss://", "unix://")):
+        from .._urls import require_package
         from ._redis import RedisHealthStore
+
+        require_package("redis", field="router.health", url=url)
 
         return RedisHealthStore(url, settings=settings)
     raise ConfigurationError(

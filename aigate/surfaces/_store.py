@@ -27,6 +27,7 @@ import time
 from typing import Any, Protocol, runtime_checkable
 
 from .._exceptions import ConfigurationError
+from .._urls import require_package
 
 __all__ = [
     "DEFAULT_TTL_S",
@@ -353,8 +354,10 @@ def open_conversations(
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
         return SQLiteConversations(url[len("sqlite:///") :], ttl_s=ttl_s)
     if url.startswith(("redis://", "rediss://", "unix://")):
+        require_package("redis", field="conversations", url=url)
         return RedisConversations(url, ttl_s=ttl_s)
     if url.startswith(("postgresql://", "postgres://")):
+        require_package("psycopg", field="conversations", url=url)
         return PostgresConversations(url, ttl_s=ttl_s)
     raise ConfigurationError(
         "conversations: expected memory://, sqlite:///path, redis://... or postgresql://...",

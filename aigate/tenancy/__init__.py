@@ -93,6 +93,9 @@ def open_key_store(
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
         return SQLiteKeyStore(url[len("sqlite:///") :], pepper=pepper, **options)
     if url.startswith(("postgresql://", "postgres://")):
+        from .._urls import require_package
+
+        require_package("psycopg", field=field, url=url)
         return PostgresKeyStore(url, pepper=pepper, **options)
     from .._urls import describe_url
 
