@@ -150,7 +150,7 @@ def test_local_server_marked_free_is_not_blocked(make_gateway: Any) -> None:
             },
             "ollama": {"kind": "openai", "base_url": "http://127.0.0.1:11435/v1"},
         },
-        prices={"ollama/llama3": {"input": 0, "output": 0}},
+        prices={"ollama/llama3": {"input_per_million": 0, "output_per_million": 0}},
         budget={"limits": [CAP]},
         transport=fake,
     )

@@ -157,7 +157,7 @@ class TestReports:
                 "local": {"kind": "openai", "base_url": "http://h/v1"},
             },
             routes={"fast": ["openai/gpt-4o-mini"]},
-            prices={"local/llama3": {"input": "0", "output": "0"}},
+            prices={"local/llama3": {"input_per_million": "0", "output_per_million": "0"}},
         )
         assert gw.models.routes() == {"fast": ["openai/gpt-4o-mini"]}
         found = gw.models.search(provider="local", text="llama3")

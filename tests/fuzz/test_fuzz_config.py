@@ -54,7 +54,7 @@ BASE: dict[str, Any] = {
     "ledger": "memory://",
     "ledger_errors": "log",
     "cache": {"url": "memory://", "default": "auto", "ttl": 60},
-    "prices": {"local/llama3": {"input": "0", "output": "0"}},
+    "prices": {"local/llama3": {"input_per_million": "0", "output_per_million": "0"}},
     "router": {"retry": {"retries": 1}, "breaker": {"failures": 3}, "health": "memory://"},
 }
 
