@@ -404,7 +404,19 @@ def _json_price(price: Decimal | None) -> str | None:
 
 def check_config(path: str) -> list[str]:
     """Validate a config file the way a gateway would, without its keys and without
-    creating its ledger. Returns warnings; raises :class:`ConfigurationError` on an error."""
+    creating its ledger. Returns warnings (a deprecated spelling among them: Python hides
+    a ``DeprecationWarning`` from a command, so it is said here); raises
+    :class:`ConfigurationError` on an error."""
+    import warnings as _warnings
+
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always", DeprecationWarning)
+        found = _check_config(path)
+    deprecated = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    return [*dict.fromkeys(deprecated), *found]
+
+
+def _check_config(path: str) -> list[str]:
     from . import _core
     from .config import load_config
     from .providers import KINDS
@@ -486,12 +498,12 @@ def _check_store_urls(config: Any, warnings: list[str]) -> None:
             )
 
 
-#: URL schemes whose store needs an optional package: scheme -> (module, extra).
-_SCHEME_PACKAGES = {
-    "redis": ("redis", "redis"),
-    "rediss": ("redis", "redis"),
-    "postgresql": ("psycopg", "postgres"),
-    "postgres": ("psycopg", "postgres"),
+#: URL schemes whose store needs an optional package: scheme -> the package's module.
+_SCHEME_MODULES = {
+    "redis": "redis",
+    "rediss": "redis",
+    "postgresql": "psycopg",
+    "postgres": "psycopg",
 }
 
 
@@ -515,25 +527,13 @@ def _store_urls(config: Any) -> Iterator[tuple[str, str]]:
 
 def _check_packages(config: Any) -> None:
     """A store URL whose optional package is not installed is an error saying what to
-    install (the gateway would fail on it too)."""
-    import importlib.util
-
-    from ._urls import describe_url
+    install (the gateway says the same at construction: one helper, `require_package`)."""
+    from ._urls import require_package
 
     for field, url in _store_urls(config):
-        needed = _SCHEME_PACKAGES.get(url.partition("://")[0].lower())
-        if needed is None:
-            continue
-        try:
-            found = importlib.util.find_spec(needed[0]) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            raise ConfigurationError(
-                f"{field}: {describe_url(url)} needs the {needed[0]} package, which is not "
-                f'installed: pip install "aigate[{needed[1]}]"',
-                field=field,
-            )
+        module = _SCHEME_MODULES.get(url.partition("://")[0].lower())
+        if module is not None:
+            require_package(module, field=field, url=url)
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
