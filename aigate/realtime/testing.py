@@ -56,17 +56,22 @@ class ScriptedResponse:
 class RealtimeTestServer:
     """``async with RealtimeTestServer([...]) as server:`` then point a provider's
     ``base_url`` at ``server.base_url``. ``refuse`` gives HTTP statuses for the first
-    handshakes (401, 429 ...); ``received`` lists every client event."""
+    handshakes (401, 429 ...); ``refuse_keys`` refuses every handshake made with a key
+    (``{"sk-limited": 429}``); ``received`` lists every client event, ``keys`` the key of
+    each handshake and ``connections`` their number."""
 
     def __init__(
         self,
         responses: Sequence[ScriptedResponse] = (),
         *,
         refuse: Sequence[int] = (),
+        refuse_keys: Mapping[str, int] | None = None,
         protocol: str = "openai",
     ) -> None:
         self.responses = list(responses)
         self.refuse = list(refuse)
+        self.refuse_keys = dict(refuse_keys or {})
+        self.keys: list[str] = []
         self.received: list[dict[str, Any]] = []
         self.authorizations: list[str] = []
         self.models: list[str] = []
@@ -101,10 +106,12 @@ class RealtimeTestServer:
         from aiohttp import web
 
         self.connections += 1
-        self.authorizations.append(request.headers.get("Authorization", ""))
+        authorization = request.headers.get("Authorization", "")
+        self.authorizations.append(authorization)
         self.models.append(request.query.get("model", ""))
-        if self.refuse:
-            return web.Response(status=self.refuse.pop(0), text='{"error": "refused"}')
+        refused = self._refused(authorization.removeprefix("Bearer "))
+        if refused is not None:
+            return web.Response(status=refused, text='{"error": "refused"}')
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         n = 0
@@ -146,6 +153,13 @@ class RealtimeTestServer:
                 if not await self._play(ws, f"resp_{n}", self.responses.pop(0)):
                     return ws
         return ws
+
+    def _refused(self, key: str) -> int | None:
+        """The status this handshake is refused with, or None to accept it."""
+        self.keys.append(key)
+        if self.refuse:
+            return self.refuse.pop(0)
+        return self.refuse_keys.get(key)
 
     async def _play(self, ws: Any, rid: str, script: ScriptedResponse) -> bool:
         async def send(event: dict[str, Any]) -> None:
@@ -247,8 +261,9 @@ class RealtimeTestServer:
 
         self.connections += 1
         self.authorizations.append(request.query.get("key", ""))
-        if self.refuse:
-            return web.Response(status=self.refuse.pop(0), text='{"error": "refused"}')
+        refused = self._refused(request.query.get("key", ""))
+        if refused is not None:
+            return web.Response(status=refused, text='{"error": "refused"}')
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         async for msg in ws:
