@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .._attempts import _adhoc, _check, _pick_key, _record, _waits
 from .._context import CallContext
 from .._exceptions import (
     AigateError,
@@ -31,12 +32,14 @@ from .._exceptions import (
     RateLimited,
 )
 from .._models import Attempt, GatewayInfo, Usage
-from ._errors import HandshakeError, RealtimeSessionClosed
+from ..routing._router import Plan, RetrySettings, Route, Router
+from ._errors import RealtimeSessionClosed
 from ._usage import INPUT_MARGIN_TOKENS, add_usage, realtime_usage, worst_case_nano
 
 if TYPE_CHECKING:
     from .._host import AsyncHost
     from ..providers._base import ApiKey, Target
+    from ..routing._policies import Candidate
 
 __all__ = ["Connector", "Realtime", "RealtimeInfo", "RealtimeSession", "Socket"]
 
@@ -212,9 +215,24 @@ class RealtimeSession:
             raise
 
     async def _connect(self) -> None:
+        """Open the socket on the first target and key that accept the handshake.
+
+        Keys are picked as for HTTP calls (the router's key pool order and health store: a
+        key cooling after a 429 or dead after a 401/403 is skipped, a target whose breaker
+        is open too), and each refusal is recorded there: a bad key (401/402/403) is marked
+        dead and a rate-limited one (429) cools, then the next key of the same provider is
+        tried; any other refusal counts against the target and moves to the next one."""
         ctx = self._ctx
+        run = self._gw._run
+        route, candidates = _candidates(ctx.targets)
+        router = route.router
+        store, clock = router.store, router.clock
+        settings = route.retry
         errors: list[BaseException] = []
-        for target in ctx.targets:
+        blocked: dict[str, tuple[Candidate, float]] = {}  # skipped, and when they recover
+        keyed: dict[str, str] = {}  # skipped for their keys: the key ids (for the message)
+        for cand in candidates:
+            target = cand.target
             provider = target.provider
             if provider.kind not in _KINDS:
                 ctx.attempts.append(
@@ -228,17 +246,28 @@ class RealtimeSession:
                     )
                 )
                 continue
-            for _ in range(max(len(provider.keys), 1)):
-                key = provider.next_key()
+            until = await run(_check(store, cand.name, clock()))
+            if until:
+                blocked[cand.name] = (cand, until)
+                continue
+            pool = cand.pool
+            for _ in range(max(len(pool.keys), 1)):
+                if len(ctx.attempts) >= settings.max_attempts:
+                    break
+                key: ApiKey | None = None
+                key_name: str | None = None
+                if pool.keys:
+                    now = clock()
+                    index, until = await run(_pick_key(cand, store, now, ctx.user, 0))
+                    if index < 0:  # every key is cooling, dead or at its cap
+                        blocked[cand.name] = (cand, until)
+                        keyed[cand.name] = ", ".join(k.id for k in pool.keys)
+                        break
+                    key, key_name = pool.keys[index], pool.names[index]
+                    pool.take(index, now, 0)
                 started = time.perf_counter()
-                url, headers = _endpoint(provider.kind, provider.base_url, target.model, key)
-                headers = {**provider.headers, **headers}
                 try:
-                    socket = await self._connector(url, headers, self._timeout)
-                    if provider.kind == "gemini":
-                        from ._gemini import GeminiLiveSocket
-
-                        socket = GeminiLiveSocket(socket, target.model)
+                    socket = await self._handshake(target, key)
                 except AigateError as exc:
                     ctx.attempts.append(
                         Attempt(
@@ -252,8 +281,8 @@ class RealtimeSession:
                         )
                     )
                     errors.append(exc)
-                    if isinstance(exc, HandshakeError) and exc.error_class == "key":
-                        continue  # this key is refused: the next key of the same provider
+                    if await self._refused(exc, router, cand.name, key_name, settings):
+                        continue  # this key is refused or rate limited: the next key
                     break
                 ctx.attempts.append(
                     Attempt(
@@ -266,6 +295,10 @@ class RealtimeSession:
                         (time.perf_counter() - started) * 1000.0,
                     )
                 )
+                now = clock()
+                await run(_record(store, cand.name, "ok", now))
+                if key_name is not None:
+                    await run(_record(store, key_name, "ok", now))
                 self._socket, self._target = socket, target
                 self._secret = key.get() if key is not None else None
                 info = self.gateway
@@ -273,12 +306,55 @@ class RealtimeSession:
                 info.key_id = key.id if key is not None else None
                 info.attempts = ctx.attempts
                 return
-        raise AllTargetsFailed(
+        now = clock()
+        retry_at = min((u for _, u in blocked.values()), default=None)
+        message = (
             f"no target of {ctx.route or ctx.targets[0].name} opened a realtime session "
-            f"({len(errors)} attempt(s)); see .errors",
-            attempts=ctx.attempts,
-            errors=errors,
+            f"({len(ctx.attempts)} attempt(s)); see .errors"
         )
+        if retry_at is not None:
+            message += (
+                f"; the first one may accept sessions again in {max(retry_at - now, 0):.1f}s "
+                f"({_waits(blocked, keyed, now)})"
+            )
+        raise AllTargetsFailed(message, attempts=ctx.attempts, errors=errors, retry_at=retry_at)
+
+    async def _handshake(self, target: Target, key: ApiKey | None) -> Socket:
+        provider = target.provider
+        url, headers = _endpoint(provider.kind, provider.base_url, target.model, key)
+        socket = await self._connector(url, {**provider.headers, **headers}, self._timeout)
+        if provider.kind == "gemini":
+            from ._gemini import GeminiLiveSocket
+
+            socket = GeminiLiveSocket(socket, target.model)
+        return socket
+
+    async def _refused(
+        self,
+        error: AigateError,
+        router: Router,
+        target: str,
+        key: str | None,
+        settings: RetrySettings,
+    ) -> bool:
+        """Record a refused handshake in the router's health store as the HTTP attempt loop
+        records a failed call; whether the next key of the same provider is worth a try."""
+        run, store, now = self._gw._run, router.store, router.clock()
+        error_class = getattr(error, "error_class", "transient")
+        if error_class == "key" and key is not None:
+            await run(_record(store, target, "ok", now))  # it answered: the target is up
+            await run(_record(store, key, "dead", now, reason=type(error).__name__))
+            return True
+        if getattr(error, "status_code", None) == 429 and key is not None:
+            # about the key (its org's limits): cool it, leave the target alone. The reason
+            # is an HTTP 429's, so the HTTP router reads the key as rate limited too.
+            await run(_record(store, key, "cool", now, settings.key_cooldown_s, "RateLimitError"))
+            return True
+        if error_class == "request":
+            await run(_record(store, target, "ok", now))
+        else:
+            await run(_record(store, target, "fail", now, 0.0, type(error).__name__))
+        return False
 
     # -- money ----------------------------------------------------------------------------
 
@@ -548,6 +624,20 @@ class RealtimeSession:
             call_id=ctx.request_id,
         )
         await self._gw._run(self._core.record(ctx, row, None, None, error=error))
+
+
+def _candidates(plan: tuple[Target, ...]) -> tuple[Route, list[Candidate]]:
+    """The route of ``plan`` and its candidates (each target with its key pool), in the
+    plan's order: its targets, its fallbacks, then its rules' targets."""
+    route = plan.route if isinstance(plan, Plan) else _adhoc(plan)
+    branches = [route.default, *(branch for _, branch in route.conditions)]
+    if route.fallbacks is not None:
+        branches.append(route.fallbacks)
+    found: dict[str, Candidate] = {}
+    for branch in branches:
+        for cand in branch.candidates:
+            found.setdefault(cand.name, cand)
+    return route, [found[target.name] for target in plan]
 
 
 def _nothing() -> Any:

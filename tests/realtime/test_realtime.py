@@ -505,3 +505,148 @@ def test_a_virtual_keys_rate_limit_applies_to_its_sessions() -> None:
             await agw.aclose()
 
     asyncio.run(main())
+
+
+# -- per-key cooling from the router's health store (issue 19) ---------------------------------
+
+
+def key_health(agw: aigate.AsyncGateway, provider: str = "openai") -> list[Any]:
+    """The provider's keys' breakers, in the order of its api_keys."""
+    return [k for k in agw.health().keys if k.provider == provider]
+
+
+def test_a_rate_limited_key_cools_and_the_next_key_serves() -> None:
+    async def main() -> None:
+        scripts = [ScriptedResponse() for _ in range(4)]
+        async with RealtimeTestServer(scripts, refuse_keys={"sk-limited": 429}) as server:
+            providers = {
+                "openai": {"api_keys": ["sk-limited", "sk-ok"], "base_url": server.base_url}
+            }
+            agw = gateway("", providers=providers)
+            statuses = []
+            for _ in range(4):  # round robin would give each key two sessions
+                async with agw.realtime.connect(model=f"openai/{MODEL}") as s:
+                    await talk(s, 1)
+                    statuses.append([a.status_code for a in s.gateway.attempts])
+            # refused once, then skipped while it cools; the other key served every session
+            assert server.keys.count("sk-limited") == 1
+            assert sorted(statuses) == [[101], [101], [101], [429, 101]]
+            limited, ok = key_health(agw)
+            assert limited.state == "open" and limited.reason == "RateLimitError"
+            assert limited.open_until is not None and ok.state == "closed"
+            assert len(rows(agw, "realtime")) == 4
+            await agw.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_refused_key_is_marked_dead_and_skipped() -> None:
+    async def main() -> None:
+        scripts = [ScriptedResponse() for _ in range(4)]
+        async with RealtimeTestServer(scripts, refuse_keys={"sk-revoked": 401}) as server:
+            providers = {
+                "openai": {"api_keys": ["sk-revoked", "sk-ok"], "base_url": server.base_url}
+            }
+            agw = gateway("", providers=providers)
+            for _ in range(4):
+                async with agw.realtime.connect(model=f"openai/{MODEL}") as s:
+                    await talk(s, 1)
+            assert server.keys.count("sk-revoked") == 1
+            assert [k.key_id for k in agw.health().dead_keys] == [key_health(agw)[0].key_id]
+            await agw.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_key_cooled_by_an_http_call_is_skipped_by_a_session() -> None:
+    """One health store for both: a key the HTTP router cooled after a 429 is not used for a
+    handshake until it recovers."""
+
+    async def main() -> None:
+        scripts = [ScriptedResponse() for _ in range(2)]
+        async with RealtimeTestServer(scripts) as server:
+            providers = {"openai": {"api_keys": ["sk-hot", "sk-cool"], "base_url": server.base_url}}
+            agw = gateway("", providers=providers)
+            router = agw._core.router
+            hot = router.pools["openai"].names[0]
+            router.store.record(hot, "cool", router.clock(), 60.0, "RateLimitError")
+            for _ in range(2):
+                async with agw.realtime.connect(model=f"openai/{MODEL}") as s:
+                    await talk(s, 1)
+            assert server.keys == ["sk-cool", "sk-cool"]
+            await agw.aclose()
+
+    asyncio.run(main())
+
+
+def test_cooling_fails_over_to_the_next_target_and_holds_across_sessions() -> None:
+    async def main() -> None:
+        async with (
+            RealtimeTestServer([], refuse_keys={"sk-limited": 429}) as first,
+            RealtimeTestServer([ScriptedResponse() for _ in range(2)]) as second,
+        ):
+            providers = {
+                "openai": {"api_keys": ["sk-limited"], "base_url": first.base_url},
+                "backup": {"kind": "openai", "api_keys": ["sk-good"], "base_url": second.base_url},
+            }
+            agw = gateway(
+                "", providers=providers, routes={"voice": [f"openai/{MODEL}", f"backup/{MODEL}"]}
+            )
+            attempts = []
+            for _ in range(2):
+                async with agw.realtime.connect(model="voice") as s:
+                    await talk(s, 1)
+                    attempts.append([(a.provider, a.status_code) for a in s.gateway.attempts])
+                    assert s.gateway.provider == "backup"
+            # the second session skips the cooling key without a handshake
+            assert attempts == [[("openai", 429), ("backup", 101)], [("backup", 101)]]
+            assert first.connections == 1 and second.connections == 2
+            await agw.aclose()
+
+    asyncio.run(main())
+
+
+def test_every_key_cooling_fails_before_any_handshake_with_retry_at() -> None:
+    async def main() -> None:
+        async with RealtimeTestServer([], refuse_keys={"sk-limited": 429}) as server:
+            providers = {"openai": {"api_keys": ["sk-limited"], "base_url": server.base_url}}
+            agw = gateway("", providers=providers)
+            with pytest.raises(aigate.AllTargetsFailed) as first:
+                await agw.realtime.connect(model=f"openai/{MODEL}").open()
+            assert [a.status_code for a in first.value.attempts] == [429]
+            with pytest.raises(aigate.AllTargetsFailed, match="cooling") as second:
+                await agw.realtime.connect(model=f"openai/{MODEL}").open()
+            assert second.value.attempts == [] and server.connections == 1
+            assert second.value.retry_at is not None
+            assert second.value.retry_at > agw._core.router.clock()
+            # nothing stays reserved, no session row for a session that never opened
+            assert rows(agw, "realtime_session") == []
+            await agw.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_failing_target_opens_its_breaker_for_sessions() -> None:
+    async def main() -> None:
+        async with (
+            RealtimeTestServer([], refuse=[503]) as first,
+            RealtimeTestServer([ScriptedResponse() for _ in range(2)]) as second,
+        ):
+            providers = {
+                "openai": {"api_keys": ["sk-a"], "base_url": first.base_url},
+                "backup": {"kind": "openai", "api_keys": ["sk-b"], "base_url": second.base_url},
+            }
+            agw = gateway(
+                "",
+                providers=providers,
+                routes={"voice": [f"openai/{MODEL}", f"backup/{MODEL}"]},
+                router={"breaker": {"failures": 1}},
+            )
+            for _ in range(2):
+                async with agw.realtime.connect(model="voice") as s:
+                    await talk(s, 1)
+            assert first.connections == 1 and second.connections == 2
+            assert agw.health().targets[f"openai/{MODEL}"].state == "open"
+            await agw.aclose()
+
+    asyncio.run(main())
