@@ -45,7 +45,14 @@ if TYPE_CHECKING:
     from .routing._health import HealthStore, Outcome, RemoteHealthStore
     from .routing._policies import Candidate
 
-__all__ = ["attempts"]
+__all__ = [
+    "adhoc_route",
+    "attempts",
+    "check_health",
+    "describe_waits",
+    "pick_key",
+    "record_health",
+]
 
 T = TypeVar("T")
 logger = logging.getLogger("aigate")
@@ -57,7 +64,7 @@ _FAILURE_PENALTY_MS = 1000.0
 # -- health store access (inline for a local store, an effect for a remote one) ------------
 
 
-def _check(store: HealthStore, name: str, now: float) -> Flow[float]:
+def check_health(store: HealthStore, name: str, now: float) -> Flow[float]:
     if not store.remote:
         return store.check(name, now)
     shared = cast("RemoteHealthStore", store)
@@ -82,7 +89,7 @@ def _store_down(store: HealthStore, error: BaseException) -> None:
         )
 
 
-def _record(
+def record_health(
     store: HealthStore,
     name: str,
     outcome: Outcome,
@@ -99,18 +106,18 @@ def _record(
         _store_down(store, result)
 
 
-def _pick_key(
+def pick_key(
     cand: Candidate, store: HealthStore, now: float, user: str | None, tokens: int
 ) -> Flow[tuple[int, float]]:
     """(index of the key to use, 0.0), or (-1, when the first key frees up). A local store
     is read inline (no sub-generator per key: this runs on every call); a remote one's
-    checks are effects (:func:`_check`)."""
+    checks are effects (:func:`check_health`)."""
     pool = cand.pool
     earliest = float("inf")
     local, check = not store.remote, store.check
     for i in pool.order(user):
         name = pool.names[i]
-        until = check(name, now) if local else (yield from _check(store, name, now))
+        until = check(name, now) if local else (yield from check_health(store, name, now))
         if not until and pool.limited:
             until = pool.limit_wait(i, now, tokens)
         if not until:
@@ -271,7 +278,7 @@ def _call_of(build: Callable[..., Any]) -> Any:
 _adhoc_router: Router | None = None
 
 
-def _adhoc(targets: Sequence[Target]) -> Route:
+def adhoc_route(targets: Sequence[Target]) -> Route:
     """A route for a plain tuple of targets (a context built without a gateway)."""
     global _adhoc_router
     if _adhoc_router is None:
@@ -299,7 +306,7 @@ def attempts(
     (the validated call) lets rules and capability checks look at the request.
     """
     plan = ctx.targets
-    route = plan.route if isinstance(plan, Plan) else _adhoc(plan)
+    route = plan.route if isinstance(plan, Plan) else adhoc_route(plan)
     if call is None and route.needs_features:
         call = _call_of(build)
     order, features = route.plan(ctx, call)
@@ -349,7 +356,11 @@ def attempts(
         now = clock()
         if sent >= max_attempts or (deadline is not None and now >= deadline):
             break
-        until = store.check(cand.name, now) if local else (yield from _check(store, cand.name, now))
+        until = (
+            store.check(cand.name, now)
+            if local
+            else (yield from check_health(store, cand.name, now))
+        )
         if until:
             blocked[cand.name] = (cand, until)
             pos += 1
@@ -362,7 +373,7 @@ def attempts(
             tokens = 0
             if pool.counts_tokens and features is not None:
                 tokens = features.prompt_tokens + features.max_output_tokens
-            index, until = yield from _pick_key(cand, store, now, user, tokens)
+            index, until = yield from pick_key(cand, store, now, user, tokens)
             if index < 0:
                 # Every key is cooling, dead or at its cap. A retry may wait for one.
                 wait = until - now
@@ -407,9 +418,9 @@ def attempts(
                 if key_name is not None:
                     store.record(key_name, "ok", now)
             else:
-                yield from _record(store, cand.name, "ok", now)
+                yield from record_health(store, cand.name, "ok", now)
                 if key_name is not None:
-                    yield from _record(store, key_name, "ok", now)
+                    yield from record_health(store, key_name, "ok", now)
             if ticket is not None:
                 usage = getattr(value, "usage", None)
                 total = getattr(usage, "total_tokens", None)
@@ -425,7 +436,7 @@ def attempts(
         reason = type(error).__name__
 
         if error_class == "request":
-            yield from _record(store, cand.name, "ok", now)  # it answered: the target is up
+            yield from record_health(store, cand.name, "ok", now)  # it answered: the target is up
             if isinstance(error, ContextLengthExceededError) and cand.window:
                 window = cand.window
                 larger = [c for c in queue[pos + 1 :] if c.window and c.window > window]
@@ -436,9 +447,9 @@ def attempts(
             break
 
         if error_class == "key":
-            yield from _record(store, cand.name, "ok", now)
+            yield from record_health(store, cand.name, "ok", now)
             if key_name is not None:
-                yield from _record(store, key_name, "dead", now, reason=reason)
+                yield from record_health(store, key_name, "dead", now, reason=reason)
                 continue  # the next key of the same provider, at once
             pos += 1
             continue
@@ -449,9 +460,9 @@ def attempts(
         if rate_limited:
             # a 429 is about the key (its org's limits): cool it, leave the target alone
             delay = delay if delay is not None else settings.key_cooldown_s
-            yield from _record(store, key_name, "cool", now, delay, reason)  # type: ignore[arg-type]
+            yield from record_health(store, key_name, "cool", now, delay, reason)  # type: ignore[arg-type]
         else:
-            yield from _record(store, cand.name, "fail", now, delay or 0.0, reason)
+            yield from record_health(store, cand.name, "fail", now, delay or 0.0, reason)
             cand.stats.observe(
                 (time.perf_counter() - started) * 1000.0 + _FAILURE_PENALTY_MS, stream
             )
@@ -475,10 +486,12 @@ def attempts(
     now = clock()
     if route.name is None and not ctx.attempts and blocked and set(blocked) <= cooling:
         raise _still_limited(next(iter(blocked.values()))[0].target, (retry_at or now) - now)
-    raise _give_up(ctx, route, retry_at, untried, now, _waits(blocked, keyed, now))
+    raise _give_up(ctx, route, retry_at, untried, now, describe_waits(blocked, keyed, now))
 
 
-def _waits(blocked: dict[str, tuple[Candidate, float]], keyed: dict[str, str], now: float) -> str:
+def describe_waits(
+    blocked: dict[str, tuple[Candidate, float]], keyed: dict[str, str], now: float
+) -> str:
     """Each blocked target with what blocks it and for how long (issue 14.10)."""
     parts = []
     for name, (_, until) in sorted(blocked.items(), key=lambda item: item[1][1]):

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 import aigate
-from aigate._attempts import _pick_key
+from aigate._attempts import pick_key
 from aigate._context import CallContext
 from aigate._validate import chat_call
 from aigate.routing import Plan
@@ -109,7 +109,7 @@ def decider(strategy: str, rules: bool = False) -> tuple[Callable[[], Any], aiga
         cand = order[0]
         now = clock()
         store.check(cand.name, now)
-        index, _ = run_flow(_pick_key(cand, store, now, None, 0))
+        index, _ = run_flow(pick_key(cand, store, now, None, 0))
         cand.pool.take(index, now, 0)
         store.record(cand.name, "ok", now)
         store.record(cand.pool.names[index], "ok", now)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .._attempts import _adhoc, _check, _pick_key, _record, _waits
+from .._attempts import adhoc_route, check_health, describe_waits, pick_key, record_health
 from .._context import CallContext
 from .._exceptions import (
     AigateError,
@@ -246,7 +246,7 @@ class RealtimeSession:
                     )
                 )
                 continue
-            until = await run(_check(store, cand.name, clock()))
+            until = await run(check_health(store, cand.name, clock()))
             if until:
                 blocked[cand.name] = (cand, until)
                 continue
@@ -258,7 +258,7 @@ class RealtimeSession:
                 key_name: str | None = None
                 if pool.keys:
                     now = clock()
-                    index, until = await run(_pick_key(cand, store, now, ctx.user, 0))
+                    index, until = await run(pick_key(cand, store, now, ctx.user, 0))
                     if index < 0:  # every key is cooling, dead or at its cap
                         blocked[cand.name] = (cand, until)
                         keyed[cand.name] = ", ".join(k.id for k in pool.keys)
@@ -296,9 +296,9 @@ class RealtimeSession:
                     )
                 )
                 now = clock()
-                await run(_record(store, cand.name, "ok", now))
+                await run(record_health(store, cand.name, "ok", now))
                 if key_name is not None:
-                    await run(_record(store, key_name, "ok", now))
+                    await run(record_health(store, key_name, "ok", now))
                 self._socket, self._target = socket, target
                 self._secret = key.get() if key is not None else None
                 info = self.gateway
@@ -315,7 +315,7 @@ class RealtimeSession:
         if retry_at is not None:
             message += (
                 f"; the first one may accept sessions again in {max(retry_at - now, 0):.1f}s "
-                f"({_waits(blocked, keyed, now)})"
+                f"({describe_waits(blocked, keyed, now)})"
             )
         raise AllTargetsFailed(message, attempts=ctx.attempts, errors=errors, retry_at=retry_at)
 
@@ -342,18 +342,20 @@ class RealtimeSession:
         run, store, now = self._gw._run, router.store, router.clock()
         error_class = getattr(error, "error_class", "transient")
         if error_class == "key" and key is not None:
-            await run(_record(store, target, "ok", now))  # it answered: the target is up
-            await run(_record(store, key, "dead", now, reason=type(error).__name__))
+            await run(record_health(store, target, "ok", now))  # it answered: the target is up
+            await run(record_health(store, key, "dead", now, reason=type(error).__name__))
             return True
         if getattr(error, "status_code", None) == 429 and key is not None:
             # about the key (its org's limits): cool it, leave the target alone. The reason
             # is an HTTP 429's, so the HTTP router reads the key as rate limited too.
-            await run(_record(store, key, "cool", now, settings.key_cooldown_s, "RateLimitError"))
+            await run(
+                record_health(store, key, "cool", now, settings.key_cooldown_s, "RateLimitError")
+            )
             return True
         if error_class == "request":
-            await run(_record(store, target, "ok", now))
+            await run(record_health(store, target, "ok", now))
         else:
-            await run(_record(store, target, "fail", now, 0.0, type(error).__name__))
+            await run(record_health(store, target, "fail", now, 0.0, type(error).__name__))
         return False
 
     # -- money ----------------------------------------------------------------------------
@@ -629,7 +631,7 @@ class RealtimeSession:
 def _candidates(plan: tuple[Target, ...]) -> tuple[Route, list[Candidate]]:
     """The route of ``plan`` and its candidates (each target with its key pool), in the
     plan's order: its targets, its fallbacks, then its rules' targets."""
-    route = plan.route if isinstance(plan, Plan) else _adhoc(plan)
+    route = plan.route if isinstance(plan, Plan) else adhoc_route(plan)
     branches = [route.default, *(branch for _, branch in route.conditions)]
     if route.fallbacks is not None:
         branches.append(route.fallbacks)
