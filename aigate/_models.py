@@ -1,9 +1,15 @@
 """OpenAI-shaped response models, plus aigate's own call metadata.
 
 Field names and types follow the ``openai`` package (``openai.types.chat.ChatCompletion`` and
-friends), so code written against the OpenAI client reads aigate's results unchanged; a test
-validates every model here against openai's own. Extra fields a provider sends are kept
-(``extra="allow"``), as openai does.
+friends), so code written against the OpenAI client reads aigate's results unchanged: every
+field of openai's model is a field here too (tests/test_response_models.py diffs the field
+sets against the installed ``openai``), plus aigate's own (``reasoning_content``). Extra
+fields a provider sends are kept (``extra="allow"``), as openai does.
+
+Fields that only some providers send (audio, annotations, moderation, logprobs...) are
+optional here even where openai's nested model requires them: a gateway must not refuse a
+whole answer over a part it does not read. They are plain ``X | None = None`` fields with no
+validators, so a chunk that lacks them (almost every chunk) costs almost nothing more.
 
 Models are built lazily (``defer_build``) so that ``import aigate`` stays cheap; the first
 validation of each model pays for its schema once.
@@ -13,30 +19,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 __all__ = [
+    "Annotation",
+    "AnnotationURLCitation",
     "Attempt",
     "ChatCompletion",
+    "ChatCompletionAudio",
     "ChatCompletionChunk",
     "ChatCompletionMessage",
     "ChatCompletionMessageToolCall",
+    "ChatCompletionTokenLogprob",
     "Choice",
     "ChoiceDelta",
+    "ChoiceDeltaAudio",
+    "ChoiceDeltaFunctionCall",
     "ChoiceDeltaToolCall",
     "ChoiceDeltaToolCallFunction",
+    "ChoiceLogprobs",
     "ChunkChoice",
     "CompletionTokensDetails",
     "CreateEmbeddingResponse",
     "Embedding",
     "EmbeddingUsage",
     "Function",
+    "FunctionCall",
     "GatewayInfo",
+    "Moderation",
+    "ModerationResult",
+    "ModerationResults",
     "PromptTokensDetails",
     "RateLimitInfo",
+    "TopLogprob",
     "Transcription",
+    "TranscriptionLanguage",
+    "TranscriptionLogprob",
+    "TranscriptionUsage",
+    "TranscriptionUsageInputTokenDetails",
     "Usage",
 ]
 
@@ -78,6 +100,8 @@ class PromptTokensDetails(_Model):
 
     cached_tokens: int | None = None
     audio_tokens: int | None = None
+    image_tokens: int | None = None
+    text_tokens: int | None = None
     cache_write_tokens: int | None = None
     cache_write_1h_tokens: int | None = None
 
@@ -87,6 +111,7 @@ class CompletionTokensDetails(_Model):
 
     reasoning_tokens: int | None = None
     audio_tokens: int | None = None
+    text_tokens: int | None = None
     accepted_prediction_tokens: int | None = None
     rejected_prediction_tokens: int | None = None
 
@@ -106,6 +131,55 @@ class Usage(_Model):
     completion_tokens_details: CompletionTokensDetails | None = None
 
 
+# -- logprobs and moderation (completions and chunks) --------------------------------------
+
+
+class TopLogprob(_Model):
+    token: str | None = None
+    bytes: list[int] | None = None
+    logprob: float | None = None
+
+
+class ChatCompletionTokenLogprob(_Model):
+    token: str | None = None
+    bytes: list[int] | None = None
+    logprob: float | None = None
+    top_logprobs: list[TopLogprob] | None = None
+
+
+class ChoiceLogprobs(_Model):
+    content: list[ChatCompletionTokenLogprob] | None = None
+    refusal: list[ChatCompletionTokenLogprob] | None = None
+
+
+class ModerationResult(_Model):
+    type: str | None = None  # "moderation_result"
+    model: str | None = None
+    flagged: bool | None = None
+    categories: dict[str, bool] | None = None
+    category_scores: dict[str, float] | None = None
+    category_applied_input_types: dict[str, list[str]] | None = None
+
+
+class ModerationResults(_Model):
+    """openai's ``ModerationInput``/``ModerationOutput`` in one model: ``type``
+    ``"moderation_results"`` with ``model`` and ``results``, or ``"error"`` with ``code`` and
+    ``message``."""
+
+    type: str | None = None
+    model: str | None = None
+    results: list[ModerationResult] | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class Moderation(_Model):
+    """Moderation of the request's input and the generated output (moderated completions)."""
+
+    input: ModerationResults | None = None
+    output: ModerationResults | None = None
+
+
 # -- chat completion -----------------------------------------------------------------------
 
 
@@ -120,6 +194,37 @@ class ChatCompletionMessageToolCall(_Model):
     function: Function
 
 
+class FunctionCall(_Model):
+    """The deprecated ``function_call`` (before ``tool_calls``)."""
+
+    name: str | None = None
+    arguments: str | None = None
+
+
+class AnnotationURLCitation(_Model):
+    url: str | None = None
+    title: str | None = None
+    start_index: int | None = None
+    end_index: int | None = None
+
+
+class Annotation(_Model):
+    """A citation in the message (web search). ``type`` is a plain string: OpenRouter and
+    others send types beyond openai's ``"url_citation"``, kept with their fields."""
+
+    type: str = "url_citation"
+    url_citation: AnnotationURLCitation | None = None
+
+
+class ChatCompletionAudio(_Model):
+    """An audio answer (``modalities=["audio"]``): base64 ``data`` and its ``transcript``."""
+
+    id: str | None = None
+    data: str | None = None
+    expires_at: int | None = None
+    transcript: str | None = None
+
+
 class ChatCompletionMessage(_Model):
     """The assistant's message. ``reasoning_content`` carries a model's visible thinking
     (Anthropic thinking blocks, Gemini thought parts, DeepSeek/OpenRouter reasoning), kept
@@ -128,6 +233,9 @@ class ChatCompletionMessage(_Model):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
     refusal: str | None = None
+    annotations: list[Annotation] | None = None
+    audio: ChatCompletionAudio | None = None
+    function_call: FunctionCall | None = None
     tool_calls: list[ChatCompletionMessageToolCall] | None = None
     reasoning_content: str | None = None
 
@@ -136,7 +244,7 @@ class Choice(_Model):
     index: int = 0
     message: ChatCompletionMessage
     finish_reason: FinishReason | None = None
-    logprobs: Any = None
+    logprobs: ChoiceLogprobs | None = None
 
 
 class ChatCompletion(_WithGateway):
@@ -150,6 +258,8 @@ class ChatCompletion(_WithGateway):
     usage: Usage | None = None
     system_fingerprint: str | None = None
     service_tier: str | None = None
+    metadata: dict[str, str] | None = None
+    moderation: Moderation | None = None
 
 
 # -- streaming -----------------------------------------------------------------------------
@@ -167,11 +277,25 @@ class ChoiceDeltaToolCall(_Model):
     function: ChoiceDeltaToolCallFunction | None = None
 
 
+class ChoiceDeltaFunctionCall(_Model):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ChoiceDeltaAudio(_Model):
+    id: str | None = None
+    data: str | None = None
+    expires_at: int | None = None
+    transcript: str | None = None
+
+
 class ChoiceDelta(_Model):
     role: Literal["assistant", "system", "user", "developer", "tool"] | None = None
     content: str | None = None
     refusal: str | None = None
     tool_calls: list[ChoiceDeltaToolCall] | None = None
+    audio: ChoiceDeltaAudio | None = None
+    function_call: ChoiceDeltaFunctionCall | None = None
     reasoning_content: str | None = None
 
 
@@ -179,7 +303,7 @@ class ChunkChoice(_Model):
     index: int = 0
     delta: ChoiceDelta
     finish_reason: FinishReason | None = None
-    logprobs: Any = None
+    logprobs: ChoiceLogprobs | None = None
 
 
 class ChatCompletionChunk(_Model):
@@ -193,6 +317,8 @@ class ChatCompletionChunk(_Model):
     usage: Usage | None = None
     system_fingerprint: str | None = None
     service_tier: str | None = None
+    moderation: Moderation | None = None
+    obfuscation: str | None = None  # random padding against side channels (stream_options)
 
 
 # -- embeddings and audio ------------------------------------------------------------------
@@ -216,11 +342,41 @@ class CreateEmbeddingResponse(_WithGateway):
     usage: EmbeddingUsage = Field(default_factory=EmbeddingUsage)
 
 
+class TranscriptionLanguage(_Model):
+    code: str | None = None
+
+
+class TranscriptionLogprob(_Model):
+    token: str | None = None
+    bytes: list[float] | None = None
+    logprob: float | None = None
+
+
+class TranscriptionUsageInputTokenDetails(_Model):
+    audio_tokens: int | None = None
+    text_tokens: int | None = None
+
+
+class TranscriptionUsage(_Model):
+    """openai's two transcription usages in one model: ``type`` ``"tokens"`` (token counts)
+    or ``"duration"`` (``seconds`` of audio)."""
+
+    type: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    input_token_details: TranscriptionUsageInputTokenDetails | None = None
+    seconds: float | None = None
+
+
 class Transcription(_WithGateway):
     """A transcription. For ``response_format`` ``text``/``srt``/``vtt`` the raw body is in
     ``text`` (OpenAI's client returns a bare ``str`` there; a model keeps ``gateway``)."""
 
     text: str
+    languages: list[TranscriptionLanguage] | None = None
+    logprobs: list[TranscriptionLogprob] | None = None
+    usage: TranscriptionUsage | None = None
 
 
 # -- aigate metadata -----------------------------------------------------------------------
