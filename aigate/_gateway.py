@@ -56,12 +56,26 @@ _SURFACES = threading.RLock()
 S = TypeVar("S")
 
 
+def conversations_url(config: GatewayConfig) -> str | None:
+    """Where the Responses API stores conversations: ``conversations=``, else the ledger's
+    database (its own ``?table=``/``?prefix=`` left out), else memory (None)."""
+    if config.conversations is not None:
+        return config.conversations
+    ledger = config.ledger
+    if ledger is None or ledger == "memory://":
+        return None
+    from .budget import split_options
+
+    return split_options(ledger, ("table", "prefix"))[0]
+
+
 class _Surface(Generic[S]):
     """A gateway attribute made on first use (so its module loads only then), once even
     when two threads reach it together; assignable (tests put stand-ins there)."""
 
-    def __init__(self, name: str, doc: str) -> None:
+    def __init__(self, name: str, doc: str, *, stored: bool = False) -> None:
         self._class = name  # in aigate.surfaces
+        self._stored = stored  # it keeps conversations (see conversations_url)
         self.__doc__ = doc
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -70,8 +84,8 @@ class _Surface(Generic[S]):
     @overload
     def __get__(self, gateway: None, owner: type | None = None) -> _Surface[S]: ...
     @overload
-    def __get__(self, gateway: object, owner: type | None = None) -> S: ...
-    def __get__(self, gateway: object, owner: type | None = None) -> S | _Surface[S]:
+    def __get__(self, gateway: _BaseGateway, owner: type | None = None) -> S: ...
+    def __get__(self, gateway: _BaseGateway | None, owner: type | None = None) -> S | _Surface[S]:
         if gateway is None:
             return self
         made: S | None = gateway.__dict__.get(self._slot)
@@ -81,13 +95,15 @@ class _Surface(Generic[S]):
                 if made is None:
                     from . import surfaces
 
-                    made = gateway.__dict__[self._slot] = getattr(surfaces, self._class)(gateway)
+                    make = getattr(surfaces, self._class)
+                    args = (conversations_url(gateway.config),) if self._stored else ()
+                    made = gateway.__dict__[self._slot] = make(gateway, *args)
         return made
 
-    def __set__(self, gateway: object, surface: S) -> None:
+    def __set__(self, gateway: _BaseGateway, surface: S) -> None:
         gateway.__dict__[self._slot] = surface
 
-    def made(self, gateway: object) -> S | None:
+    def made(self, gateway: _BaseGateway) -> S | None:
         """The surface if it was made (closing a gateway must not make one)."""
         found: S | None = gateway.__dict__.get(self._slot)
         return found
@@ -208,7 +224,7 @@ class Gateway(_BaseGateway):
 
     _asynchronous: ClassVar[bool] = False
     responses: _Surface[Responses] = _Surface(
-        "Responses", "OpenAI's Responses API over this gateway."
+        "Responses", "OpenAI's Responses API over this gateway.", stored=True
     )
     messages: _Surface[Messages] = _Surface(
         "Messages", "Anthropic's Messages API over this gateway."
@@ -372,7 +388,9 @@ class AsyncGateway(_BaseGateway):
     """
 
     _asynchronous: ClassVar[bool] = True
-    responses: _Surface[AsyncResponses] = _Surface("AsyncResponses", "The async Responses API.")
+    responses: _Surface[AsyncResponses] = _Surface(
+        "AsyncResponses", "The async Responses API.", stored=True
+    )
     messages: _Surface[AsyncMessages] = _Surface("AsyncMessages", "The async Messages API.")
 
     def __init__(

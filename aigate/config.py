@@ -395,6 +395,9 @@ class GatewayConfig(_Config):
     http: Literal["httpx", "httpx2", "aiohttp"] | None = None
     ledger: str | None = None
     ledger_errors: Literal["raise", "log"] = "log"
+    #: Where the Responses API keeps stored conversations (``previous_response_id``): a
+    #: store URL; None keeps them in the ledger's database (memory:// without a ledger).
+    conversations: str | None = None
     cache: str | CacheConfig | None = None
     budget: BudgetConfig | None = None
     keys: str | KeysConfig | None = None
