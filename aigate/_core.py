@@ -26,8 +26,10 @@ from ._exceptions import AigateError, ConfigurationError, InvalidRequestError
 from ._flow import CallContext, accept_chat, accept_stream
 from ._models import (
     CreateEmbeddingResponse,
+    EmbeddingUsage,
     GatewayInfo,
     Transcription,
+    TranscriptionUsage,
     Usage,
 )
 from ._recording import ledger_record, observe_end, observe_failure, observe_start
@@ -576,11 +578,26 @@ class GatewayCore:
             raise
         info = getattr(result, "gateway", None)
         if info is not None:
-            usage = getattr(result, "usage", None)
-            if usage is not None and not isinstance(usage, Usage):  # embeddings
-                usage = Usage(prompt_tokens=usage.prompt_tokens, total_tokens=usage.total_tokens)
-            yield from self.record(ctx, info, usage, None, result=result)
+            yield from self.record(ctx, info, _call_usage(result), None, result=result)
         return result
+
+
+def _call_usage(result: object) -> Usage | None:
+    """A result's usage as the ledger counts it: a chat usage as is, an embeddings usage's
+    prompt tokens, a transcription's token counts (a duration-priced one has none)."""
+    usage = getattr(result, "usage", None)
+    if usage is None or isinstance(usage, Usage):
+        return usage
+    if isinstance(usage, EmbeddingUsage):
+        return Usage(prompt_tokens=usage.prompt_tokens, total_tokens=usage.total_tokens)
+    if isinstance(usage, TranscriptionUsage) and usage.input_tokens is not None:
+        prompt, completion = usage.input_tokens, usage.output_tokens or 0
+        return Usage(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=usage.total_tokens or prompt + completion,
+        )
+    return None
 
 
 def _tags(metadata: object) -> dict[str, str]:
