@@ -294,3 +294,16 @@ def test_a_failed_ranking_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with pytest.raises(RuntimeError, match="ranking failed"):
         collect_report(led)
     led.close()
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 600])
+def test_the_split_overview_is_the_overview(tmp_path: Path, n: int) -> None:
+    """A whole SQLite file's overview is read in two halves of its rowids, on two
+    connections: the same numbers as the Python reference, whatever the size."""
+    led = SQLiteLedger(tmp_path / "ledger.db")
+    reference = MemoryLedger()
+    for rec in records()[:n]:
+        led.record(rec)
+        reference.record(rec)
+    assert views.overview(led).to_dict() == views.overview(reference).to_dict()
+    led.close()

@@ -440,6 +440,8 @@ def overview(
         select += ["COUNT(ttft_ms) AS ttft_n", f"(SELECT MAX(rowid) FROM {b.table}) AS size"]
         sql = f"SELECT {', '.join(select)} FROM {b.scan(spec)}{where_sql}"
         sql_params = params
+        if _PARTS > 1 and b.side is not None and spec == Spec():
+            return _sqlite_split_overview(b, spec, names, select)
     row = b.rows(sql, sql_params)[0]
     data = dict(zip(names, row[: len(names)], strict=True))
     rest = row[len(names) :]
@@ -452,6 +454,23 @@ def overview(
         latency, ttft = _sqlite_overview_percentiles(
             b, spec, int(data["requests"]), int(rest[0]), int(rest[1] or 0)
         )
+    return _overview(data, latency, ttft)
+
+
+def _sqlite_split_overview(
+    b: _Backend, spec: Spec, names: Sequence[str], select: Sequence[str]
+) -> Overview:
+    """`overview` of a whole SQLite file in two halves of its rowids, one on a second
+    connection (and core): every figure but the table's size is a sum or a count."""
+    t = b.table
+    mid = f"((SELECT MIN(rowid) FROM {t}) + (SELECT MAX(rowid) FROM {t})) / 2"
+    head = f"SELECT {', '.join(select)} FROM {t} NOT INDEXED WHERE rowid "
+    upper = _aside(b, lambda side: list(side.rows(f"{head}>= {mid}", ())[0]))
+    lower = _waiting([upper], lambda: list(b.rows(f"{head}< {mid}", ())[0]))
+    row = [int(x or 0) + int(y or 0) for x, y in zip(lower[:-1], upper()[:-1], strict=True)]
+    data = dict(zip(names, row[: len(names)], strict=True))
+    ttft_n, size = row[len(names)], int(lower[-1] or 0)
+    latency, ttft = _sqlite_overview_percentiles(b, spec, int(data["requests"]), ttft_n, size)
     return _overview(data, latency, ttft)
 
 
