@@ -106,3 +106,29 @@ def test_update_costs_prices_only_rows_without_a_cost(
         assert ledger.get("priced").cost_nano == 5  # a priced row is never re-priced  # type: ignore[union-attr]
     finally:
         ledger.close()
+
+
+@pytest.mark.parametrize(
+    "backend", ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_failed_call_is_not_counted_unpriced(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Issue 14 item 21: an error row (no cost: nothing was billed) was reported as one
+    more "call unpriced"."""
+    from aigate.ledger._reports import overview
+
+    url = {
+        "memory": "memory://",
+        "sqlite": f"sqlite:///{tmp_path / 'l.db'}",
+    }.get(backend) or request.getfixturevalue("postgres_dsn")
+    ledger = open_ledger(url)
+    try:
+        ledger.record(LedgerRecord(id="ok", provider="p", model="m", cost_nano=10))
+        ledger.record(LedgerRecord(id="unknown", provider="p", model="m"))  # answered, no price
+        ledger.record(LedgerRecord(id="failed", provider="p", model="m", status="error"))
+        assert ledger.totals().unpriced == 1
+        assert [r.unpriced for r in ledger.summary(group_by=["model"])] == [1]
+        assert overview(ledger).totals.unpriced == 1
+    finally:
+        ledger.close()

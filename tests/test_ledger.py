@@ -236,7 +236,7 @@ class TestConformance:
             2,
             5,
         )
-        assert (b.cost_nano, b.unpriced) == (101, 1)
+        assert (b.cost_nano, b.unpriced) == (101, 0)  # the failed call was not billed (14.21)
         assert b.error_rate == pytest.approx(1 / 3)
         by_tag = [(r.group["meta:t"], r.requests) for r in ledger.summary(group_by=["meta:t"])]
         assert by_tag == [(None, 2), ("x", 1), ("y", 1)]

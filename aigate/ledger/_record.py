@@ -142,9 +142,10 @@ _RECORD_FIELDS = tuple(f.name for f in fields(LedgerRecord))
 class SummaryRow:
     """Totals for one group of records (or all of them, with an empty ``group``).
 
-    ``cost_nano`` sums the priced records only; ``unpriced`` counts the records whose cost
-    is unknown, so a report can say "at least X USD, N calls unpriced". Latency percentiles
-    use linear interpolation between the closest ranks (PostgreSQL's ``percentile_cont``).
+    ``cost_nano`` sums the priced records only; ``unpriced`` counts the answered records
+    whose cost is unknown (a failed call is not one: it was not billed), so a report can
+    say "at least X USD, N calls unpriced". Latency percentiles use linear interpolation
+    between the closest ranks (PostgreSQL's ``percentile_cont``).
     """
 
     group: Mapping[str, str | None]

@@ -286,7 +286,7 @@ def _aggregates(d: Any, spec: Spec) -> list[tuple[str, str]]:
         *[(name, f"COALESCE(SUM({name}), 0)") for name in TOKEN_FIELDS],
         ("cost_nano", "COALESCE(SUM(cost_nano), 0)"),
         ("saved_nano", "COALESCE(SUM(saved_nano), 0)"),
-        ("unpriced", count(f"cost_nano IS NULL AND {sent}")),
+        ("unpriced", count("cost_nano IS NULL AND status = 'ok'")),
         ("estimated", count("estimated")),
         ("refused", count(f"status = '{REFUSED}'")),
         ("failovers", count(f"{attempts} > 1")),
@@ -524,7 +524,7 @@ def _py_counts(recs: Sequence[LedgerRecord], spec: Spec) -> dict[str, Any]:
         "cache_hits": sum(r.cached for r in recs),
         "cost_nano": sum(r.cost_nano for r in recs if r.cost_nano is not None),
         "saved_nano": sum(r.saved_nano for r in recs if r.saved_nano is not None),
-        "unpriced": sum(r.cost_nano is None for r in sent),
+        "unpriced": sum(r.cost_nano is None and r.status == "ok" for r in sent),
         "estimated": sum(r.estimated for r in recs),
         "refused": sum(r.status == REFUSED for r in recs),
         "failovers": sum(len(r.attempts) > 1 for r in recs),
@@ -918,7 +918,7 @@ def _figures(d: Any) -> list[str]:
         "SUM(reasoning_tokens)",
         "SUM(cost_nano)",
         "SUM(saved_nano)",
-        "COUNT(*) - COUNT(cost_nano)",
+        flag("cost_nano IS NULL AND status = 'ok'"),  # unpriced: answered, no known cost
         flag("estimated"),
     ]
 

@@ -179,7 +179,7 @@ def _row(group: dict[str, str | None], recs: list[LedgerRecord]) -> SummaryRow:
         reasoning_tokens=sum(r.reasoning_tokens for r in recs),
         cost_nano=sum(r.cost_nano for r in recs if r.cost_nano is not None),
         saved_nano=sum(r.saved_nano for r in recs if r.saved_nano is not None),
-        unpriced=sum(r.cost_nano is None for r in recs),
+        unpriced=sum(r.cost_nano is None and r.status == "ok" for r in recs),
         estimated=sum(r.estimated for r in recs),
         latency_p50_ms=percentile(latencies, 0.5),
         latency_p95_ms=percentile(latencies, 0.95),

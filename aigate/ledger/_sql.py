@@ -266,7 +266,8 @@ _AGGREGATES = (
     "COALESCE(SUM(reasoning_tokens), 0) AS s_reasoning_tokens",
     "COALESCE(SUM(cost_nano), 0) AS s_cost_nano",
     "COALESCE(SUM(saved_nano), 0) AS s_saved_nano",
-    "COALESCE(SUM(CASE WHEN cost_nano IS NULL THEN 1 ELSE 0 END), 0) AS s_unpriced",
+    "COALESCE(SUM(CASE WHEN cost_nano IS NULL AND status = 'ok' THEN 1 ELSE 0 END), 0)"
+    " AS s_unpriced",
     "COALESCE(SUM(CASE WHEN estimated THEN 1 ELSE 0 END), 0) AS s_estimated",
 )
 _AGGREGATE_NAMES = tuple(a.rsplit(" AS ", 1)[1] for a in _AGGREGATES)
