@@ -504,6 +504,7 @@ class GatewayCore:
             request_id=headers.get(target.provider.codec.request_id_header),
             rate_limit=parse_rate_limit(headers) if len(headers) > 4 else None,
             call_id=ctx.request_id,
+            max_tokens=getattr(ctx.reservation, "clamped", None),
         )
 
     def record(

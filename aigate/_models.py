@@ -435,3 +435,6 @@ class GatewayInfo:
     saved_cost_usd: Decimal | None = None
     call_id: str | None = None  # aigate's id for the call: the ledger record's id
     cache_similarity: float | None = None  # for a semantic cache hit: the prompts' cosine
+    #: The ``max_tokens`` sent when a budget with ``on_exceed="clamp"`` lowered the call's
+    #: (None: the call went out with its own); the ledger row's ``max_tokens`` too.
+    max_tokens: int | None = None

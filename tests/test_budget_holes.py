@@ -173,10 +173,11 @@ def test_token_limits_still_apply_to_unpriced_models(make_gateway: Any) -> None:
 def test_clamp_lowers_max_tokens_to_the_room_left(make_gateway: Any) -> None:
     gw, fake = gateway(make_gateway, {**CAP, "on_exceed": "clamp"})
     # no max_tokens: the worst case is 16,384 output tokens ($0.0098), over the $0.001 cap
-    gw.chat(model=MODEL, messages=HI)
+    r = gw.chat(model=MODEL, messages=HI)
     sent = fake.calls[0].json["max_tokens"]
     assert CLAMP_MIN_TOKENS <= sent < 16384
     assert Decimal(sent) * Decimal("0.0000006") <= Decimal("0.001")
+    assert r.gateway.max_tokens == sent  # on the result too (13.5), not only in the ledger
     (row,) = gw.gw._core.ledger.query()
     assert row.max_tokens == sent
     assert spent(gw) <= Decimal("0.001")
@@ -191,6 +192,11 @@ def test_clamp_keeps_spending_inside_the_cap_then_refuses(make_gateway: Any) -> 
     assert spent(gw) <= Decimal("0.001")
     refused = [r for r in gw.gw._core.ledger.query() if r.status == "refused"]
     assert len(refused) == 1 and refused[0].reason == "budget:global"
+
+
+def test_an_unclamped_call_reports_no_max_tokens(make_gateway: Any) -> None:
+    gw, _ = gateway(make_gateway, {**CAP, "on_exceed": "clamp"})
+    assert gw.chat(model=MODEL, messages=HI, max_tokens=5).gateway.max_tokens is None
 
 
 def test_refuse_is_the_default(make_gateway: Any) -> None:
