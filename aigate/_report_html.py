@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from .ledger import SummaryRow
-from .ledger._reports import usage_report
+from .ledger._reports import refusals, usage_report
 
 __all__ = ["Report", "collect_report", "format_usd", "render_html", "safe_url"]
 
@@ -86,6 +86,7 @@ class Report:
     since: datetime | date | None = None
     until: datetime | date | None = None
     source: str = ""
+    refused: int = 0  # calls refused before sending (budget, rate limit): rows, not calls
     title: str = "aigate usage report"
     generated: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -151,6 +152,11 @@ def collect_report(
                 progress("groups")
             groups = ledger.summary(group_by=list(group_by), **window)
         by_group = list(groups)
+    refused = 0
+    if not any(key == "status" for key in (where or {})):  # else the filter says it all
+        if progress is not None:
+            progress("refusals")
+        refused = refusals(ledger, since=since, until=until, where=where)
     return Report(
         totals=views.totals,
         bucket=views.bucket,
@@ -165,6 +171,7 @@ def collect_report(
         since=since,
         until=until,
         source=safe_url(source),
+        refused=refused,
     )
 
 
@@ -492,12 +499,15 @@ def render_html(report: Report) -> str:
     tokens = t.prompt_tokens + t.completion_tokens
     priced_note = f"+{t.unpriced} calls unpriced" if t.unpriced else "every call priced"
     cache_note = f"saved {format_usd(t.saved_nano)}" if t.saved_nano else "no cache savings"
+    calls_note = f"{t.errors} errors ({t.error_rate:.1%})" + (
+        f", {format_int(report.refused)} refused before sending" if report.refused else ""
+    )
     p95 = f"{t.latency_p95_ms:,.0f} ms" if t.latency_p95_ms is not None else "n/a"
     p50 = f"p50 {t.latency_p50_ms:,.0f} ms" if t.latency_p50_ms is not None else ""
     cards = "".join(
         [
             _card("Spend", format_usd(t.cost_nano), priced_note),
-            _card("Calls", format_int(t.requests), f"{t.errors} errors ({t.error_rate:.1%})"),
+            _card("Calls", format_int(t.requests), calls_note),
             _card(
                 "Tokens",
                 format_int(tokens),

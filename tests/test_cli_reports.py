@@ -43,6 +43,9 @@ def test_the_text_report_counts_refusals(
     code, out, _ = _run(capsys, "report", "--ledger", url, "--quiet")
     assert code == 0
     assert "0 calls, 0 errors, 4 refused before sending, spend $0" in out
+    page = tmp_path / "report.html"
+    code, _, _ = _run(capsys, "report", "--ledger", url, "--quiet", "--html", str(page))
+    assert code == 0 and "4 refused before sending" in page.read_text(encoding="utf-8")
 
 
 def test_models_show_the_snapshot_date(capsys: pytest.CaptureFixture[str]) -> None:

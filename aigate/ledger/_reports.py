@@ -405,6 +405,23 @@ def _interpolate(lo: Any, hi: Any, frac: float) -> float | None:
 # -- overview -----------------------------------------------------------------------------
 
 
+def refusals(
+    ledger: Any,
+    *,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    where: Mapping[str, str] | None = None,
+) -> int:
+    """How many calls of the window were refused before sending (budget, rate limit): one
+    count on the status index of a SQL ledger; they are rows, not calls, in the reports."""
+    only = {**(where or {}), "status": REFUSED}
+    b = _backend(ledger)
+    if b is None:
+        return len(ledger.query(since=since, until=until, where=only))
+    where_sql, params = b.where(make_spec(since=since, until=until, where=only))
+    return int(b.rows(f"SELECT COUNT(*) FROM {b.table}{where_sql}", params)[0][0])
+
+
 def overview(
     ledger: Any,
     *,
