@@ -311,3 +311,27 @@ def test_the_split_overview_is_the_overview(tmp_path: Path, n: int) -> None:
         reference.record(rec)
     assert views.overview(led).to_dict() == views.overview(reference).to_dict()
     led.close()
+
+
+def test_a_window_around_every_row_reads_the_table_straight(tmp_path: Path) -> None:
+    """A window that holds every row (the dashboard's "90 days" on a young ledger) gives
+    the numbers of no window, read without the ts index; a narrower one keeps its bounds."""
+    led = SQLiteLedger(tmp_path / "ledger.db")
+    memory = MemoryLedger()
+    for rec in records():
+        led.record(rec)
+        memory.record(rec)
+    around = {"since": T0 - timedelta(days=400), "until": T0 + timedelta(days=400)}
+    inside = {"since": T0 + timedelta(days=2)}
+    assert views.overview(led, **around) == views.overview(led) == views.overview(memory)
+    assert views.overview(led, **inside) == views.overview(memory, **inside)
+    assert views.overview(led, **inside).totals.requests < views.overview(led).totals.requests
+    data, series = views.overview_over_time(led, "day", **around)
+    assert data == views.overview(memory)
+    assert series == views.timeseries(memory, "day", **around)
+    seen: list[str] = []
+    led._connection().set_trace_callback(seen.append)
+    views.overview(led, **around)
+    led._connection().set_trace_callback(None)
+    assert seen and not any("INDEXED BY aigate_ledger_ts_idx" in s for s in seen), seen
+    led.close()

@@ -221,9 +221,8 @@ class Sources:
     def overview(self, params: Mapping[str, str]) -> dict[str, Any]:
         window = parse_window(params)
         where = where_of(params)
-        data = views.overview(self.ledger, where=where, **window.kwargs())
         bucket = window.bucket()
-        series = views.timeseries(self.ledger, bucket, where=where, **window.kwargs())
+        data, series = views.overview_over_time(self.ledger, bucket, where=where, **window.kwargs())
         return {
             "window": _window_dict(window),
             "overview": data.to_dict(),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from ._base import counted
 from ._record import TOKEN_FIELDS, UTC, LedgerRecord, SummaryRow
 from ._spec import (
     TIME_DIMENSIONS,
@@ -435,6 +436,7 @@ def overview(
     if b is None:
         recs = ledger.query(since=spec.since, until=spec.until, where=where)
         return _py_overview(recs, spec)
+    spec = _unbounded(b, spec)
     aggs = _aggregates(b.d, spec)
     where_sql, params = b.where(spec)
     names = [name for name, _ in aggs]
@@ -678,8 +680,34 @@ def timeseries(
     spec = make_spec(since=since, until=until, group_by=group_by, where=where)
     b = _backend(ledger)
     if b is None:
-        rows = summarize(ledger.query(since=spec.since, until=spec.until, where=where), spec)
+        recs = ledger.query(since=spec.since, until=spec.until, where=where)
+        rows = summarize(counted(list(recs), spec), spec)  # refusals are not calls
         return [_strip_percentiles(r) for r in rows]
+    return _timeseries(b, spec)
+
+
+def _unbounded(b: _Backend, spec: Spec) -> Spec:
+    """``spec`` without its time bounds when every row of the table lies inside them (a
+    "90 days" window over a ledger 90 days old): the same rows, but the table is then read
+    straight, not row by row through the ``ts`` index (1M rows: ~2x faster). Two index
+    lookups (the oldest and newest ``ts``) decide it."""
+    if spec.since is None and spec.until is None:
+        return spec
+    # Two subqueries: SQLite answers a lone MIN or MAX from the index, both at once by a scan.
+    oldest, newest = b.rows(
+        f"SELECT (SELECT MIN(ts) FROM {b.table}), (SELECT MAX(ts) FROM {b.table})", ()
+    )[0]
+    if oldest is None:
+        return spec
+    inside = (spec.since is None or b.d.ts(spec.since) <= oldest) and (
+        spec.until is None or newest < b.d.ts(spec.until)
+    )
+    return replace(spec, since=None, until=None) if inside else spec
+
+
+def _timeseries(b: _Backend, spec: Spec) -> list[SummaryRow]:
+    spec = _unbounded(b, spec)
+    group_by = spec.group_by
     groups: list[str] = []
     params: list[Any] = []
     for i, item in enumerate(group_by):
@@ -704,6 +732,31 @@ def timeseries(
         for row in raw
     ]
     return finish(out, spec)
+
+
+def overview_over_time(
+    ledger: Any,
+    bucket: str = "day",
+    *,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    where: Mapping[str, str] | None = None,
+) -> tuple[Overview, list[SummaryRow]]:
+    """`overview` and `timeseries` of one window (the dashboard's first page): on a SQLite
+    file the series is read on a second connection while the overview runs (SQLite steps
+    a statement without Python's lock held: the two use two cores)."""
+    b = _backend(ledger)
+    if b is None or b.side is None:
+        return (
+            overview(ledger, since=since, until=until, where=where),
+            timeseries(ledger, bucket, since=since, until=until, where=where),
+        )
+    if bucket not in TIME_DIMENSIONS:
+        raise ValueError(f"bucket must be one of hour, day, month, not {bucket!r}")
+    spec = make_spec(since=since, until=until, group_by=(bucket,), where=where)
+    series = _aside(b, lambda side: _timeseries(side, spec))
+    data = overview(ledger, since=since, until=until, where=where)
+    return data, series()
 
 
 def _strip_percentiles(row: SummaryRow) -> SummaryRow:
