@@ -18,6 +18,14 @@ from aigate.cli import main
 from aigate.ledger import LedgerRecord, open_ledger
 
 
+def _ledger_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "memory":
+        return "memory://"
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'l.db'}"
+    return str(request.getfixturevalue("postgres_dsn"))
+
+
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     captured = capsys.readouterr()
@@ -95,10 +103,7 @@ def test_update_costs_prices_only_rows_without_a_cost(
 ) -> None:
     """What `prices reprice --apply` and `report --reprice` write through (it existed
     on no ledger: --apply always failed)."""
-    url = {
-        "memory": "memory://",
-        "sqlite": f"sqlite:///{tmp_path / 'l.db'}",
-    }.get(backend) or request.getfixturevalue("postgres_dsn")
+    url = _ledger_url(backend, tmp_path, request)
     ledger = open_ledger(url)
     try:
         ledger.record(LedgerRecord(id="unpriced", provider="local", model="m"))
@@ -121,10 +126,7 @@ def test_a_failed_call_is_not_counted_unpriced(
     more "call unpriced"."""
     from aigate.ledger._reports import overview
 
-    url = {
-        "memory": "memory://",
-        "sqlite": f"sqlite:///{tmp_path / 'l.db'}",
-    }.get(backend) or request.getfixturevalue("postgres_dsn")
+    url = _ledger_url(backend, tmp_path, request)
     ledger = open_ledger(url)
     try:
         ledger.record(LedgerRecord(id="ok", provider="p", model="m", cost_nano=10))
