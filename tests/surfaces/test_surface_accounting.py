@@ -98,3 +98,49 @@ def test_a_rate_limit_holds_on_the_surface(mode: str, surface: str) -> None:
     assert not isinstance(results[0], Exception)
     assert isinstance(results[1], aigate.RateLimited)
     assert [row.status for row in rows] == ["ok", "refused"]
+
+
+@pytest.mark.parametrize("surface", ["responses", "messages"])
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_a_failure_before_the_first_event_fails_over(mode: str, surface: str, stream: bool) -> None:
+    """Issue 16: "failover before the first visible event" on both surfaces: the first
+    target answers 503, the second answers, and the caller sees only the second."""
+    from aigate.testing import FakeTransport, error
+
+    providers = {
+        "down": {"kind": "fake", "options": {"transport": FakeTransport([error(503)] * 4)}},
+        "up": {"kind": "fake"},
+    }
+    settings = {"providers": providers, "routes": {"r": ["down/gpt-4o-mini", "up/gpt-4o-mini"]}}
+
+    def call(gw: Any) -> Any:
+        if surface == "responses":
+            return gw.responses.create(model="r", input="Say hi", stream=stream)
+        return gw.messages.create(
+            model="r",
+            max_tokens=32,
+            messages=[{"role": "user", "content": "Say hi"}],
+            stream=stream,
+        )
+
+    if mode == "sync":
+        with aigate.Gateway(ledger="memory://", **settings) as gw:
+            result = call(gw)
+            events = list(result) if stream else []
+            rows = gw._core.ledger.query()
+    else:
+
+        async def main() -> tuple[Any, list[Any], Any]:
+            async with aigate.AsyncGateway(ledger="memory://", **settings) as gw:
+                result = await call(gw)
+                events = [e async for e in result] if stream else []
+                return result, events, gw._core.ledger.query()
+
+        result, events, rows = asyncio.run(main())
+    if stream:
+        assert events and not any(
+            getattr(e, "type", "") in ("error", "response.failed") for e in events
+        )
+    (row,) = rows
+    assert row.status == "ok" and row.provider == "up"
+    assert [a["provider"] for a in row.attempts] == ["down", "up"]
