@@ -131,19 +131,26 @@ def test_pool_limit_queues_calls(server: Server, engine: str, mode: str) -> None
     if mode == "sync":
         from concurrent.futures import ThreadPoolExecutor
 
+        def one(_: int) -> Any:
+            try:
+                return gw.chat.completions.create(model="local/gpt-4o-mini", messages=HI)
+            except aigate.APIError as exc:
+                return exc
+
         gw = gateway(engine, mode, server.url("plain"), max_connections=2)
         try:
             with ThreadPoolExecutor(16) as pool:
-                results = list(
-                    pool.map(
-                        lambda _: gw.chat.completions.create(
-                            model="local/gpt-4o-mini", messages=HI
-                        ),
-                        range(n),
-                    )
-                )
+                results = list(pool.map(one, range(n)))
         finally:
             gw.close()
+        failed = [r for r in results if isinstance(r, BaseException)]
+        # httpcore's sync pool can close, as "expired", an idle connection it has just
+        # handed to a queued request (encode/httpcore#1110, open): that request reads a
+        # closed socket ("Bad file descriptor"), about one run in fifteen on a loaded
+        # machine. It is the library's race, not a call that failed to queue; anything
+        # else (a pool timeout above all) fails the test.
+        upstream = [e for e in failed if "Bad file descriptor" in repr(e.__cause__)]
+        assert failed == upstream and len(upstream) <= 2, failed
         assert len(results) == n
         return
 
