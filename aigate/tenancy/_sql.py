@@ -11,9 +11,9 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._closing import Closing
 from .._exceptions import ConfigurationError
 from .._sqlsteps import Program
 from ..budget._limits import Limit, RateLimit, parse_limits
@@ -22,7 +22,6 @@ from ._model import PEPPER_ENV, TENANT_KINDS, UTC, Tenant, VirtualKey, _dt, _ts
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
-    from typing_extensions import Self
 
 __all__ = ["SQLKeyStore"]
 
@@ -103,7 +102,7 @@ TenantList = list[Tenant]
 LimitList = list[Limit]
 
 
-class SQLKeyStore:
+class SQLKeyStore(Closing):
     """Virtual keys and tenants in SQL tables ``{table}``, ``{table}_retired``,
     ``{table}_tenants`` and ``{table}_meta``; the logic is written once as step programs,
     driven by `SQLiteKeyStore` and `PostgresKeyStore`."""
@@ -484,21 +483,6 @@ class SQLKeyStore:
 
     def close(self) -> None:
         """Release the connection; a later call opens it again."""
-
-    async def aclose(self) -> None:
-        """Async `close`."""
-        self.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _check(key: VirtualKey, at: float) -> VirtualKey:
