@@ -17,7 +17,7 @@ from typing import Any
 from .._exceptions import InvalidRequestError
 from .._models import Usage
 
-__all__ = ["Carriage", "bad", "carriage", "new_id", "tenant_of"]
+__all__ = ["Carriage", "bad", "carriage", "native_route", "new_id", "tenant_of"]
 
 # Codec modules whose wire format carries Anthropic's signed thinking blocks and
 # ``cache_control`` (the Anthropic codec sends them; the Gemini codec translates parts
@@ -52,6 +52,30 @@ def carriage(gateway: Any, model: object) -> Carriage:
     blocks = bool(specs) and all(s.startswith(_CARRIES_BLOCKS) for s in specs)
     native = bool(specs) and all(s.startswith(_NATIVE_THINKING) for s in specs)
     return Carriage(thinking_blocks=blocks, cache_control=blocks, thinking=native)
+
+
+def native_route(gateway: Any, model: object, kind: str) -> bool:
+    """Whether every target ``model`` may try speaks the surface's own format: a provider
+    of ``kind`` ("openai", "anthropic") at its official base URL, or one whose
+    ``options.native`` says so (``false`` turns it off). The surface's body can then go to
+    each as is (failover included); a mixed route is translated for every target, so that
+    failover stays possible."""
+    from ..providers import KINDS
+
+    _, targets = gateway._core.resolve(model)
+    if not targets:
+        return False
+    official = KINDS[kind].base_url.rstrip("/")
+    for target in targets:
+        provider = target.provider
+        if getattr(provider, "kind", "") != kind:
+            return False
+        flag = provider.options.get("native")
+        if flag is None:
+            flag = provider.base_url == official
+        if flag is not True:
+            return False
+    return True
 
 
 def tenant_of(api_key: object, user: object, metadata: object) -> str:

@@ -28,7 +28,15 @@ from aigate.surfaces import AsyncMessages, AsyncResponses, Messages, Responses
 
 ROOT = Path(__file__).parent.parent / "fixtures"
 HERE = Path(__file__).parent / "fixtures"
+# The translation matrix: OpenAI and Anthropic with ``options.native = false``, so that the
+# surfaces translate for them as for every other provider (test_native_*.py test the
+# pass-through, with NATIVE_PROVIDERS).
 PROVIDERS: dict[str, Any] = {
+    "openai": {"api_keys": ["sk-test-openai"], "options": {"native": False}},
+    "anthropic": {"api_keys": ["sk-ant-test"], "options": {"native": False}},
+    "gemini": {"api_keys": ["AIza-test"]},
+}
+NATIVE_PROVIDERS: dict[str, Any] = {
     "openai": {"api_keys": ["sk-test-openai"]},
     "anthropic": {"api_keys": ["sk-ant-test"]},
     "gemini": {"api_keys": ["AIza-test"]},
@@ -87,6 +95,7 @@ class Upstream:
     def __init__(self, **scripts: list[Answer]) -> None:
         self.scripts = scripts
         self.bodies: dict[str, list[Any]] = {kind: [] for kind in KINDS}
+        self.requests: list[httpx.Request] = []  # every request, in order (paths, headers)
 
     @staticmethod
     def kind(request: httpx.Request) -> str:
@@ -99,6 +108,7 @@ class Upstream:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         kind = self.kind(request)
+        self.requests.append(request)
         self.bodies[kind].append(json.loads(request.content))
         script = self.scripts[kind]
         answer = script[min(len(self.bodies[kind]), len(script)) - 1]

@@ -23,7 +23,10 @@ def fake_surfaces(mode: str, fake: FakeTransport, **config: Any) -> Surfaces:
     made = Surfaces.__new__(Surfaces)
     made.mode = mode
     made.upstream = Upstream(openai=[])
-    providers = config.pop("providers", {"openai": {"api_keys": ["sk-test"]}})
+    # FakeTransport answers in the chat formats: the surfaces translate for it
+    providers = config.pop(
+        "providers", {"openai": {"api_keys": ["sk-test"], "options": {"native": False}}}
+    )
 
     if mode == "sync":
         made.gw = aigate.Gateway(providers=providers, transport=fake, **config)
@@ -106,7 +109,7 @@ def test_interrupted_after_the_first_event(fake_made: Any, resource: str) -> Non
 def test_failover_before_the_first_event(fake_made: Any) -> None:
     fake = FakeTransport([aigate.testing.error(503), reply("Recovered")])
     providers = {
-        "openai": {"api_keys": ["sk-test"]},
+        "openai": {"api_keys": ["sk-test"], "options": {"native": False}},
         "backup": {"kind": "openai", "api_keys": ["sk-b"], "base_url": "http://backup.invalid/v1"},
     }
     s = fake_made(fake, providers=providers, routes={"r": [MODEL, "backup/gpt-4o-mini"]})

@@ -12,15 +12,24 @@ from ..._models import ChatCompletion
 from .._base import OverChat
 from .._chat import fit_messages, load, remove, save, surface_metadata
 from .._common import carriage, new_id, tenant_of
+from .._native import AsyncNativeStream, NativeAnswer, NativeStart, NativeStream
 from .._store import ConversationStore, Entry, open_conversations
 from ._models import Response, ResponseStreamEvent
+from ._native import NativePlan, native_plan
 from ._output import EventTranslator, from_completion
 from ._request import ResponsesRequest, instruction_messages, translate_request
 
 if TYPE_CHECKING:
     from ..._resources import AsyncGatewayAPI, GatewayAPI
 
-__all__ = ["AsyncResponseStream", "AsyncResponses", "ResponseStream", "Responses"]
+__all__ = [
+    "AsyncNativeResponseStream",
+    "AsyncResponseStream",
+    "AsyncResponses",
+    "NativeResponseStream",
+    "ResponseStream",
+    "Responses",
+]
 
 
 class _Plan:
@@ -48,6 +57,14 @@ class _Plan:
                 "(never stored, store=False, expired, or another tenant's)",
                 field="previous_response_id",
                 expected="the id of a response created with store=True",
+            )
+        if entry.get("messages") is None and "items" in entry:
+            raise InvalidRequestError(
+                f"previous_response_id: the stored response {previous!r} continues a "
+                "conversation only OpenAI holds (an OpenAI-stored response, or hosted tool "
+                "items); it can be continued on a route of OpenAI targets only",
+                field="previous_response_id",
+                expected="a route whose every target is an OpenAI provider",
             )
         messages: list[dict[str, Any]] = entry.get("messages") or []
         return messages
@@ -187,6 +204,43 @@ class AsyncResponseStream(OverChat):
         await self.close()
 
 
+def _final(stream: Any) -> Response | None:
+    start, run = stream._start, stream._run
+    final = start.reader.final
+    if final is None or not run.done:
+        return None
+    if stream._response is None:
+        stream._response = Response.model_validate(final)
+        stream._response.gateway = run.info
+    return stream._response  # type: ignore[no-any-return]
+
+
+class NativeResponseStream(NativeStream):
+    """A stream from OpenAI's ``/v1/responses``: OpenAI's own events (as
+    :class:`ResponseStreamEvent` views); ``response`` is the final :class:`Response` once
+    the stream has ended."""
+
+    def __init__(self, host: Any, start: NativeStart, plan: NativePlan) -> None:
+        super().__init__(host, start, plan.wrap)
+        self._response: Response | None = None
+
+    @property
+    def response(self) -> Response | None:
+        return _final(self)
+
+
+class AsyncNativeResponseStream(AsyncNativeStream):
+    """The async twin of :class:`NativeResponseStream`."""
+
+    def __init__(self, host: Any, start: NativeStart, plan: NativePlan) -> None:
+        super().__init__(host, start, plan.wrap)
+        self._response: Response | None = None
+
+    @property
+    def response(self) -> Response | None:
+        return _final(self)
+
+
 class Responses:
     """``gw.responses``: the OpenAI Responses API over aigate's chat flow.
 
@@ -214,6 +268,14 @@ class Responses:
     def create(self, **kwargs: Any) -> Response | ResponseStream:
         """openai's ``responses.create``: same parameters, same result shape."""
         gateway = self._gateway
+        native = native_plan(gateway, kwargs, self.conversations)
+        if native is not None:
+            result = gateway._run(native.flow(gateway._core))
+            if isinstance(result, NativeStart):
+                return NativeResponseStream(gateway, result, native)  # type: ignore[return-value]
+            assert isinstance(result, NativeAnswer)
+            gateway._run(native.save(result.payload))
+            return native.response(result.payload, result.gateway)
         plan = self._plan(kwargs)
         history: list[dict[str, Any]] = []
         if plan.request.previous_response_id is not None:
@@ -279,6 +341,14 @@ class AsyncResponses:
     async def create(self, **kwargs: Any) -> Response | AsyncResponseStream:
         """openai's ``responses.create``: same parameters, same result shape."""
         gateway = self._gateway
+        native = native_plan(gateway, kwargs, self.conversations)
+        if native is not None:
+            result = await gateway._run(native.flow(gateway._core))
+            if isinstance(result, NativeStart):
+                return AsyncNativeResponseStream(gateway, result, native)  # type: ignore[return-value]
+            assert isinstance(result, NativeAnswer)
+            await gateway._run(native.save(result.payload))
+            return native.response(result.payload, result.gateway)
         plan = self._plan(kwargs)
         history: list[dict[str, Any]] = []
         if plan.request.previous_response_id is not None:
