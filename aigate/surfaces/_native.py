@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .._wire import Request, Response
     from ..providers import ApiKey
 
-__all__ = ["NativeAnswer", "NativeCall", "NativeStart", "native_flow"]
+__all__ = ["NativeAnswer", "NativeCall", "NativeStart", "cache_applies", "native_flow"]
 
 
 @dataclass(slots=True)
@@ -85,6 +85,19 @@ class NativeStart:
     ttft_ms: float | None
     call: NativeCall
     seen: list[dict[str, Any]] = field(default_factory=list)
+
+
+def cache_applies(core: GatewayCore, kwargs: Mapping[str, Any], tags: Any, user: Any) -> bool:
+    """Whether the gateway's cache would serve or store this call (``cache=``, the cache's
+    default and its route settings): such a call is translated, and cached as a chat call."""
+    from .._caching import parse_option
+
+    cache = core.cache
+    if cache is None:
+        return False
+    option = parse_option(kwargs.get("cache"))
+    ctx = core.context("chat", kwargs.get("model"), {"metadata": tags, "user": user})
+    return cache.decide(ctx, option, {"temperature": kwargs.get("temperature")}) is not None
 
 
 def _secrets(response: Response) -> list[str]:

@@ -57,14 +57,18 @@ def fixture(path: str) -> bytes:
 
 
 class _Parts(httpx.SyncByteStream, httpx.AsyncByteStream):
-    def __init__(self, parts: list[bytes]) -> None:
+    def __init__(self, parts: list[bytes], fail_after: int | None = None) -> None:
         self.parts = parts
+        self.fail_after = fail_after
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self.parts
+        for i, part in enumerate(self.parts):
+            if i == self.fail_after:
+                raise httpx.ReadError("connection reset")
+            yield part
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for part in self.parts:
+        for part in self:
             yield part
 
 
@@ -82,6 +86,19 @@ def sse_reply(path: str) -> Callable[[], httpx.Response]:
     parts = [p + b"\n\n" for p in raw.split(b"\n\n") if p.strip()]
     return lambda: httpx.Response(
         200, headers={"content-type": "text/event-stream"}, stream=_Parts(parts)
+    )
+
+
+def event_parts(path: str) -> list[bytes]:
+    """A fixture stream's events, one network chunk each."""
+    raw = fixture(path).replace(b"\r\n", b"\n")
+    return [p + b"\n\n" for p in raw.split(b"\n\n") if p.strip()]
+
+
+def parts_reply(parts: list[bytes], fail_after: int | None = None) -> Callable[[], httpx.Response]:
+    """A streamed answer of ``parts``, the connection reset before part ``fail_after``."""
+    return lambda: httpx.Response(
+        200, headers={"content-type": "text/event-stream"}, stream=_Parts(parts, fail_after)
     )
 
 
@@ -251,7 +268,9 @@ def check_message_events(events: list[Any], final: Any) -> A.Message:
     """Every event validates as anthropic's ``RawMessageStreamEvent``; anthropic's own
     accumulator, fed the events, arrives at the final message; ``message_delta`` carries
     usage."""
-    sdk_events = [_RAW_EVENTS.validate_python(e.model_dump()) for e in events]
+    # ``ping`` events are Anthropic's keep-alives: passed through natively, skipped by the
+    # SDK's stream (not in RawMessageStreamEvent)
+    sdk_events = [_RAW_EVENTS.validate_python(e.model_dump()) for e in events if e.type != "ping"]
     assert sdk_events[0].type == "message_start"
     assert sdk_events[-1].type == "message_stop"
     delta = sdk_events[-2]

@@ -23,8 +23,10 @@ from .conftest import (
     Upstream,
     check_response,
     check_response_events,
+    event_parts,
     fixture,
     json_reply,
+    parts_reply,
     sse_reply,
 )
 
@@ -48,33 +50,6 @@ def surfaces(surfaces: Any) -> Any:
 
 def paths(up: Upstream) -> list[str]:
     return [r.url.path for r in up.requests]
-
-
-def stream_parts(path: str) -> list[bytes]:
-    raw = fixture(path).replace(b"\r\n", b"\n")
-    return [p + b"\n\n" for p in raw.split(b"\n\n") if p.strip()]
-
-
-class _Parts(httpx.SyncByteStream, httpx.AsyncByteStream):
-    def __init__(self, parts: list[bytes], fail_after: int | None = None) -> None:
-        self.parts = parts
-        self.fail_after = fail_after
-
-    def __iter__(self) -> Any:
-        for i, part in enumerate(self.parts):
-            if self.fail_after is not None and i == self.fail_after:
-                raise httpx.ReadError("connection reset")
-            yield part
-
-    async def __aiter__(self) -> Any:
-        for part in self:
-            yield part
-
-
-def stream_reply(parts: list[bytes], fail_after: int | None = None) -> Any:
-    return lambda: httpx.Response(
-        200, headers={"content-type": "text/event-stream"}, stream=_Parts(parts, fail_after)
-    )
 
 
 def test_plain_goes_to_v1_responses_with_the_callers_fields(surfaces: Any) -> None:
@@ -118,9 +93,7 @@ def test_stream_is_openais_own_events(surfaces: Any) -> None:
     events, stream = s.stream("responses", model=MODEL, input="Hi")
     assert paths(up) == ["/v1/responses"] and up.last("openai")["stream"] is True
     final = check_response_events(events, stream.response)
-    sent = [
-        json.loads(p.split(b"data: ", 1)[1]) for p in stream_parts("openai_response_stream.sse")
-    ]
+    sent = [json.loads(p.split(b"data: ", 1)[1]) for p in event_parts("openai_response_stream.sse")]
     assert [e.type for e in events] == [e["type"] for e in sent]  # event for event
     assert [e.model_dump() for e in events][4:-1] == sent[4:-1]  # unchanged (ids aside)
     assert final.output_text == HI
@@ -192,12 +165,12 @@ def test_failover_between_openai_targets(surfaces: Any, stream: bool) -> None:
 
 def test_an_error_event_before_content_fails_over(surfaces: Any) -> None:
     # The streaming reference's `error` event, right after `response.created`.
-    parts = stream_parts("openai_response_stream.sse")
+    parts = event_parts("openai_response_stream.sse")
     error = (
         b'event: error\ndata: {"type":"error","code":"server_error","message":"x",'
         b'"param":null,"sequence_number":1}\n\n'
     )
-    up = Upstream(openai=[stream_reply([parts[0], error]), sse_reply("openai_response_stream.sse")])
+    up = Upstream(openai=[parts_reply([parts[0], error]), sse_reply("openai_response_stream.sse")])
     providers = {
         "openai": {"api_keys": ["sk-test-openai"]},
         "backup": {**BACKUP, "options": {"native": True}},
@@ -209,8 +182,8 @@ def test_an_error_event_before_content_fails_over(surfaces: Any) -> None:
 
 
 def test_interrupted_after_the_first_event_is_recorded(surfaces: Any) -> None:
-    parts = stream_parts("openai_response_stream.sse")
-    up = Upstream(openai=[stream_reply(parts, fail_after=7)])
+    parts = event_parts("openai_response_stream.sse")
+    up = Upstream(openai=[parts_reply(parts, fail_after=7)])
     s = surfaces(up, ledger="memory://")
     with pytest.raises(aigate.StreamInterrupted) as info:
         s.stream("responses", model=MODEL, input="Hi")

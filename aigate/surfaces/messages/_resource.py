@@ -9,14 +9,60 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from .._base import OverChat
 from .._chat import fit_messages, surface_metadata
 from .._common import bad, carriage
+from .._native import AsyncNativeStream, NativeAnswer, NativeStart, NativeStream
 from ._models import Message, MessageStreamEvent, MessageTokensCount
+from ._native import NativeMessagePlan, accumulate, native_message_plan, wrap
 from ._output import EventTranslator, from_completion
 from ._request import _tool, translate_messages, translate_request
 
 if TYPE_CHECKING:
     from ..._resources import AsyncGatewayAPI, GatewayAPI
 
-__all__ = ["AsyncMessageStream", "AsyncMessages", "MessageStream", "Messages"]
+__all__ = [
+    "AsyncMessageStream",
+    "AsyncMessages",
+    "AsyncNativeMessageStream",
+    "MessageStream",
+    "Messages",
+    "NativeMessageStream",
+]
+
+
+def _final(stream: Any) -> Message | None:
+    if not stream._run.done:
+        return None
+    if stream._message is None:
+        payload = accumulate(stream._start.seen)
+        if payload is None:
+            return None
+        stream._message = NativeMessagePlan.message(payload, stream._run.info)
+    return stream._message  # type: ignore[no-any-return]
+
+
+class NativeMessageStream(NativeStream):
+    """A stream from Anthropic's ``/v1/messages``: Anthropic's own events (as
+    :class:`MessageStreamEvent` views); ``message`` is the final :class:`Message` once the
+    stream has ended."""
+
+    def __init__(self, host: Any, start: NativeStart) -> None:
+        super().__init__(host, start, wrap)
+        self._message: Message | None = None
+
+    @property
+    def message(self) -> Message | None:
+        return _final(self)
+
+
+class AsyncNativeMessageStream(AsyncNativeStream):
+    """The async twin of :class:`NativeMessageStream`."""
+
+    def __init__(self, host: Any, start: NativeStart) -> None:
+        super().__init__(host, start, wrap)
+        self._message: Message | None = None
+
+    @property
+    def message(self) -> Message | None:
+        return _final(self)
 
 
 def _arguments(gateway: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,6 +193,14 @@ class Messages:
 
     def create(self, **kwargs: Any) -> Message | MessageStream:
         """anthropic's ``messages.create``: same parameters, same result shape."""
+        gateway = self._gateway
+        native = native_message_plan(gateway, kwargs)
+        if native is not None:
+            answer = gateway._run(native.flow(gateway._core))
+            if isinstance(answer, NativeStart):
+                return NativeMessageStream(gateway, answer)  # type: ignore[return-value]
+            assert isinstance(answer, NativeAnswer)
+            return native.message(answer.payload, answer.gateway)
         chat = _arguments(self._gateway, kwargs)
         result = self._gateway.chat.completions.create(**chat)
         if chat["stream"]:
@@ -173,6 +227,14 @@ class AsyncMessages:
 
     async def create(self, **kwargs: Any) -> Message | AsyncMessageStream:
         """anthropic's ``messages.create``: same parameters, same result shape."""
+        gateway = self._gateway
+        native = native_message_plan(gateway, kwargs)
+        if native is not None:
+            answer = await gateway._run(native.flow(gateway._core))
+            if isinstance(answer, NativeStart):
+                return AsyncNativeMessageStream(gateway, answer)  # type: ignore[return-value]
+            assert isinstance(answer, NativeAnswer)
+            return native.message(answer.payload, answer.gateway)
         chat = _arguments(self._gateway, kwargs)
         result = await self._gateway.chat.completions.create(**chat)
         if chat["stream"]:

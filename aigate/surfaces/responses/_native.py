@@ -20,14 +20,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..._caching import parse_option
 from ..._effects import Flow
 from ..._exceptions import InvalidRequestError
 from ...providers import ChatCall
 from ...providers.native import ResponsesEvents, parse_response, responses_request
 from .._chat import load, save, surface_metadata
 from .._common import Carriage, bad, native_route, new_id, tenant_of
-from .._native import NativeAnswer, NativeCall, NativeStart, native_flow
+from .._native import NativeAnswer, NativeCall, NativeStart, cache_applies, native_flow
 from .._store import ConversationStore, Entry
 from ._models import Response, ResponseStreamEvent
 from ._request import GATEWAY_ARGS, input_messages
@@ -49,15 +48,6 @@ _RESPONSE_EVENTS = frozenset(
 _OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout")
 
 
-def _cache_applies(core: Any, kwargs: Mapping[str, Any], tags: Any) -> bool:
-    cache = core.cache
-    if cache is None:
-        return False
-    option = parse_option(kwargs.get("cache"))
-    ctx = core.context("chat", kwargs.get("model"), {"metadata": tags, "user": kwargs.get("user")})
-    return cache.decide(ctx, option, {"temperature": kwargs.get("temperature")}) is not None
-
-
 def native_plan(
     gateway: Any, kwargs: Mapping[str, Any], store: ConversationStore
 ) -> NativePlan | None:
@@ -70,7 +60,7 @@ def native_plan(
         isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
     ):
         return None  # the translated call's validation names the field
-    if _cache_applies(gateway._core, kwargs, tags):
+    if cache_applies(gateway._core, kwargs, tags, kwargs.get("user")):
         return None
     return NativePlan(kwargs, tags, store)
 
