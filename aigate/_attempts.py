@@ -2,19 +2,9 @@
 
 It is a sans-I/O sub-flow of :mod:`aigate._flow`: it yields the same effects (``Send``,
 ``Read``, ``Close``, ``Sleep``, and ``Call`` for a remote health store) and is driven by the
-same two drivers. What it decides, per error class:
-
-- *request* (400, 404, 422, content policy): surfaces at once, never retried; a context
-  length error moves only to a target with a larger window;
-- *key* (401, 402, 403, ``insufficient_quota``): that key is marked dead and the next key
-  of the same provider is tried at once;
-- *transient* (429, 5xx, 529, timeouts, resets, unreadable answers): the target is retried
-  ``retries`` times with full-jitter backoff (or the provider's Retry-After, up to a cap),
-  then the call fails over. A 429 cools only its key, so a retry uses another key.
-
-Targets and keys whose breaker is open are skipped; when nothing else is left, the loop
-waits for the earliest recovery if the call's deadline (or the retry cap) allows it, else
-raises :class:`~aigate.AllTargetsFailed` with ``retry_at``.
+same two drivers. It decides nothing itself: :class:`~aigate.routing._attempt_plan.AttemptPlan`
+answers what to try, when to wait and when to give up (see its module for the rules per
+error class); this loop performs each decision and reports what the attempt did.
 """
 
 from __future__ import annotations
@@ -25,17 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ._effects import Call, Close, Read, Send, Sleep
-from ._exceptions import (
-    AigateError,
-    AllTargetsFailed,
-    APIError,
-    APITimeoutError,
-    ContextLengthExceededError,
-    RateLimitError,
-)
+from ._exceptions import APIError, APITimeoutError
 from ._models import Attempt
 from ._wire import Request
-from .routing._decisions import retry_after
+from .routing._attempt_plan import AttemptPlan, Check, Try, Wait, describe_waits
 from .routing._router import Branch, Plan, RetrySettings, Route, Router
 
 if TYPE_CHECKING:
@@ -233,38 +216,6 @@ def _bound_timeouts(
         request.deadline_s = max(left, 0.001)
 
 
-def _give_up(
-    ctx: CallContext,
-    route: Route,
-    retry_at: float | None,
-    untried: bool,
-    now: float,
-    waits: str = "",
-) -> AigateError:
-    errors = ctx.errors
-    last = errors[-1] if errors else None
-    if (
-        len(ctx.attempts) == 1
-        and isinstance(last, AigateError)
-        and (not untried or getattr(last, "error_class", None) == "request")
-    ):
-        return last  # one attempt: its own error (a request error would fail anywhere)
-    what = f"route {route.name!r}" if route.name else "the target"
-    if ctx.attempts:
-        names = ", ".join(f"{a.provider}/{a.model}: {a.error}" for a in ctx.attempts)
-        message = f"all {len(ctx.attempts)} attempts failed ({names})"
-    else:
-        message = f"no target of {what} could be tried now"
-    if retry_at is not None:
-        message += f"; the first one may accept calls again in {max(retry_at - now, 0):.1f}s"
-        if waits:
-            message += f" ({waits})"
-    failed = AllTargetsFailed(message, attempts=ctx.attempts, errors=errors, retry_at=retry_at)
-    if errors:
-        failed.__cause__ = errors[-1]
-    return failed
-
-
 def _call_of(build: Callable[..., Any]) -> Any:
     """The validated call a flow's ``build`` closure holds (the flows do not pass it to the
     loop), for routes whose rules and checks look at the request."""
@@ -304,9 +255,13 @@ def attempts(
     ``build`` makes the request for a target and key; ``accept`` is a sub-flow that turns a
     2xx answer into the result or raises an :class:`~aigate.APIError` to move on. ``call``
     (the validated call) lets rules and capability checks look at the request.
+
+    What to try, when to wait and when to give up is :class:`AttemptPlan`'s (pure
+    decisions); this loop only performs them: it yields the sends, reads, sleeps and remote
+    breaker reads and writes as effects, and tells the plan what each attempt did.
     """
-    plan = ctx.targets
-    route = plan.route if isinstance(plan, Plan) else adhoc_route(plan)
+    targets = ctx.targets
+    route = targets.route if isinstance(targets, Plan) else adhoc_route(targets)
     if call is None and route.needs_features:
         call = _call_of(build)
     order, features = route.plan(ctx, call)
@@ -315,221 +270,71 @@ def attempts(
     store = router.store
     local = not store.remote  # a local store is called inline, not through effects
     clock = router.clock
-    user = ctx.user
-    max_attempts = settings.max_attempts
+    tokens = 0
+    if features is not None and any(c.pool.counts_tokens for c in order):
+        tokens = features.prompt_tokens + features.max_output_tokens
+    plan = AttemptPlan(
+        route,
+        order,
+        store=store,
+        now=clock(),
+        user=ctx.user,
+        tokens=tokens,
+        attempts=ctx.attempts,
+        errors=ctx.errors,
+    )
     bounds = settings.bounds_requests
-    deadline = clock() + settings.deadline_s if settings.deadline_s is not None else None
-
-    queue: Sequence[Candidate] = order
-    pos = 0
-    sent = 0
-    slept = 0.0  # seconds slept since the last attempt (Attempt.wait_ms)
-    tries: dict[str, int] = {}  # transient failures per target in this call
-    tried: set[str] = set()
-    blocked: dict[str, tuple[Candidate, float]] = {}  # skipped now, and when they recover
-    cooling: set[str] = set()  # blocked because every key is cooling after a 429
-    keyed: dict[str, str] = {}  # blocked by their keys: the key ids (for the message)
-    waits = 0
+    first_token_s = settings.first_token_timeout_s if stream else None
 
     while True:
-        if pos >= len(queue):
-            # Every target was tried or skipped. Wait for the earliest skipped one to
-            # recover, when the deadline (or the retry cap) allows it.
-            if not blocked or sent >= max_attempts or waits >= max_attempts:
-                break
-            until = min(u for _, u in blocked.values())
-            now = clock()
-            wait = max(until - now, 0.0)
-            patient = deadline is not None or settings.retries > 0
-            if not _may_wait(wait, now, settings, deadline, patient):
-                break
-            if wait > 0:
-                yield Sleep(wait)
-                slept += wait
-            waits += 1
-            queue = [c for c in queue if c.name in blocked]
-            blocked = {}
-            pos = 0
+        decision = plan.decide(clock())
+        if type(decision) is not Try:
+            if type(decision) is Wait:
+                yield Sleep(decision.seconds)
+            elif type(decision) is Check:
+                name, now = decision
+                plan.known(name, (yield from check_health(store, name, now)))
+            else:
+                raise decision.error  # type: ignore[union-attr]
             continue
 
-        cand = queue[pos]
-        now = clock()
-        if sent >= max_attempts or (deadline is not None and now >= deadline):
-            break
-        until = (
-            store.check(cand.name, now)
-            if local
-            else (yield from check_health(store, cand.name, now))
-        )
-        if until:
-            blocked[cand.name] = (cand, until)
-            pos += 1
-            continue
-
-        pool = cand.pool
-        key: ApiKey | None = None
-        ticket: list[float] | None = None
-        if pool.keys:
-            tokens = 0
-            if pool.counts_tokens and features is not None:
-                tokens = features.prompt_tokens + features.max_output_tokens
-            index, until = yield from pick_key(cand, store, now, user, tokens)
-            if index < 0:
-                # Every key is cooling, dead or at its cap. A retry may wait for one.
-                wait = until - now
-                if (
-                    cand.name in tries
-                    and waits < max_attempts
-                    and _may_wait(wait, now, settings, deadline, patient=True)
-                ):
-                    yield Sleep(wait)
-                    slept += wait
-                    waits += 1
-                    continue
-                blocked[cand.name] = (cand, until)
-                keyed[cand.name] = ", ".join(k.id for k in pool.keys)
-                if local and _rate_limited(store, pool.names):
-                    cooling.add(cand.name)
-                pos += 1
-                continue
-            key = pool.keys[index]
-            ticket = pool.take(index, now, tokens)
-
+        cand = decision.cand
+        key = cand.pool.keys[decision.key] if decision.key >= 0 else None
         target = cand.target
         request = build(target, key.get() if key is not None else None)
         if bounds:
-            _bound_timeouts(request, stream, settings, None if deadline is None else deadline - now)
+            deadline = plan.deadline
+            left = None if deadline is None else deadline - decision.now
+            _bound_timeouts(request, stream, settings, left)
         first_token = None
-        if stream and settings.first_token_timeout_s is not None:
-            first_token = (clock, clock() + settings.first_token_timeout_s)
+        if first_token_s is not None:
+            first_token = (clock, clock() + first_token_s)
         value, error, status, started = yield from _send(
             cand, key, request, accept, stream, first_token
         )
-        sent += 1
-        tried.add(cand.name)
-        key_name = pool.names[index] if key is not None else None
-
+        ctx.attempts.append(_attempt(target, key, started, status, error, plan.slept))
         if error is None:
-            ctx.attempts.append(_attempt(target, key, started, status, None, slept))
             cand.stats.observe((time.perf_counter() - started) * 1000.0, stream)
-            now = clock()
-            if local:
-                store.record(cand.name, "ok", now)
-                if key_name is not None:
-                    store.record(key_name, "ok", now)
-            else:
-                yield from record_health(store, cand.name, "ok", now)
-                if key_name is not None:
-                    yield from record_health(store, key_name, "ok", now)
+            marks = plan.succeeded(decision, clock())
+        else:
+            ctx.errors.append(error)
+            marks = plan.failed(decision, error, clock())
+            if marks[0].outcome == "fail":  # least_latency counts a failure as slow
+                cand.stats.observe(
+                    (time.perf_counter() - started) * 1000.0 + _FAILURE_PENALTY_MS, stream
+                )
+        if local:
+            record = store.record
+            for name, outcome, at, cooldown, reason in marks:
+                record(name, outcome, at, cooldown, reason)
+        else:
+            for mark in marks:
+                yield from record_health(store, *mark)
+        if error is None:
+            ticket = decision.ticket
             if ticket is not None:
                 usage = getattr(value, "usage", None)
                 total = getattr(usage, "total_tokens", None)
                 if isinstance(total, int):
                     ticket[1] = float(total)
             return value  # type: ignore[return-value]
-
-        ctx.attempts.append(_attempt(target, key, started, status, error, slept))
-        ctx.errors.append(error)
-        slept = 0.0
-        now = clock()
-        error_class = getattr(error, "error_class", "transient")
-        reason = type(error).__name__
-
-        if error_class == "request":
-            yield from record_health(store, cand.name, "ok", now)  # it answered: the target is up
-            if isinstance(error, ContextLengthExceededError) and cand.window:
-                window = cand.window
-                larger = [c for c in queue[pos + 1 :] if c.window and c.window > window]
-                blocked = {n: b for n, b in blocked.items() if (b[0].window or 0) > window}
-                if larger or blocked:
-                    queue, pos = larger, 0
-                    continue
-            break
-
-        if error_class == "key":
-            yield from record_health(store, cand.name, "ok", now)
-            if key_name is not None:
-                yield from record_health(store, key_name, "dead", now, reason=reason)
-                continue  # the next key of the same provider, at once
-            pos += 1
-            continue
-
-        # transient
-        delay = retry_after(error)
-        rate_limited = isinstance(error, RateLimitError) and key_name is not None
-        if rate_limited:
-            # a 429 is about the key (its org's limits): cool it, leave the target alone
-            delay = delay if delay is not None else settings.key_cooldown_s
-            yield from record_health(store, key_name, "cool", now, delay, reason)  # type: ignore[arg-type]
-        else:
-            yield from record_health(store, cand.name, "fail", now, delay or 0.0, reason)
-            cand.stats.observe(
-                (time.perf_counter() - started) * 1000.0 + _FAILURE_PENALTY_MS, stream
-            )
-        n = tries[cand.name] = tries.get(cand.name, 0) + 1
-        # Retry here unless retries are spent, or the provider asked for a longer pause than
-        # the cap or the deadline allows (then another target is the better bet).
-        if n <= settings.retries and sent < max_attempts:
-            if rate_limited and len(pool.keys) > 1:
-                wait = 0.0  # the retry goes to another key (or waits for one to cool)
-            else:
-                wait = max(settings.backoff(n), delay or 0.0)
-            if _may_wait(wait, now, settings, deadline, patient=True):
-                if wait > 0:
-                    yield Sleep(wait)
-                    slept += wait
-                continue
-        pos += 1
-
-    retry_at = min((u for _, u in blocked.values()), default=None)
-    untried = any(name not in tried for name in blocked)
-    now = clock()
-    if route.name is None and not ctx.attempts and blocked and set(blocked) <= cooling:
-        raise _still_limited(next(iter(blocked.values()))[0].target, (retry_at or now) - now)
-    raise _give_up(ctx, route, retry_at, untried, now, describe_waits(blocked, keyed, now))
-
-
-def describe_waits(
-    blocked: dict[str, tuple[Candidate, float]], keyed: dict[str, str], now: float
-) -> str:
-    """Each blocked target with what blocks it and for how long (issue 14.10)."""
-    parts = []
-    for name, (_, until) in sorted(blocked.items(), key=lambda item: item[1][1]):
-        why = f"keys {keyed[name]} cooling, dead or capped" if name in keyed else "breaker open"
-        parts.append(f"{name} ({why}) in {max(until - now, 0):.1f}s")
-    return "; ".join(parts)
-
-
-def _rate_limited(store: HealthStore, names: Sequence[str]) -> bool:
-    """Whether every key of a pool is cooling after a 429 (not dead, not at a local cap)."""
-    states = store.states(names)
-    return bool(states) and all(
-        b.state != "dead" and b.reason == "RateLimitError" for b in states.values()
-    )
-
-
-def _still_limited(target: Target, wait: float) -> RateLimitError:
-    """A direct call whose only target's keys all cool after a 429: the provider's rate
-    limit again (issue 14.11: never a different error class), with the wait it asked for."""
-    from ._models import RateLimitInfo
-    from ._wire import Response
-
-    wait = max(wait, 0.0)
-    return RateLimitError(
-        f"{target.name} is rate limited (429): every key is cooling; retry in {wait:.1f}s "
-        "(or set retry.deadline_s to let the call wait)",
-        response=Response(429),
-        rate_limit=RateLimitInfo(retry_after_s=wait),
-        provider=target.provider.name,
-        model=target.model,
-    )
-
-
-def _may_wait(
-    wait: float, now: float, settings: RetrySettings, deadline: float | None, patient: bool
-) -> bool:
-    """Whether a call may sleep ``wait`` seconds: within the retry cap, before the deadline,
-    and only when it has a reason to be patient (a retry, or a deadline to honour)."""
-    if not patient or wait > settings.retry_after_cap_s:
-        return False
-    return deadline is None or now + wait < deadline
