@@ -476,13 +476,85 @@ def _unknown(kwargs: Mapping[str, Any], known: frozenset[str], what: str) -> Non
             )
 
 
+# -- the fast path -------------------------------------------------------------------------
+#
+# Most calls are a list of plain messages and a few scalar parameters. Checking those with
+# exact type tests takes a fraction of the full checks below; anything else (an unusual
+# type, a subclass, a value out of range, a nested parameter, an extra) goes to the full
+# checks, so every error is raised by the same code, with the same message, as before.
+# A shape accepted here must be one the full checks accept unchanged.
+
+_PLAIN_ROLES = frozenset({"system", "developer", "user", "assistant"})
+_INT64 = (-_MAX_INT - 1, _MAX_INT)
+
+
+def _plain_messages(messages: object) -> bool:
+    """A non-empty list of ``{"role", "content"[, "name"]}`` dicts of plain strings."""
+    if type(messages) is not list or not messages:
+        return False
+    roles = _PLAIN_ROLES
+    for message in messages:
+        if type(message) is not dict:
+            return False
+        role = message.get("role")
+        if type(role) is not str or role not in roles or type(message.get("content")) is not str:
+            return False
+        size = len(message)
+        if size != 2 and (size != 3 or type(message.get("name")) is not str):
+            return False
+    return True
+
+
+def _ranged(low: float, high: float, types: tuple[type, ...]) -> Any:
+    return lambda value: type(value) in types and low <= value <= high
+
+
+def _metadata(value: object) -> bool:
+    return type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items())
+
+
+def _stop(value: object) -> bool:
+    return type(value) is str or (type(value) is list and all(type(s) is str for s in value))
+
+
+_INT, _NUMBER = (int,), (int, float)
+#: Per parameter, a quick test that passes only values the full checks accept as they are.
+_PLAIN_PARAMS: dict[str, Any] = {
+    "max_tokens": _ranged(1, _MAX_TOKENS, _INT),
+    "max_completion_tokens": _ranged(1, _MAX_TOKENS, _INT),
+    "n": _ranged(1, 128, _INT),
+    "seed": _ranged(*_INT64, _INT),
+    "top_logprobs": _ranged(*_INT64, _INT),
+    "temperature": _ranged(0.0, 2.0, _NUMBER),
+    "top_p": _ranged(0.0, 1.0, _NUMBER),
+    "presence_penalty": _ranged(-2.0, 2.0, _NUMBER),
+    "frequency_penalty": _ranged(-2.0, 2.0, _NUMBER),
+    "metadata": _metadata,
+    "stop": _stop,
+    **{name: lambda value: type(value) is str for name in _STR_PARAMS},
+    **{name: lambda value: type(value) is bool for name in _BOOL_PARAMS},
+}
+
+
+def _plain_params(kwargs: dict[str, Any]) -> bool:
+    checks = _PLAIN_PARAMS
+    for name, value in kwargs.items():
+        check = checks.get(name)
+        if check is None or not check(value):
+            return False
+    return True
+
+
 def chat_call(messages: object, stream: object, kwargs: dict[str, Any]) -> ChatCall:
-    """A validated :class:`ChatCall`; ``kwargs`` is consumed. Parameters passed as ``None``
-    are treated as not given (never sent)."""
+    """A validated :class:`ChatCall`; ``kwargs`` is consumed (the call's own dict: it
+    becomes the call's ``params``). Parameters passed as ``None`` are treated as not given
+    (never sent)."""
     if not isinstance(stream, bool):
         if not is_sentinel(stream):
             raise _bad("stream", "a bool", stream)
         stream = False
+    if _plain_params(kwargs) and _plain_messages(messages):
+        return ChatCall(messages, kwargs, stream)  # type: ignore[arg-type]
     extra_headers, extra_query, extra_body, timeout = _extras(kwargs)
     params = given(kwargs)
     _unknown(params, CHAT_PARAMS, "chat.completions.create")
