@@ -5,7 +5,8 @@ A codec module like the others, for the pass-through the Responses and Messages 
 use when every target of a call speaks their format: it builds the request from the
 caller's body (the model replaced by the target's, aigate's own arguments already taken
 out), reads a non-streamed answer as a plain dict plus its usage (for pricing), and reads a
-stream as plain event dicts, one ``json.loads`` per event, watching only the events that
+stream as plain event dicts, one JSON parse per event (pydantic-core's, a few times
+faster than ``json.loads`` on small objects), watching only the events that
 carry usage or end the stream. Nothing here is translated: what the provider sent is what
 the caller gets.
 
@@ -18,9 +19,10 @@ usage, ``message_stop`` ends, ``error`` events).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+from pydantic_core import from_json
 
 from .._exceptions import StreamError
 from .._models import Usage
@@ -150,7 +152,7 @@ def parse_message(content: bytes, target: Target) -> tuple[dict[str, Any], Usage
 
 class NativeEvents:
     """One native stream's events as plain dicts: ``feed(bytes)`` returns the events those
-    bytes complete (one ``json.loads`` each; ``event:``, ``id:`` and comment lines are
+    bytes complete (one JSON parse each; ``event:``, ``id:`` and comment lines are
     skipped, as both formats repeat the name in ``type``).
 
     ``finished`` is true once the end marker came, ``usage`` holds the usage read so far,
@@ -195,7 +197,7 @@ class NativeEvents:
     def _lines(self, lines: list[bytes]) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
         data = self._data
-        loads = json.loads
+        loads = from_json
         for raw in lines:
             if raw[:6] == b"data: ":
                 data.append(raw[6:])
