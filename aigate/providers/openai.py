@@ -299,6 +299,11 @@ def _short_ids(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``messages`` with tool call ids over 40 characters (from another provider's turns,
     e.g. Gemini's signed ids) replaced by a stable hash, the same on a call and its result.
     The list is returned as is when no id is too long (the common case: no copy)."""
+    for m in messages:  # a loop, not any(<genexpr>): this runs on every call
+        if isinstance(m, dict) and (m.get("tool_calls") or m.get("tool_call_id")):
+            break
+    else:
+        return messages
     if not any(
         (len(m.get("tool_call_id") or "") > _MAX_ID)
         or any(len(c.get("id") or "") > _MAX_ID for c in m.get("tool_calls") or ())
