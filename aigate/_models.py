@@ -78,14 +78,25 @@ class _WithGateway(_Model):
 
     _gateway: GatewayInfo | None = PrivateAttr(default=None)
 
+    # Both read and write the private dict pydantic keeps (it holds ``_gateway`` from the
+    # moment the model is made) instead of going through ``BaseModel.__getattr__`` and
+    # ``__setattr__``, which cost more than the rest of reading ``r.gateway``.
     @property
     def gateway(self) -> GatewayInfo | None:
         """What aigate did for this call (provider, cost, attempts, latency...)."""
-        return self._gateway
+        private = self.__pydantic_private__
+        if private is None:
+            return self._gateway
+        info: GatewayInfo | None = private.get("_gateway")
+        return info
 
     @gateway.setter
     def gateway(self, value: GatewayInfo | None) -> None:
-        self._gateway = value
+        private = self.__pydantic_private__
+        if private is None:
+            self._gateway = value
+        else:
+            private["_gateway"] = value
 
 
 # -- usage ---------------------------------------------------------------------------------

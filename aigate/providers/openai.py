@@ -4,6 +4,7 @@ DeepSeek, and any OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -120,7 +121,7 @@ class OpenAICodec:
     @guard_parse
     def chat_response(self, content: bytes, target: Target) -> ChatCompletion:
         try:
-            return ChatCompletion.model_validate_json(content)
+            return completion_validator()(content)
         except ValidationError as exc:
             payload = load_object(content, target)
             try:
@@ -218,6 +219,15 @@ class OpenAICodec:
             except ValidationError as exc:
                 raise invalid_response(target, exc) from exc
         return Transcription(text=content.decode("utf-8", errors="replace"))
+
+
+@cache
+def completion_validator() -> Callable[[str | bytes], ChatCompletion]:
+    """``ChatCompletion``'s JSON validator, bound once: ``model_validate_json``'s wrapper
+    costs a third of parsing a short completion."""
+    if not ChatCompletion.__pydantic_complete__:
+        ChatCompletion.model_rebuild()
+    return ChatCompletion.__pydantic_validator__.validate_json
 
 
 def chunk_validator() -> Callable[[str | bytes], ChatCompletionChunk]:
