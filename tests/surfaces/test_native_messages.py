@@ -227,3 +227,62 @@ def test_count_tokens_is_unchanged_and_offline(surfaces: Any) -> None:
     s = surfaces(up)
     count = s.call("messages", "count_tokens", model=MODEL, messages=USER)
     assert count.input_tokens > 0 and up.requests == []
+
+
+def test_through_the_anthropic_sdk(surfaces: Any, mode: str) -> None:
+    up = Upstream(
+        anthropic=[
+            json_reply("anthropic/message.json"),
+            sse_reply("anthropic_stream_thinking.sse"),
+            sse_reply("anthropic_stream_thinking.sse"),
+        ]
+    )
+    s = surfaces(up, ledger="memory://")
+    ask = {"model": MODEL, "max_tokens": 64, "messages": USER}
+    if mode == "sync":
+        client = s.gw.anthropic_client()
+        plain = client.messages.create(**ask)
+        events = list(client.messages.create(**ask, stream=True))
+        with client.messages.stream(**ask) as stream:
+            final = stream.get_final_message()
+    else:
+        import asyncio
+
+        async def main() -> Any:
+            client = s.gw.async_anthropic_client()
+            plain = await client.messages.create(**ask)
+            events = [e async for e in await client.messages.create(**ask, stream=True)]
+            async with client.messages.stream(**ask) as stream:
+                final = await stream.get_final_message()
+            return plain, events, final
+
+        plain, events, final = asyncio.run(main())
+    assert plain.content[0].text == "Hi! My name is Claude."
+    assert events[0].type == "message_start" and events[-1].type == "message_stop"
+    assert final.content[0].signature and final.content[1].text == "The GCD is 21."
+    assert paths(up) == ["/v1/messages"] * 3
+    assert len(s.gw._core.ledger.query()) == 3
+
+
+def test_closed_early_is_recorded_once(surfaces: Any, mode: str) -> None:
+    up = Upstream(anthropic=[sse_reply("anthropic_stream_thinking.sse")])
+    s = surfaces(up, ledger="memory://")
+    ask = {"model": MODEL, "max_tokens": 64, "messages": USER}
+    if mode == "sync":
+        stream = s.messages.create(**ask, stream=True)
+        first = next(iter(stream))
+        stream.close()
+    else:
+        import asyncio
+
+        async def main() -> Any:
+            stream = await s.messages.create(**ask, stream=True)
+            first = await anext(aiter(stream))
+            await stream.close()
+            return first
+
+        first = asyncio.run(main())
+    assert first.type == "message_start"
+    [row] = s.gw._core.ledger.query()
+    assert row.kind == "messages" and row.error_type == "cancelled"
+    assert row.prompt_tokens == 10  # message_start's usage, not an estimate

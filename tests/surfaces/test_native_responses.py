@@ -339,3 +339,107 @@ def test_an_upstream_error_is_typed(surfaces: Any) -> None:
     s = surfaces(up)
     with pytest.raises(aigate.BadRequestError):
         s.create_response(model=MODEL, input="Hi")
+
+
+def test_through_the_openai_sdk(surfaces: Any, mode: str) -> None:
+    """``client.responses.create`` / ``.stream`` of the real openai SDK over the gateway's
+    transport reach the native path, and the SDK reads OpenAI's own events."""
+    up = Upstream(
+        openai=[
+            json_reply("openai_response.json"),
+            sse_reply("openai_response_stream.sse"),
+            sse_reply("openai_response_stream.sse"),
+        ]
+    )
+    s = surfaces(up, ledger="memory://")
+    if mode == "sync":
+        client = s.gw.openai_client()
+        plain = client.responses.create(model=MODEL, input="Tell me a story")
+        events = list(client.responses.create(model=MODEL, input="Hi", stream=True))
+        with client.responses.stream(model=MODEL, input="Hi") as stream:
+            final = stream.get_final_response()
+    else:
+        import asyncio
+
+        async def main() -> Any:
+            client = s.gw.async_openai_client()
+            plain = await client.responses.create(model=MODEL, input="Tell me a story")
+            created = await client.responses.create(model=MODEL, input="Hi", stream=True)
+            events = [e async for e in created]
+            async with client.responses.stream(model=MODEL, input="Hi") as stream:
+                final = await stream.get_final_response()
+            return plain, events, final
+
+        plain, events, final = asyncio.run(main())
+    assert plain.output_text.startswith(STORY)
+    assert events[0].type == "response.created" and events[-1].type == "response.completed"
+    assert final.output_text == HI and final.usage.output_tokens == 11
+    assert paths(up) == ["/v1/responses"] * 3
+    assert len(s.gw._core.ledger.query()) == 3
+
+
+def test_closed_early_is_recorded_once(surfaces: Any, mode: str) -> None:
+    up = Upstream(openai=[sse_reply("openai_response_stream.sse")])
+    s = surfaces(up, ledger="memory://")
+    if mode == "sync":
+        stream = s.responses.create(model=MODEL, input="Hi", stream=True)
+        first = next(iter(stream))
+        stream.close()
+    else:
+        import asyncio
+
+        async def main() -> Any:
+            stream = await s.responses.create(model=MODEL, input="Hi", stream=True)
+            first = await anext(aiter(stream))
+            await stream.close()
+            return first
+
+        first = asyncio.run(main())
+    assert first.type == "response.created"
+    [row] = s.gw._core.ledger.query()
+    assert row.kind == "responses" and row.error_type == "cancelled"
+
+
+def test_a_dead_key_rotates_to_the_next(surfaces: Any) -> None:
+    unauthorized = httpx.Response(
+        401, json={"error": {"message": "Incorrect API key", "type": "invalid_request_error"}}
+    )
+    up = Upstream(openai=[unauthorized, json_reply("openai_response.json")])
+    providers = {"openai": {"api_keys": ["sk-dead", "sk-live"]}}
+    s = surfaces(up, providers=providers)
+    r = s.create_response(model=MODEL, input="Hi")
+    keys = [request.headers["authorization"] for request in up.requests]
+    assert len(set(keys)) == 2 and paths(up) == ["/v1/responses"] * 2
+    assert [a.status_code for a in r.gateway.attempts] == [401, 200]
+
+
+def test_a_rate_limit_holds(surfaces: Any) -> None:
+    up = Upstream(openai=[json_reply("openai_response.json")])
+    budget = {"rate_limits": [{"scope": "global", "rpm": 1}], "wait_s": 0}
+    s = surfaces(up, budget=budget)
+    s.create_response(model=MODEL, input="Hi")
+    with pytest.raises(aigate.RateLimited):
+        s.create_response(model=MODEL, input="Hi")
+    assert len(up.requests) == 1
+
+
+def test_a_dropped_stream_is_recorded_when_collected(surfaces: Any, mode: str) -> None:
+    import gc
+
+    up = Upstream(openai=[sse_reply("openai_response_stream.sse")])
+    s = surfaces(up, ledger="memory://")
+    if mode == "sync":
+        stream = s.responses.create(model=MODEL, input="Hi", stream=True)
+        next(iter(stream))
+        del stream
+    else:
+        import asyncio
+
+        async def main() -> None:
+            stream = await s.responses.create(model=MODEL, input="Hi", stream=True)
+            await anext(aiter(stream))
+
+        asyncio.run(main())
+    gc.collect()
+    [row] = s.gw._core.ledger.query()
+    assert row.kind == "responses" and row.error_type == "cancelled"
