@@ -445,13 +445,13 @@ class GatewayCore:
         sends one (OpenRouter), else the catalog price; None when unknown (never 0)."""
         if usage is None:
             return None
-        from .pricing import cost, reported_cost
-
-        reported = reported_cost(usage)
-        if reported is not None:
-            return reported
+        pricing = _pricing()
+        if usage.__pydantic_extra__:  # a cost the provider reported rides in the extras
+            reported: Decimal | None = pricing.reported_cost(usage)
+            if reported is not None:
+                return reported
         entry = self.catalog_entry(target)
-        value = cost(usage, entry.price) if entry is not None else None
+        value: Decimal | None = pricing.cost(usage, entry.price) if entry is not None else None
         if value is None:
             key = (target.provider.name, target.model)
             if key not in self._unpriced_warned:
@@ -581,6 +581,20 @@ class GatewayCore:
         if info is not None:
             yield from self.record(ctx, info, _call_usage(result), None, result=result)
         return result
+
+
+_pricing_module: Any = None
+
+
+def _pricing() -> Any:
+    """:mod:`aigate.pricing`, imported on first use (it is not needed to import aigate) and
+    then read from a global: an ``import`` statement per call costs a microsecond."""
+    global _pricing_module
+    if _pricing_module is None:
+        from . import pricing
+
+        _pricing_module = pricing
+    return _pricing_module
 
 
 def _call_usage(result: object) -> Usage | None:

@@ -633,6 +633,24 @@ def cost(usage: Usage, price: ModelPrice) -> Decimal | None:
     (OpenRouter's ``usage.cost``) is ignored here: see :func:`reported_cost`.
     Embeddings are priced the same way (prompt tokens only).
     """
+    if (
+        usage.prompt_tokens_details is None
+        and usage.completion_tokens_details is None
+        and price.long_context is None
+    ):
+        # The common case, the same arithmetic as below with no breakdown to build: every
+        # prompt token is text input, every completion token text output.
+        prompt = usage.prompt_tokens or 0
+        completion = usage.completion_tokens or 0
+        unit_in, unit_out = price.input, price.output
+        if unit_in is None or (completion and unit_out is None):
+            return None
+        total = Decimal(0)
+        if prompt > 0:
+            total += unit_in * prompt
+        if completion > 0:
+            total += unit_out * completion  # type: ignore[operator]
+        return total
     parts, complete = _breakdown(usage, price)
     if not complete:
         return None
