@@ -443,3 +443,52 @@ def test_a_dropped_stream_is_recorded_when_collected(surfaces: Any, mode: str) -
     gc.collect()
     [row] = s.gw._core.ledger.query()
     assert row.kind == "responses" and row.error_type == "cancelled"
+
+
+def _terminal(kind: str, **changes: Any) -> list[bytes]:
+    """The fixture stream with its last event turned into ``kind`` (the streaming
+    reference's ``response.incomplete`` / ``response.failed``, same ``response`` shape)."""
+    parts = event_parts("openai_response_stream.sse")
+    last = json.loads(parts[-1].split(b"data: ", 1)[1])
+    last["type"] = kind
+    last["response"].update(changes)
+    data = json.dumps(last, separators=(",", ":")).encode()
+    return [*parts[:-1], b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"]
+
+
+def test_an_incomplete_stream_is_priced_and_stored(surfaces: Any) -> None:
+    parts = _terminal(
+        "response.incomplete",
+        status="incomplete",
+        incomplete_details={"reason": "max_output_tokens"},
+    )
+    up = Upstream(openai=[parts_reply(parts)])
+    s = surfaces(up, ledger="memory://")
+    events, stream = s.stream("responses", model=MODEL, input="Hi", max_output_tokens=11)
+    assert events[-1].type == "response.incomplete"  # openai's accumulator stops before it
+    final = check_response(stream.response)
+    assert final.status == "incomplete" and final.usage.output_tokens == 11
+    [row] = s.gw._core.ledger.query()
+    assert row.status == "ok" and row.completion_tokens == 11 and not row.estimated
+    assert s.call("responses", "retrieve", stream.response.id).status == "incomplete"
+
+
+def test_a_failed_response_before_content_fails_over(surfaces: Any) -> None:
+    parts = event_parts("openai_response_stream.sse")
+    failed = _terminal(
+        "response.failed",
+        status="failed",
+        output=[],
+        error={"code": "server_error", "message": "The model had an error"},
+    )[-1]
+    up = Upstream(
+        openai=[parts_reply([parts[0], parts[1], failed]), sse_reply("openai_response_stream.sse")]
+    )
+    providers = {
+        "openai": {"api_keys": ["sk-test-openai"]},
+        "backup": {**BACKUP, "options": {"native": True}},
+    }
+    s = surfaces(up, providers=providers, routes={"r": ["openai/gpt-4.1", "backup/gpt-4.1"]})
+    events, stream = s.stream("responses", model="r", input="Hi")
+    check_response_events(events, stream.response)
+    assert stream.response.gateway.provider == "backup"
