@@ -492,3 +492,38 @@ def test_a_failed_response_before_content_fails_over(surfaces: Any) -> None:
     events, stream = s.stream("responses", model="r", input="Hi")
     check_response_events(events, stream.response)
     assert stream.response.gateway.provider == "backup"
+
+
+def test_reasoning_and_tool_call_items_come_back_byte_for_byte(surfaces: Any) -> None:
+    """A stored native turn replays OpenAI's own output items: the reasoning item (with its
+    encrypted content, as ``include=["reasoning.encrypted_content"]`` returns it, OpenAI's
+    reasoning guide) and the function call with its ``call_id``, unchanged."""
+    payload = json.loads(fixture("openai_response.json"))
+    reasoning = {
+        "type": "reasoning",
+        "id": "rs_6820f383d7c08191846711c5df8233bc0ac5ba57aafcbac7",
+        "summary": [],
+        "encrypted_content": "gAAAAABoIPOEy3fF2dPmqpXyYkXlm5VVvdWhz5Gr1m5rh0DjsGm3cYDMXY0Nh",
+    }
+    call = {
+        "type": "function_call",
+        "id": "fc_12345xyz",
+        "call_id": "call_12345xyz",
+        "name": "get_weather",
+        "arguments": '{"location":"Paris, France"}',
+        "status": "completed",
+    }
+    payload["output"] = [reasoning, call]
+    up = Upstream(openai=[httpx.Response(200, json=payload), json_reply("openai_response.json")])
+    s = surfaces(up)
+    first = s.create_response(
+        model=MODEL, input="Weather in Paris?", include=["reasoning.encrypted_content"]
+    )
+    output = {"type": "function_call_output", "call_id": "call_12345xyz", "output": "15C"}
+    s.create_response(model=MODEL, previous_response_id=first.id, input=[output])
+    assert up.last("openai")["input"] == [
+        {"role": "user", "content": "Weather in Paris?"},
+        reasoning,
+        call,
+        output,
+    ]
