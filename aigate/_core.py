@@ -255,14 +255,10 @@ class GatewayCore:
         self, kind: str, model: object, params: Mapping[str, Any], stream: bool = False
     ) -> CallContext:
         route, targets = self.resolve(model)
-        metadata = params.get("metadata") or {}
+        metadata = params.get("metadata")
+        # positional: keywords cost a third of making the context
         return CallContext(
-            kind=kind,
-            targets=targets,
-            route=route,
-            metadata=dict(metadata),
-            user=params.get("user"),
-            stream=stream,
+            kind, targets, route, dict(metadata) if metadata else {}, params.get("user"), stream
         )
 
     # -- flows -------------------------------------------------------------------------------

@@ -42,7 +42,12 @@ class Headers(Mapping[str, str]):
     __slots__ = ("_data",)
 
     def __init__(self, data: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> None:
-        items = data.items() if isinstance(data, Mapping) else (data or ())
+        # `type(...) is dict` first: every request's headers are a dict, and an isinstance
+        # test against an ABC costs more than the copy
+        if type(data) is dict or isinstance(data, Mapping):
+            items: Iterable[tuple[Any, Any]] = data.items()
+        else:
+            items = data or ()
         self._data: dict[str, str] = {str(k).lower(): str(v) for k, v in items}
 
     def __getitem__(self, name: str) -> str:
@@ -74,6 +79,17 @@ class Headers(Mapping[str, str]):
     def __repr__(self) -> str:
         shown = {k: (_MASK if k in SECRET_HEADERS else v) for k, v in self._data.items()}
         return f"Headers({shown!r})"
+
+
+def _headers(value: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None) -> Headers:
+    """``value`` as :class:`Headers` (itself when it is one). Exact type tests first:
+    ``isinstance`` against Headers, a ``Mapping``, goes through the ABC machinery."""
+    kind = type(value)
+    if kind is Headers:
+        return value  # type: ignore[return-value]
+    if kind is not dict and isinstance(value, Headers):
+        return value
+    return Headers(value)
 
 
 class TimeoutLike(Protocol):
@@ -195,7 +211,7 @@ class Request:
     ) -> None:
         self.method = method
         self.url = url
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.headers = _headers(headers)
         self.content = content
         self.timeout = timeout
         self.stream = stream
@@ -284,7 +300,7 @@ class Response:
         aclose: Callable[[], Any] | None = None,
     ) -> None:
         self.status_code = status_code
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.headers = _headers(headers)
         self.content = content
         self.request = request
         self._close = close
