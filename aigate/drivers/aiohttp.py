@@ -29,18 +29,34 @@ _monotonic = time.monotonic
 _ERRORS = (aiohttp.ClientError, TimeoutError, ValueError)
 
 
+_NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
+#: One ClientTimeout per distinct set of phases, made once: calls to one provider carry
+#: the same timeouts, and making aiohttp's frozen dataclass per request cost more than the
+#: rest of turning the request into aiohttp's. Bounded: capped timeouts (a deadline's
+#: remainder) differ per call and are made per call once the cache is full.
+_TIMEOUTS: dict[tuple[float | None, float | None, float | None], aiohttp.ClientTimeout] = {}
+_MAX_TIMEOUTS = 256
+
+
 def _client_timeout(request: Request) -> aiohttp.ClientTimeout:
     """httpx's four phases in aiohttp's terms: ``connect`` there includes the wait for a
     pooled connection, ``sock_connect`` is the TCP/TLS connect alone."""
     t = request.timeout
     if t is None:
-        return aiohttp.ClientTimeout(total=None)
+        return _NO_TIMEOUT
+    phases = (t.connect, t.read, t.pool)
+    made = _TIMEOUTS.get(phases)
+    if made is not None:
+        return made
     connect = None
     if t.pool is not None and t.connect is not None:
         connect = t.pool + t.connect
-    return aiohttp.ClientTimeout(
+    made = aiohttp.ClientTimeout(
         total=None, connect=connect, sock_connect=t.connect, sock_read=t.read
     )
+    if len(_TIMEOUTS) < _MAX_TIMEOUTS:
+        _TIMEOUTS[phases] = made
+    return made
 
 
 class AiohttpDriver:
