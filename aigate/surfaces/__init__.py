@@ -1,5 +1,7 @@
 """Input surfaces beside Chat Completions: the OpenAI Responses API and the Anthropic
-Messages API, each routed to every provider by translation over aigate's chat flow.
+Messages API, each routed to every provider: natively (the body as is, to OpenAI's
+``/v1/responses`` or Anthropic's ``/v1/messages``) when every target of the call speaks the
+surface's format, else by translation over aigate's chat flow.
 
 ``gw.responses`` and ``gw.messages`` are :class:`Responses` / :class:`Messages` (and
 their async twins) over the gateway; stored responses live in a

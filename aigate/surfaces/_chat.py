@@ -6,9 +6,9 @@ and tracing are the chat flow's, not copies. The store calls are flows of
 :class:`~aigate._effects.Call` effects, run by the gateway's own driver, so the sync and
 async resources share every line of logic.
 
-A native codec (OpenAI ``/v1/responses``, Anthropic ``/v1/messages`` upstream) would slot
-in at :func:`chat_arguments`' caller: instead of translated chat arguments, the flow would
-carry the surface's own body to a target whose codec speaks it (see docs/responses.md).
+When every target speaks the surface's own format the surface does not come here: it
+sends its body natively through :mod:`aigate.surfaces._native` (docs/responses.md,
+docs/messages.md).
 """
 
 from __future__ import annotations
