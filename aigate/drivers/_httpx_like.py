@@ -27,6 +27,7 @@ __all__ = ["HttpxAsyncDriver", "HttpxSyncDriver"]
 
 _monotonic = time.monotonic
 T = TypeVar("T")
+_MAX_URLS = 1024  # parsed URLs kept per driver (extra_query makes URLs that vary per call)
 
 
 def _expired(request: Request) -> APIError:
@@ -61,6 +62,18 @@ class _HttpxBase:
         self._owns = owns
         self._timeout_types = (lib.TimeoutException,)
         self._errors = (lib.TransportError, lib.InvalidURL, lib.UnsupportedProtocol)
+        self._urls: dict[str, Any] = {}
+
+    def _url(self, url: str) -> Any:
+        """The library's parsed URL for ``url``, parsed once: a gateway sends to a handful of
+        URLs, and parsing one was a third of making the library's request. (``URL`` is
+        immutable; a URL that does not parse raises here as it would in the request.)"""
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = self._lib.URL(url)
+            if len(self._urls) < _MAX_URLS:
+                self._urls[url] = parsed
+        return parsed
 
     def _native(self, request: Request) -> Any:
         if not isinstance(request, Request):  # already the library's (the routing API's tests)
@@ -69,7 +82,7 @@ class _HttpxBase:
         extensions = {"timeout": timeout.as_dict()} if timeout is not None else {}
         return self._lib.Request(
             request.method,
-            request.url,
+            self._url(request.url),
             headers=request.headers._data,
             content=request.content,
             extensions=extensions,
