@@ -488,19 +488,25 @@ class GatewayCore:
         ttft_ms: float | None,
     ) -> GatewayInfo:
         headers = response.headers
+        provider = target.provider
+        # positional, in GatewayInfo's field order (keywords cost a fifth of making it)
         return GatewayInfo(
-            provider=target.provider.name,
-            model=target.model,
-            route=ctx.route,
-            cost_usd=self.cost(target, usage),
-            attempts=ctx.attempts,
-            latency_ms=(time.perf_counter() - ctx.started) * 1000.0,
-            ttft_ms=ttft_ms,
-            key_id=key.id if key is not None else None,
-            request_id=headers.get(target.provider.codec.request_id_header),
-            rate_limit=parse_rate_limit(headers) if len(headers) > 4 else None,
-            call_id=ctx.request_id,
-            max_tokens=getattr(ctx.reservation, "clamped", None),
+            provider.name,
+            target.model,
+            ctx.route,
+            self.cost(target, usage),
+            False,  # cached
+            ctx.attempts,
+            (time.perf_counter() - ctx.started) * 1000.0,  # latency_ms
+            ttft_ms,
+            key.id if key is not None else None,  # key_id
+            headers.get(provider.codec.request_id_header),  # request_id
+            False,  # estimated
+            parse_rate_limit(headers) if len(headers) > 4 else None,
+            None,  # saved_cost_usd
+            ctx.request_id,  # call_id
+            None,  # cache_similarity
+            None if ctx.reservation is None else getattr(ctx.reservation, "clamped", None),
         )
 
     def record(
