@@ -603,7 +603,8 @@ def _call_usage(result: object) -> Usage | None:
     """A result's usage as the ledger counts it: a chat usage as is, an embeddings usage's
     prompt tokens, a transcription's token counts (a duration-priced one has none)."""
     usage = getattr(result, "usage", None)
-    if usage is None or isinstance(usage, Usage):
+    # `type(...) is` first: isinstance against a pydantic model class goes through ABCMeta
+    if usage is None or type(usage) is Usage or isinstance(usage, Usage):
         return usage
     if isinstance(usage, EmbeddingUsage):
         return Usage(prompt_tokens=usage.prompt_tokens, total_tokens=usage.total_tokens)

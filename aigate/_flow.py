@@ -23,7 +23,7 @@ from ._exceptions import (
     APIResponseValidationError,
     StreamInterrupted,
 )
-from ._models import ChatCompletion, ChatCompletionChunk, GatewayInfo
+from ._models import ChatCompletion, ChatCompletionChunk, GatewayInfo, set_gateway
 from ._stream import StreamState
 from ._wire import Response
 from .providers._errors import scrub_error
@@ -76,7 +76,7 @@ def accept_chat(core: Core, ctx: CallContext, call: ChatCall) -> Callable[..., F
             completion = target.provider.codec.chat_response(response.content, target)
         except AigateError as exc:  # a 200 that does not parse: its text may quote the key
             raise scrub_error(exc, _secrets(response)) from exc.__cause__
-        completion.gateway = core.info(ctx, target, key, response, completion.usage, ttft_ms=None)
+        set_gateway(completion, core.info(ctx, target, key, response, completion.usage, None))
         return completion
         yield  # a flow with no effects of its own; the gateway records after the loop
 

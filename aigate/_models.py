@@ -92,11 +92,17 @@ class _WithGateway(_Model):
 
     @gateway.setter
     def gateway(self, value: GatewayInfo | None) -> None:
-        private = self.__pydantic_private__
-        if private is None:
-            self._gateway = value
-        else:
-            private["_gateway"] = value
+        set_gateway(self, value)
+
+
+def set_gateway(result: _WithGateway, info: GatewayInfo | None) -> None:
+    """``result.gateway = info``, for the per-call path: assigning the property goes
+    through ``BaseModel.__setattr__``'s dispatch first, which costs more than this."""
+    private = result.__pydantic_private__
+    if private is None:
+        result._gateway = info
+    else:
+        private["_gateway"] = info
 
 
 # -- usage ---------------------------------------------------------------------------------

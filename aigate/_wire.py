@@ -44,10 +44,15 @@ class Headers(Mapping[str, str]):
     def __init__(self, data: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> None:
         # `type(...) is dict` first: every request's headers are a dict, and an isinstance
         # test against an ABC costs more than the copy
-        if type(data) is dict or isinstance(data, Mapping):
-            items: Iterable[tuple[Any, Any]] = data.items()
+        kind = type(data)
+        if kind is dict:
+            items: Iterable[tuple[Any, Any]] = data.items()  # type: ignore[union-attr]
+        elif kind is list or kind is tuple or data is None:
+            items = data or ()  # type: ignore[assignment]
+        elif isinstance(data, Mapping):
+            items = data.items()
         else:
-            items = data or ()
+            items = data
         self._data: dict[str, str] = {str(k).lower(): str(v) for k, v in items}
 
     def __getitem__(self, name: str) -> str:
