@@ -55,6 +55,15 @@ class Headers(Mapping[str, str]):
             items = data
         self._data: dict[str, str] = {str(k).lower(): str(v) for k, v in items}
 
+    @classmethod
+    def of_lower(cls, data: dict[str, str]) -> Headers:
+        """Headers over ``data`` itself, not a copy: for a dict its caller just made, whose
+        names are lower-case strings and values strings (a codec's own constants and its
+        key), so the normalising copy of ``Headers(data)`` would change nothing."""
+        headers = cls.__new__(cls)
+        headers._data = data
+        return headers
+
     def __getitem__(self, name: str) -> str:
         return self._data[name.lower()]
 

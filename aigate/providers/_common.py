@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from .._exceptions import APIResponseValidationError, InvalidRequestError, StreamError
 from .._models import ChatCompletionChunk
-from .._wire import Request, Timeout, TimeoutLike, add_query
+from .._wire import Headers, Request, Timeout, TimeoutLike, add_query
 from ._base import Target
 
 __all__ = [
@@ -73,18 +73,22 @@ def build_request(
     timeout: TimeoutLike | None,
     content: bytes = b"",
     stream: bool = False,
+    lower: bool = False,
 ) -> Request:
     """A neutral :class:`~aigate._wire.Request` with the provider's headers, the call's
-    extras and its timeout (the call's, else the provider's)."""
+    extras and its timeout (the call's, else the provider's). ``lower``: ``headers`` is a
+    new dict of lower-case names and string values (see :meth:`Headers.of_lower`)."""
     provider = target.provider
     if provider.headers:
         headers = {**provider.headers, **headers}
+        lower = False
     if extra_headers:
         headers.update(extra_headers)
+        lower = False
     return Request(
         method,
         add_query(url, extra_query),
-        headers=headers,
+        headers=Headers.of_lower(headers) if lower else headers,
         content=content,
         timeout=Timeout.of(timeout) if timeout is not None else provider.timeout,
         stream=stream,

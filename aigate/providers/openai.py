@@ -116,6 +116,8 @@ class OpenAICodec:
             timeout=call.timeout,
             content=dumps(payload),
             stream=call.stream,
+            # the headers are our constants and the key (options may hold anything)
+            lower=not target.provider.options,
         )
 
     @guard_parse
