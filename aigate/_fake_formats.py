@@ -5,6 +5,10 @@ and renders it in the format of the endpoint the request went to, so a route who
 are ``anthropic/...`` or ``gemini/...`` is tested on the bytes those providers send:
 
 - OpenAI-compatible ``/chat/completions``: rendered by the transport itself;
+- OpenAI's Responses API ``/responses``: a Response object, or the ``response.created`` ...
+  ``response.completed`` event stream, each event with its ``sequence_number``
+  (platform.openai.com/docs/api-reference/responses, /responses-streaming); errors are
+  OpenAI's ``{"error": {"message", "type", "param", "code"}}``, as for chat;
 - Anthropic ``/v1/messages``: a Message, or the ``message_start`` ... ``message_stop`` event
   stream (docs.anthropic.com/en/api/messages, /en/api/messages-streaming), errors as
   ``{"type": "error", "error": {"type": "rate_limit_error", ...}}`` (/en/api/errors);
@@ -19,6 +23,7 @@ stream sends.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,9 +33,12 @@ Rendered = tuple[int, dict[str, str], list[bytes]]
 
 
 def wire_format(path: str) -> str:
-    """``"anthropic"``, ``"gemini"`` or ``"openai"``: the format of the endpoint at ``path``."""
+    """``"anthropic"``, ``"gemini"``, ``"responses"`` (OpenAI's Responses API) or
+    ``"openai"`` (chat completions and the rest): the format of the endpoint at ``path``."""
     if path.endswith("/messages"):
         return "anthropic"
+    if path.endswith("/responses"):
+        return "responses"
     if ":generateContent" in path or ":streamGenerateContent" in path:
         return "gemini"
     return "openai"
@@ -40,8 +48,26 @@ def _words(text: str) -> int:
     return max(1, len(text.split()))
 
 
+def _responses_messages(body: Mapping[str, Any]) -> list[Any]:
+    """A Responses request's input as messages: the instructions, then each input item
+    (a string input is one user message)."""
+    items = body.get("input")
+    messages: list[Any] = []
+    if body.get("instructions"):
+        messages.append({"role": "system", "content": body["instructions"]})
+    if isinstance(items, str):
+        return [*messages, {"role": "user", "content": items}]
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and "content" not in item:  # function_call(_output), ...
+            item = {"content": {k: v for k, v in item.items() if k not in ("type", "id")}}
+        messages.append(item)
+    return messages
+
+
 def prompt_words(fmt: str, body: Mapping[str, Any]) -> int:
     """The fake's token count of a request's prompt (words, plus 3 per message)."""
+    if fmt == "responses":
+        body = {"messages": _responses_messages(body)}
     if fmt == "gemini":
         contents = list(body.get("contents") or ())
         system = body.get("systemInstruction") or body.get("system_instruction")
@@ -64,7 +90,8 @@ def last_user_text(fmt: str, body: Mapping[str, Any]) -> str:
                     p.get("text", "") for p in content.get("parts") or () if isinstance(p, dict)
                 )
         return ""
-    for message in reversed(list(body.get("messages") or ())):
+    messages = _responses_messages(body) if fmt == "responses" else body.get("messages") or ()
+    for message in reversed(list(messages)):
         if isinstance(message, dict) and message.get("role") == "user":
             content = message.get("content")
             if isinstance(content, list):
@@ -91,8 +118,13 @@ def render_chat(
     ident: str,
     stream: bool,
 ) -> Rendered:
-    """A chat answer in ``fmt`` ("anthropic" or "gemini"). ``usage`` is OpenAI-shaped
-    (``prompt_tokens``, ``completion_tokens``, optional details); ``None`` sends none."""
+    """A chat answer in ``fmt`` ("anthropic", "gemini" or "responses"). ``usage`` is
+    OpenAI-shaped (``prompt_tokens``, ``completion_tokens``, optional details); ``None``
+    sends none."""
+    if fmt == "responses":
+        return _responses(
+            body, text, tool_calls, finish_reason, usage, pieces, model, ident, stream
+        )
     if fmt == "anthropic":
         return _anthropic(
             body, text, tool_calls, finish_reason, usage, pieces, model, ident, stream
@@ -299,6 +331,169 @@ def _gemini(
         for i, c in enumerate(chunks)
     ]
     return 200, {"content-type": "text/event-stream"}, out
+
+
+# -- OpenAI Responses ----------------------------------------------------------------------
+
+_INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
+def _responses_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """Chat usage as the Responses API counts it (the same numbers, other names)."""
+    if "input_tokens" in usage:  # already the Responses shape
+        return {
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
+            **usage,
+        }
+    prompt = int(usage.get("prompt_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    prompt_details = usage.get("prompt_tokens_details") or {}
+    completion_details = usage.get("completion_tokens_details") or {}
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {
+            "cached_tokens": int(prompt_details.get("cached_tokens") or 0),
+            "cache_write_tokens": int(prompt_details.get("cache_write_tokens") or 0),
+        },
+        "output_tokens": completion,
+        "output_tokens_details": {
+            "reasoning_tokens": int(completion_details.get("reasoning_tokens") or 0)
+        },
+        "total_tokens": int(usage.get("total_tokens") or prompt + completion),
+    }
+
+
+def _arguments(call: Mapping[str, Any]) -> str:
+    args = call.get("arguments", {})
+    return args if isinstance(args, str) else json.dumps(args)
+
+
+def _responses(
+    body: Mapping[str, Any],
+    text: str | None,
+    tool_calls: Sequence[Mapping[str, Any]],
+    finish_reason: str | None,
+    usage: Mapping[str, Any] | None,
+    pieces: Sequence[str],
+    model: str,
+    ident: str,
+    stream: bool,
+) -> Rendered:
+    incomplete = _INCOMPLETE.get(finish_reason or "")
+    done = "incomplete" if incomplete else "completed"
+    message_id = f"msg_{ident}"
+    items: list[dict[str, Any]] = []
+    if text or not tool_calls:
+        text = text or ""
+        items.append(
+            {
+                "type": "message",
+                "id": message_id,
+                "status": done,
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": text, "annotations": []}],
+            }
+        )
+    for i, call in enumerate(tool_calls):
+        items.append(
+            {
+                "type": "function_call",
+                "id": f"fc_{ident}_{i}",
+                "call_id": call.get("id", f"call_fake_{i}"),
+                "name": call["name"],
+                "arguments": _arguments(call),
+                "status": "completed",
+            }
+        )
+    tools = body.get("tools")
+    response: dict[str, Any] = {
+        # the request's settings come back, as OpenAI sends them
+        "id": f"resp_{ident}",
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": done,
+        "error": None,
+        "incomplete_details": {"reason": incomplete} if incomplete else None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "model": model,
+        "output": items,
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "previous_response_id": body.get("previous_response_id"),
+        "reasoning": {"effort": None, "summary": None},
+        "store": body.get("store", True),
+        "temperature": body.get("temperature", 1.0),
+        "text": body.get("text") or {"format": {"type": "text"}},
+        "tool_choice": body.get("tool_choice", "auto"),
+        "tools": tools if isinstance(tools, list) else [],
+        "top_p": body.get("top_p", 1.0),
+        "truncation": body.get("truncation", "disabled"),
+        "usage": _responses_usage(usage) if usage is not None else None,
+        "user": body.get("user"),
+        "metadata": body.get("metadata") or {},
+    }
+    headers = {"x-request-id": f"req_{ident}"}
+    if not stream:
+        return 200, {"content-type": "application/json", **headers}, [json.dumps(response).encode()]
+    events: list[dict[str, Any]] = []
+    start = {**response, "status": "in_progress", "output": [], "usage": None}
+    start["incomplete_details"] = None
+    events.append({"type": "response.created", "response": start})
+    events.append({"type": "response.in_progress", "response": start})
+    for index, item in enumerate(items):
+        if item["type"] == "message":
+            events.append(
+                {
+                    "type": "response.output_item.added",
+                    "output_index": index,
+                    "item": {**item, "status": "in_progress", "content": []},
+                }
+            )
+            where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+            part = {"type": "output_text", "text": "", "annotations": []}
+            events.append({"type": "response.content_part.added", **where, "part": part})
+            for piece in pieces:
+                events.append(
+                    {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
+                )
+            events.append(
+                {"type": "response.output_text.done", **where, "text": text, "logprobs": []}
+            )
+            events.append(
+                {"type": "response.content_part.done", **where, "part": item["content"][0]}
+            )
+        else:
+            events.append(
+                {
+                    "type": "response.output_item.added",
+                    "output_index": index,
+                    "item": {**item, "arguments": "", "status": "in_progress"},
+                }
+            )
+            where = {"item_id": item["id"], "output_index": index}
+            events.append(
+                {
+                    "type": "response.function_call_arguments.delta",
+                    **where,
+                    "delta": item["arguments"],
+                }
+            )
+            events.append(
+                {
+                    "type": "response.function_call_arguments.done",
+                    **where,
+                    "name": item["name"],
+                    "arguments": item["arguments"],
+                }
+            )
+        events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    events.append({"type": f"response.{done}", "response": response})
+    parts = [
+        _sse(event["type"], {"type": event["type"], "sequence_number": number, **event})
+        for number, event in enumerate(events)
+    ]
+    return 200, {"content-type": "text/event-stream", **headers}, parts
 
 
 # -- errors ------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from ._fake_formats import wire_format
 from .drivers.fake import (
     FakeCall,
     FakeError,
@@ -205,7 +206,13 @@ class FaultTransport(FakeTransport):
         return super()._answer(call, item)
 
     def _parts(self, call: FakeCall, text: str) -> list[bytes]:
-        response = self._chat(call, reply(text))
+        """The stream a plain reply of ``text`` would send, in the endpoint's own format."""
+        fmt = wire_format(call.path)
+        response = (
+            self._chat(call, reply(text))
+            if fmt == "openai"
+            else self._native(call, reply(text), fmt)
+        )
         stream = response.stream
         assert isinstance(stream, _CutStream)
         return list(stream._parts)

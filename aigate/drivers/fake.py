@@ -113,6 +113,10 @@ class FakeCall:
         return self.json.get("model") if isinstance(self.json, dict) else None
 
 
+#: Formats whose errors are OpenAI's ``{"error": {...}}`` (chat completions, Responses).
+_OPENAI_FORMATS = frozenset({"openai", "responses"})
+
+
 def _words(text: str) -> int:
     return max(1, len(text.split()))
 
@@ -258,7 +262,7 @@ class FakeTransport(httpx.MockTransport):
         fmt = wire_format(call.path)
         if isinstance(item, FakeError):
             body = item.body
-            if body is None and fmt != "openai":
+            if body is None and fmt not in _OPENAI_FORMATS:
                 body = render_error(fmt, item.status, item.message, item.type)
             if body is None:
                 body = {
@@ -282,7 +286,8 @@ class FakeTransport(httpx.MockTransport):
         return self._chat(call, answer)
 
     def _native(self, call: FakeCall, answer: FakeReply, fmt: str) -> httpx.Response:
-        """A chat answer in Anthropic's or Gemini's own wire format (see aigate._fake_formats)."""
+        """A chat answer in Anthropic's, Gemini's or OpenAI's Responses API's own wire
+        format (see aigate._fake_formats)."""
         body = call.json if isinstance(call.json, dict) else {}
         text = answer.text
         if text is None and answer.tool_calls is None:
@@ -301,7 +306,7 @@ class FakeTransport(httpx.MockTransport):
             words = (text or "").split(" ")
             pieces = [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
         stream = fmt == "gemini" and ":streamGenerateContent" in call.path
-        stream = stream or (fmt == "anthropic" and bool(body.get("stream")))
+        stream = stream or (fmt in ("anthropic", "responses") and bool(body.get("stream")))
         status, headers, parts = render_chat(
             fmt,
             body,
