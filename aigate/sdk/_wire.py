@@ -22,6 +22,8 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any, Literal
 
+from pydantic_core import from_json
+
 from .._exceptions import (
     AigateError,
     AllTargetsFailed,
@@ -83,12 +85,18 @@ class SdkRequest:
         return secret if secret and secret.startswith("gk_") else None
 
     def json(self) -> dict[str, Any]:
+        body = self.body
         try:
-            data = json.loads(self.body) if self.body else None
+            data = from_json(body) if body else None  # pydantic's Rust parser: ~5x json.loads
         except ValueError:
-            raise InvalidRequestError(
-                "body: expected a JSON object", field="body", expected="a JSON object"
-            ) from None
+            # what it refuses and the stdlib reads (a BOM, UTF-16, a lone surrogate escape)
+            # is read as before; what neither reads is a bad body
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise InvalidRequestError(
+                    "body: expected a JSON object", field="body", expected="a JSON object"
+                ) from None
         if not isinstance(data, dict):
             raise InvalidRequestError(
                 "body: expected a JSON object", field="body", expected="a JSON object"
