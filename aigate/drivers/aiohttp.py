@@ -84,8 +84,13 @@ class AiohttpDriver:
         if session is not None:  # made on a loop that is gone (asyncio.run per call)
             _abandon(session)
         connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, ttl_dns_cache=300)
+        # No cookie jar: a provider's Set-Cookie must not ride on a later call, which may be
+        # another tenant's (and the jar costs ~12k instructions a call to consult).
         session = aiohttp.ClientSession(
-            connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",)
+            connector=connector,
+            auto_decompress=True,
+            skip_auto_headers=("User-Agent",),
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         self._session, self._loop = session, loop
         return session

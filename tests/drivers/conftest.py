@@ -8,6 +8,8 @@ thread): each base path plays one provider behaviour.
 - ``/keepalive``: a 200 SSE stream that only ever sends ``: keep-alive`` comments
 - ``/reset``: closes the connection without answering
 - ``/echo-key``: 401 whose body quotes the request's Authorization header (providers do)
+- ``/cookie``: a chat completion that sets a cookie and whose content quotes the Cookie
+  header the request carried
 """
 
 from __future__ import annotations
@@ -63,6 +65,13 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                     {"error": {"message": f"bad key {headers.get('authorization')}"}}
                 ).encode()
                 writer.write(_head(401, "application/json", len(payload)) + payload)
+            elif path.startswith("/cookie"):
+                answer = json.loads(CHAT_BODY)
+                answer["choices"][0]["message"]["content"] = f"cookie={headers.get('cookie')}"
+                payload = json.dumps(answer).encode()
+                head = _head(200, "application/json", len(payload))
+                head = head[:-2] + b"set-cookie: session=tenant-a; Path=/\r\n\r\n"
+                writer.write(head + payload)
             elif path.startswith("/trickle"):
                 writer.write(_head(200, "application/json", len(CHAT_BODY)))
                 for i in range(len(CHAT_BODY)):

@@ -125,6 +125,27 @@ def test_status_error_carries_no_key(server: Server, engine: str, mode: str) -> 
     assert KEY not in err.response.request.headers["authorization"]
 
 
+def test_no_cookie_is_carried_from_one_call_to_the_next(
+    server: Server, engine: str, mode: str
+) -> None:
+    """A provider's Set-Cookie must never ride along on a later call, which may be another
+    tenant's: a gateway keeps no cookie jar on any engine."""
+    # by host name: aiohttp's jar ignores cookies from an IP address
+    gw = gateway(engine, mode, server.url("cookie").replace("127.0.0.1", "localhost"))
+    kwargs = {"model": "local/gpt-4o-mini", "messages": HI}
+    if mode == "sync":
+        with gw:
+            answers = [gw.chat.completions.create(**kwargs) for _ in range(2)]
+    else:
+
+        async def run() -> list[Any]:
+            async with gw:
+                return [await gw.chat.completions.create(**kwargs) for _ in range(2)]
+
+        answers = asyncio.run(run())
+    assert [a.choices[0].message.content for a in answers] == ["cookie=None"] * 2
+
+
 def test_pool_limit_queues_calls(server: Server, engine: str, mode: str) -> None:
     """More concurrent calls than connections: they wait for the pool, none fails."""
     n = 64
