@@ -11,7 +11,9 @@ import builtins
 import logging
 import weakref
 from collections.abc import AsyncGenerator, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
+
+from typing_extensions import Self
 
 from ._caching import ReplayStart
 from ._effects import Call, Read
@@ -135,12 +137,20 @@ def _abandoned(run: _Run, perform: Callable[[Any], Any]) -> None:
         logger.exception("recording an abandoned stream failed")
 
 
-def _sync_chunks(run: _Run, perform: Callable[[Any], Any]) -> Iterator[ChatCompletionChunk]:
+def _sync_chunks(
+    run: _Run, perform: Callable[[Any], Any], wrap: Callable[[Any], Any] | None = None
+) -> Iterator[Any]:
+    """What the flow emits, one at a time (each through ``wrap`` when given: a native
+    stream's views), performing its effects in between."""
     effect = run.step(None)
     try:
         while effect is not None:
             if type(effect) is Emit:
-                yield from effect.chunks
+                if wrap is None:
+                    yield from effect.chunks
+                else:
+                    for chunk in effect.chunks:
+                        yield wrap(chunk)
                 effect = run.step(None)
             else:
                 effect = run.step(perform(effect))
@@ -149,85 +159,75 @@ def _sync_chunks(run: _Run, perform: Callable[[Any], Any]) -> Iterator[ChatCompl
         raise
 
 
-class _StreamBase:
-    """What both stream classes share: the flow's run, the state, the final record."""
+T = TypeVar("T")
 
-    def __init__(self, core: GatewayCore, start: StreamStart) -> None:
-        self._start = start
-        self._run = _Run(stream_flow(core, start))
+
+class _SyncRunner(Generic[T]):
+    """A stream flow driven without an event loop, what every sync stream is (the chat
+    :class:`Stream` and the surfaces' native streams): iterate it for what the flow emits
+    (each through ``wrap`` when given); ``close()`` / ``with`` stop early, still recorded."""
+
+    def __init__(
+        self, perform: Callable[[Any], Any], flow: StreamFlow, wrap: Callable[[Any], T] | None
+    ) -> None:
+        self._run = _Run(flow)
+        self._perform = perform
+        self._iterator: Iterator[T] = _sync_chunks(self._run, perform, wrap)
+        # On the iterator, which ``for chunk in create(...)`` keeps while the stream object
+        # itself is already gone: the stream is abandoned when neither is left.
+        weakref.finalize(self._iterator, _abandoned, self._run, perform)
 
     @property
     def gateway(self) -> GatewayInfo | None:
         """What the call cost and who answered; set once the stream has ended."""
         return self._run.info
 
-    @property
-    def usage(self) -> Usage | None:
-        """The usage reported so far (complete once the stream is exhausted)."""
-        return self._start.state.acc.usage
-
-    def completion(self) -> ChatCompletion:
-        """The chunks so far, assembled into one :class:`ChatCompletion`."""
-        completion = self._start.state.acc.completion()
-        completion.gateway = self.gateway
-        return completion
-
-
-class Stream(_StreamBase):
-    """A streamed chat completion: iterate it for :class:`ChatCompletionChunk` objects.
-
-    Close it (or use ``with``) to stop early; ``gateway`` is set when it ends. A stream is
-    recorded once however it ends, even dropped unfinished or open at exit.
-    """
-
-    def __init__(self, gateway: SyncHost, start: StreamStart) -> None:
-        super().__init__(gateway._core, start)
-        perform = gateway._perform
-        self._perform = perform
-        self._iterator = _sync_chunks(self._run, perform)
-        # On the iterator, which ``for chunk in create(...)`` keeps while the stream object
-        # itself is already gone: the stream is abandoned when neither is left.
-        weakref.finalize(self._iterator, _abandoned, self._run, perform)
-
-    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+    def __iter__(self) -> Iterator[T]:
         return self._iterator
 
-    def __next__(self) -> ChatCompletionChunk:
+    def __next__(self) -> T:
         return next(self._iterator)
 
     def close(self) -> None:
         """Stop reading; the tokens used so far are still recorded."""
         self._run.stop(self._perform)
 
-    def __enter__(self) -> Stream:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-class AsyncStream(_StreamBase):
-    """The async twin of :class:`Stream`: ``async for chunk in stream``.
-
+class _AsyncRunner(Generic[T]):
+    """The async twin of :class:`_SyncRunner`: ``async for item in stream``;
     ``await stream.aclose()`` (or ``await stream.close()``, as openai's ``AsyncStream``
-    spells it) stops early; ``async with`` closes it.
-    """
+    spells it) stops early; ``async with`` closes it."""
 
-    def __init__(self, gateway: AsyncHost, start: StreamStart) -> None:
-        super().__init__(gateway._core, start)
-        self._perform = gateway._perform
-        self._chunks: list[ChatCompletionChunk] = []
+    def __init__(
+        self, perform: Callable[[Any], Any], flow: StreamFlow, wrap: Callable[[Any], T] | None
+    ) -> None:
+        self._run = _Run(flow)
+        self._perform = perform
+        self._wrap = wrap
+        self._chunks: list[Any] = []
         self._next = 0
         weakref.finalize(self, _abandoned, self._run, _perform_blocking)
 
-    def __aiter__(self) -> AsyncStream:
+    @property
+    def gateway(self) -> GatewayInfo | None:
+        """What the call cost and who answered; set once the stream has ended."""
+        return self._run.info
+
+    def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> ChatCompletionChunk:
+    async def __anext__(self) -> T:
         chunks, i = self._chunks, self._next
         if i < len(chunks):
             self._next = i + 1
-            return chunks[i]
+            wrap = self._wrap
+            return chunks[i] if wrap is None else wrap(chunks[i])
         run = self._run
         if run.done:
             raise StopAsyncIteration
@@ -235,8 +235,10 @@ class AsyncStream(_StreamBase):
         try:
             while effect is not None:
                 if type(effect) is Emit:
-                    self._chunks, self._next = effect.chunks, 1
-                    return effect.chunks[0]
+                    emitted: list[Any] = effect.chunks
+                    self._chunks, self._next = emitted, 1
+                    wrap = self._wrap
+                    return emitted[0] if wrap is None else wrap(emitted[0])
                 effect = run.step(await self._perform(effect))
         except BaseException as exc:
             if isinstance(exc, Exception):  # the stream's own failure, already recorded
@@ -257,11 +259,53 @@ class AsyncStream(_StreamBase):
 
     close = aclose  # openai's AsyncStream.close is a coroutine too
 
-    async def __aenter__(self) -> AsyncStream:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+class _ChatResults:
+    """What the chat stream classes add: the usage so far and the assembled completion."""
+
+    _start: StreamStart
+    _run: _Run
+
+    @property
+    def usage(self) -> Usage | None:
+        """The usage reported so far (complete once the stream is exhausted)."""
+        return self._start.state.acc.usage
+
+    def completion(self) -> ChatCompletion:
+        """The chunks so far, assembled into one :class:`ChatCompletion`."""
+        completion = self._start.state.acc.completion()
+        completion.gateway = self._run.info
+        return completion
+
+
+class Stream(_ChatResults, _SyncRunner[ChatCompletionChunk]):
+    """A streamed chat completion: iterate it for :class:`ChatCompletionChunk` objects.
+
+    Close it (or use ``with``) to stop early; ``gateway`` is set when it ends. A stream is
+    recorded once however it ends, even dropped unfinished or open at exit.
+    """
+
+    def __init__(self, gateway: SyncHost, start: StreamStart) -> None:
+        self._start = start
+        super().__init__(gateway._perform, stream_flow(gateway._core, start), None)
+
+
+class AsyncStream(_ChatResults, _AsyncRunner[ChatCompletionChunk]):
+    """The async twin of :class:`Stream`: ``async for chunk in stream``.
+
+    ``await stream.aclose()`` (or ``await stream.close()``, as openai's ``AsyncStream``
+    spells it) stops early; ``async with`` closes it.
+    """
+
+    def __init__(self, gateway: AsyncHost, start: StreamStart) -> None:
+        self._start = start
+        super().__init__(gateway._perform, stream_flow(gateway._core, start), None)
 
 
 class ReplayStream:

@@ -19,15 +19,15 @@ the stream are looked at.
 from __future__ import annotations
 
 import time
-import weakref
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._effects import Call, Close, Effect, Flow, Read, StreamHandle
+from .._effects import Close, Effect, Flow, Read, StreamHandle
 from .._exceptions import AigateError, APIResponseValidationError, StreamInterrupted
 from .._flow import STOP, Emit, StreamCancelled
 from .._models import ChatCompletion, GatewayInfo, Usage
+from .._resources import _AsyncRunner, _SyncRunner
 from ..providers import ChatCall, Target
 from ..providers._errors import scrub_error
 from ..providers.native import NativeEvents
@@ -271,175 +271,22 @@ def _partial(target: Target, text: str, usage: Usage | None) -> ChatCompletion:
     )
 
 
-# -- driving a stream flow, sync and async ----------------------------------------------------
+# -- driving a stream flow, sync and async: the chat streams' runners, with a view per event
 
 
-class _Run:
-    """One stream flow and where it stands (shared by a stream and its iterator, never a
-    reference back to the stream, so a dropped stream is collected, and recorded, at once)."""
-
-    __slots__ = ("done", "flow", "info", "started")
-
-    def __init__(self, flow: StreamFlow) -> None:
-        self.flow = flow
-        self.done = False
-        self.started = False
-        self.info: GatewayInfo | None = None
-
-    def step(self, value: Any) -> Any:
-        if not self.started:
-            self.started, value = True, None
-        try:
-            return self.flow.send(value)
-        except StopIteration as stop:
-            self.done = True
-            self.info = stop.value
-            return None
-        except BaseException:
-            self.done = True
-            raise
-
-    def stop(self, perform: Callable[[Any], Any]) -> None:
-        if self.done:
-            return
-        effect = self.step(STOP)
-        while effect is not None:
-            effect = self.step(STOP if isinstance(effect, Emit) else perform(effect))
-
-    async def astop(self, perform: Callable[[Any], Any]) -> None:
-        if self.done:
-            return
-        effect = self.step(STOP)
-        while effect is not None:
-            effect = self.step(STOP if isinstance(effect, Emit) else await perform(effect))
-
-
-def _perform_blocking(effect: Any) -> Any:
-    """Effects without an event loop (an async stream finished by its finalizer)."""
-    if isinstance(effect, Call):
-        try:
-            return effect.sync(*effect.args, **effect.kwargs)
-        except Exception as exc:
-            return exc
-    if isinstance(effect, Read):
-        return STOP
-    return None
-
-
-def _abandoned(run: _Run, perform: Callable[[Any], Any]) -> None:
-    if run.done:
-        return
-    try:
-        run.stop(perform)
-    except Exception:  # a finalizer must not raise; the failure is logged, never silent
-        import logging
-
-        logging.getLogger("aigate").exception("recording an abandoned stream failed")
-
-
-def _sync_events(run: _Run, perform: Callable[[Any], Any], wrap: Callable[[Any], Any]) -> Any:
-    effect = run.step(None)
-    try:
-        while effect is not None:
-            if type(effect) is Emit:
-                for event in effect.chunks:
-                    yield wrap(event)
-                effect = run.step(None)
-            else:
-                effect = run.step(perform(effect))
-    except (KeyboardInterrupt, SystemExit):
-        run.stop(perform)
-        raise
-
-
-class NativeStream:
+class NativeStream(_SyncRunner[Any]):
     """A native stream on a sync gateway: iterate it for the provider's events (``wrap``
     makes each one's view); ``close()`` / ``with`` stop early, still recorded."""
 
     def __init__(self, host: Any, start: NativeStart, wrap: Callable[[Any], Any]) -> None:
         self._start = start
-        self._run = _Run(stream_flow(host._core, start))
-        perform = host._perform
-        self._perform = perform
-        self._iterator: Iterator[Any] = _sync_events(self._run, perform, wrap)
-        weakref.finalize(self._iterator, _abandoned, self._run, perform)
-
-    @property
-    def gateway(self) -> GatewayInfo | None:
-        """What the call cost and who answered; set once the stream has ended."""
-        return self._run.info
-
-    def __iter__(self) -> Iterator[Any]:
-        return self._iterator
-
-    def __next__(self) -> Any:
-        return next(self._iterator)
-
-    def close(self) -> None:
-        """Stop reading; the tokens used so far are still recorded."""
-        self._run.stop(self._perform)
-
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        super().__init__(host._perform, stream_flow(host._core, start), wrap)
 
 
-class AsyncNativeStream:
+class AsyncNativeStream(_AsyncRunner[Any]):
     """The async twin of :class:`NativeStream`: ``async for event in stream``;
     ``await stream.close()`` (or ``aclose()``) stops early."""
 
     def __init__(self, host: Any, start: NativeStart, wrap: Callable[[Any], Any]) -> None:
         self._start = start
-        self._run = _Run(stream_flow(host._core, start))
-        self._perform = host._perform
-        self._wrap = wrap
-        self._events: list[Any] = []
-        self._next = 0
-        weakref.finalize(self, _abandoned, self._run, _perform_blocking)
-
-    @property
-    def gateway(self) -> GatewayInfo | None:
-        return self._run.info
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self
-
-    async def __anext__(self) -> Any:
-        events, i = self._events, self._next
-        if i < len(events):
-            self._next = i + 1
-            return self._wrap(events[i])
-        run = self._run
-        if run.done:
-            raise StopAsyncIteration
-        effect = run.step(None)
-        try:
-            while effect is not None:
-                if type(effect) is Emit:
-                    self._events, self._next = effect.chunks, 1
-                    return self._wrap(effect.chunks[0])
-                effect = run.step(await self._perform(effect))
-        except BaseException as exc:
-            if isinstance(exc, Exception):  # the stream's own failure, already recorded
-                raise
-            try:
-                await run.astop(self._perform)
-            except BaseException:
-                run.stop(_perform_blocking)
-            raise
-        raise StopAsyncIteration
-
-    async def aclose(self) -> None:
-        """Stop reading; the tokens used so far are still recorded."""
-        self._events, self._next = [], 0
-        await self._run.astop(self._perform)
-
-    close = aclose
-
-    async def __aenter__(self) -> Any:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+        super().__init__(host._perform, stream_flow(host._core, start), wrap)
