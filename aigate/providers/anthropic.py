@@ -92,6 +92,7 @@ from ._common import (
 from ._errors import guard_error, guard_parse, target_error
 from ._sse import ServerSentEvent
 from ._usage import usage_from_anthropic
+from .native import messages_headers
 
 __all__ = [
     "JSON_TOOL",
@@ -104,7 +105,6 @@ __all__ = [
 JSON_TOOL = "aigate_json_response"
 #: ``reasoning_effort`` -> thinking budget in tokens (1024 is Anthropic's minimum).
 THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
-DEFAULT_VERSION = "2023-06-01"
 FALLBACK_MAX_TOKENS = 4096
 
 _STOP_REASONS = {
@@ -369,22 +369,7 @@ class AnthropicCodec:
 
     # -- chat ------------------------------------------------------------------------------
 
-    def _headers(self, target: Target, key: str | None, stream: bool) -> dict[str, str]:
-        options = target.provider.options
-        headers = {
-            "content-type": "application/json",
-            "accept": "text/event-stream" if stream else "application/json",
-            "anthropic-version": str(options.get("anthropic_version") or DEFAULT_VERSION),
-        }
-        if key:
-            if options.get("auth", "x-api-key") == "bearer":
-                headers["authorization"] = f"Bearer {key}"
-            else:
-                headers["x-api-key"] = key
-        beta = options.get("beta")
-        if beta:
-            headers["anthropic-beta"] = beta if isinstance(beta, str) else ",".join(beta)
-        return headers
+    _headers = staticmethod(messages_headers)
 
     def _max_tokens(self, params: Mapping[str, Any], target: Target) -> int:
         value = params.get("max_completion_tokens") or params.get("max_tokens")

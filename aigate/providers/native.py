@@ -41,7 +41,8 @@ __all__ = [
     "responses_request",
 ]
 
-_ANTHROPIC_VERSION = "2023-06-01"  # the anthropic codec's default (providers/anthropic.py)
+#: The ``anthropic-version`` header when ``anthropic_version`` is not set (the codec's too).
+ANTHROPIC_VERSION = "2023-06-01"
 
 
 def _extras(body: Mapping[str, Any], target: Target, extra_body: Mapping[str, Any] | None) -> bytes:
@@ -88,6 +89,26 @@ def responses_request(
     )
 
 
+def messages_headers(target: Target, key: str | None, stream: bool) -> dict[str, str]:
+    """A Messages API request's headers, the Anthropic codec's and the pass-through's
+    (:func:`messages_request`): the version, the key (``auth``), ``beta``."""
+    options = target.provider.options
+    headers = {
+        "content-type": "application/json",
+        "accept": "text/event-stream" if stream else "application/json",
+        "anthropic-version": str(options.get("anthropic_version") or ANTHROPIC_VERSION),
+    }
+    if key:
+        if options.get("auth", "x-api-key") == "bearer":
+            headers["authorization"] = f"Bearer {key}"
+        else:
+            headers["x-api-key"] = key
+    beta = options.get("beta")
+    if beta:
+        headers["anthropic-beta"] = beta if isinstance(beta, str) else ",".join(beta)
+    return headers
+
+
 def messages_request(
     body: Mapping[str, Any],
     target: Target,
@@ -101,20 +122,7 @@ def messages_request(
 ) -> Request:
     """``POST {base_url}/messages`` with ``body``, with the Anthropic codec's headers and
     options (``anthropic_version``, ``auth``, ``beta``)."""
-    options = target.provider.options
-    headers = {
-        "content-type": "application/json",
-        "accept": "text/event-stream" if stream else "application/json",
-        "anthropic-version": str(options.get("anthropic_version") or _ANTHROPIC_VERSION),
-    }
-    if key:
-        if options.get("auth", "x-api-key") == "bearer":
-            headers["authorization"] = f"Bearer {key}"
-        else:
-            headers["x-api-key"] = key
-    beta = options.get("beta")
-    if beta:
-        headers["anthropic-beta"] = beta if isinstance(beta, str) else ",".join(beta)
+    headers = messages_headers(target, key, stream)
     return build_request(
         "POST",
         target.provider.base_url + "/messages",
