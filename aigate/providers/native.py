@@ -19,7 +19,7 @@ usage, ``message_stop`` ends, ``error`` events).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic_core import from_json
@@ -45,25 +45,9 @@ __all__ = [
 ANTHROPIC_VERSION = "2023-06-01"
 
 
-def _extras(body: Mapping[str, Any], target: Target, extra_body: Mapping[str, Any] | None) -> bytes:
-    payload = {**body, "model": target.model}
-    if extra_body:
-        payload.update(extra_body)
-    return dumps(payload)
-
-
-def responses_request(
-    body: Mapping[str, Any],
-    target: Target,
-    key: str | None,
-    stream: bool,
-    *,
-    extra_headers: Mapping[str, str] | None = None,
-    extra_query: Mapping[str, Any] | None = None,
-    extra_body: Mapping[str, Any] | None = None,
-    timeout: TimeoutLike | None = None,
-) -> Request:
-    """``POST {base_url}/responses`` with ``body`` (``stream`` already in it when set)."""
+def responses_headers(target: Target, key: str | None, stream: bool) -> dict[str, str]:
+    """A Responses API request's headers: the key, and ``organization`` / ``project`` as the
+    OpenAI codec sends them."""
     headers = {
         "content-type": "application/json",
         "accept": "text/event-stream" if stream else "application/json",
@@ -76,22 +60,12 @@ def responses_request(
             headers["openai-organization"] = org
         if project := options.get("project"):
             headers["openai-project"] = project
-    return build_request(
-        "POST",
-        target.provider.base_url + "/responses",
-        headers=headers,
-        target=target,
-        extra_headers=extra_headers,
-        extra_query=extra_query,
-        timeout=timeout,
-        content=_extras(body, target, extra_body),
-        stream=stream,
-    )
+    return headers
 
 
 def messages_headers(target: Target, key: str | None, stream: bool) -> dict[str, str]:
     """A Messages API request's headers, the Anthropic codec's and the pass-through's
-    (:func:`messages_request`): the version, the key (``auth``), ``beta``."""
+    (:data:`messages_request`): the version, the key (``auth``), ``beta``."""
     options = target.provider.options
     headers = {
         "content-type": "application/json",
@@ -109,31 +83,53 @@ def messages_headers(target: Target, key: str | None, stream: bool) -> dict[str,
     return headers
 
 
-def messages_request(
-    body: Mapping[str, Any],
-    target: Target,
-    key: str | None,
-    stream: bool,
-    *,
-    extra_headers: Mapping[str, str] | None = None,
-    extra_query: Mapping[str, Any] | None = None,
-    extra_body: Mapping[str, Any] | None = None,
-    timeout: TimeoutLike | None = None,
-) -> Request:
-    """``POST {base_url}/messages`` with ``body``, with the Anthropic codec's headers and
-    options (``anthropic_version``, ``auth``, ``beta``)."""
-    headers = messages_headers(target, key, stream)
-    return build_request(
-        "POST",
-        target.provider.base_url + "/messages",
-        headers=headers,
-        target=target,
-        extra_headers=extra_headers,
-        extra_query=extra_query,
-        timeout=timeout,
-        content=_extras(body, target, extra_body),
-        stream=stream,
-    )
+class _Endpoint:
+    """A native request builder: ``POST {base_url}{path}`` with the caller's body as is (the
+    model replaced by the target's, ``extra_body`` merged; ``stream`` already in it when
+    set) and the format's headers. Called as ``request(body, target, key, stream, **options)``.
+    """
+
+    __slots__ = ("headers", "path")
+
+    def __init__(
+        self, path: str, headers: Callable[[Target, str | None, bool], dict[str, str]]
+    ) -> None:
+        self.path = path
+        self.headers = headers
+
+    def __call__(
+        self,
+        body: Mapping[str, Any],
+        target: Target,
+        key: str | None,
+        stream: bool,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | None = None,
+    ) -> Request:
+        payload = {**body, "model": target.model}
+        if extra_body:
+            payload.update(extra_body)
+        return build_request(
+            "POST",
+            target.provider.base_url + self.path,
+            headers=self.headers(target, key, stream),
+            target=target,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+            content=dumps(payload),
+            stream=stream,
+        )
+
+
+#: ``POST {base_url}/responses`` with ``body``.
+responses_request = _Endpoint("/responses", responses_headers)
+#: ``POST {base_url}/messages`` with ``body``, with the Anthropic codec's headers and options
+#: (``anthropic_version``, ``auth``, ``beta``).
+messages_request = _Endpoint("/messages", messages_headers)
 
 
 def _usage(value: Any, read: Any) -> Usage | None:
