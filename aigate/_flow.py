@@ -23,7 +23,7 @@ from ._exceptions import (
     APIResponseValidationError,
     StreamInterrupted,
 )
-from ._models import ChatCompletion, ChatCompletionChunk, GatewayInfo, set_gateway
+from ._models import ChatCompletion, ChatCompletionChunk, GatewayInfo, Usage, set_gateway
 from ._stream import StreamState
 from ._wire import Response
 from .providers._errors import scrub_error
@@ -113,11 +113,7 @@ def accept_stream(
                 if not data:
                     buffered.extend(state.end())
                     if not state.complete:
-                        raise APIResponseValidationError(
-                            f"{target.provider.name} closed the stream before any content",
-                            provider=target.provider.name,
-                            model=target.model,
-                        )
+                        raise closed_early(target)
                     break
                 state.push(data)
                 buffered.extend(state.drain(until_visible=True))
@@ -146,6 +142,37 @@ def accept_stream(
     return accept
 
 
+def closed_early(target: Target) -> APIResponseValidationError:
+    """A stream that closed before its first visible content (and without its end)."""
+    return APIResponseValidationError(
+        f"{target.provider.name} closed the stream before any content",
+        provider=target.provider.name,
+        model=target.model,
+    )
+
+
+def unfinished(target: Target) -> APIResponseValidationError:
+    """A stream that ended, after content, without the format's end."""
+    return APIResponseValidationError(
+        f"{target.provider.name} ended the stream without finishing it",
+        provider=target.provider.name,
+        model=target.model,
+    )
+
+
+def interrupted(
+    target: Target, error: BaseException, partial: ChatCompletion, usage: Usage | None
+) -> StreamInterrupted:
+    """What a stream cut after content raises (``error`` its cause), carrying ``partial``."""
+    exc = StreamInterrupted(
+        f"the stream from {target.name} broke after content was delivered: {error}",
+        partial=partial,
+        usage=usage,
+    )
+    exc.__cause__ = error
+    return exc
+
+
 def finish_stream(
     core: Core, start: StreamStart, error: BaseException | None, cancelled: bool = False
 ) -> Flow[GatewayInfo]:
@@ -159,11 +186,7 @@ def finish_stream(
     if cancelled and not state.complete:
         error = StreamCancelled("the caller closed the stream before its end")
     elif error is None and not state.complete:
-        error = APIResponseValidationError(
-            f"{target.provider.name} ended the stream without finishing it",
-            provider=target.provider.name,
-            model=target.model,
-        )
+        error = unfinished(target)
     usage = state.acc.usage
     estimated = False
     if usage is None:
@@ -181,13 +204,7 @@ def finish_stream(
     if error is not None and not cancelled:
         partial = state.acc.completion()
         partial.gateway = info
-        interrupted = StreamInterrupted(
-            f"the stream from {target.name} broke after content was delivered: {error}",
-            partial=partial,
-            usage=state.acc.usage,
-        )
-        interrupted.__cause__ = error
-        raise interrupted
+        raise interrupted(target, error, partial, state.acc.usage)
     return info
 
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._effects import Close, Effect, Flow, Read, StreamHandle
-from .._exceptions import AigateError, APIResponseValidationError, StreamInterrupted
-from .._flow import STOP, Emit, StreamCancelled
+from .._exceptions import AigateError
+from .._flow import STOP, Emit, StreamCancelled, _secrets, closed_early, interrupted, unfinished
 from .._models import ChatCompletion, GatewayInfo, Usage
 from .._resources import _AsyncRunner, _SyncRunner
 from ..providers import ChatCall, Target
@@ -100,10 +100,6 @@ def cache_applies(core: GatewayCore, kwargs: Mapping[str, Any], tags: Any, user:
     return cache.decide(ctx, option, {"temperature": kwargs.get("temperature")}) is not None
 
 
-def _secrets(response: Response) -> list[str]:
-    return response.request.secrets() if response.request is not None else []
-
-
 def native_flow(
     core: GatewayCore,
     call: NativeCall,
@@ -148,11 +144,7 @@ def native_flow(
                 if not data:
                     buffered.extend(reader.end())
                     if not reader.finished:
-                        raise APIResponseValidationError(
-                            f"{target.provider.name} closed the stream before any content",
-                            provider=target.provider.name,
-                            model=target.model,
-                        )
+                        raise closed_early(target)
                     break
                 buffered.extend(reader.feed(data))
         except BaseException as exc:
@@ -223,11 +215,7 @@ def _finish(
     if cancelled and not reader.finished:
         error = StreamCancelled("the caller closed the stream before its end")
     elif error is None and not reader.finished:
-        error = APIResponseValidationError(
-            f"{target.provider.name} ended the stream without finishing it",
-            provider=target.provider.name,
-            model=target.model,
-        )
+        error = unfinished(target)
     usage = reader.usage
     estimated = False
     if usage is None:
@@ -241,13 +229,7 @@ def _finish(
     if error is not None and not cancelled:
         partial = _partial(target, call.text_of(start.seen), reader.usage)
         partial.gateway = info
-        interrupted = StreamInterrupted(
-            f"the stream from {target.name} broke after content was delivered: {error}",
-            partial=partial,
-            usage=reader.usage,
-        )
-        interrupted.__cause__ = error
-        raise interrupted
+        raise interrupted(target, error, partial, reader.usage)
     return info
 
 
