@@ -83,6 +83,17 @@ def messages_headers(target: Target, key: str | None, stream: bool) -> dict[str,
     return headers
 
 
+def _with_betas(configured: str, extra_headers: Mapping[str, str]) -> dict[str, str]:
+    """``extra_headers`` whose ``anthropic-beta`` (the caller's, an SDK's ``betas=``) also
+    carries the provider's configured betas, each once, the configured first."""
+    merged = {k.lower(): v for k, v in extra_headers.items()}
+    asked = merged.get("anthropic-beta")
+    if asked:
+        names = [b.strip() for b in f"{configured},{asked}".split(",") if b.strip()]
+        merged["anthropic-beta"] = ",".join(dict.fromkeys(names))
+    return merged
+
+
 class _Endpoint:
     """A native request builder: ``POST {base_url}{path}`` with the caller's body as is (the
     model replaced by the target's, ``extra_body`` merged; ``stream`` already in it when
@@ -112,10 +123,13 @@ class _Endpoint:
         payload = {**body, "model": target.model}
         if extra_body:
             payload.update(extra_body)
+        headers = self.headers(target, key, stream)
+        if extra_headers and "anthropic-beta" in headers:
+            extra_headers = _with_betas(headers["anthropic-beta"], extra_headers)
         return build_request(
             "POST",
             target.provider.base_url + self.path,
-            headers=self.headers(target, key, stream),
+            headers=headers,
             target=target,
             extra_headers=extra_headers,
             extra_query=extra_query,

@@ -564,17 +564,23 @@ def _model_retrieve(request: SdkRequest, options: Options) -> Invocation | Answe
     return Invocation(call)
 
 
-def events_endpoint(resource: tuple[str, ...], dialect: Dialect, what: str) -> Endpoint:
+def events_endpoint(
+    resource: tuple[str, ...], dialect: Dialect, what: str, forward: tuple[str, ...] = ()
+) -> Endpoint:
     """An endpoint for a surface whose resource takes the SDK's JSON body as keywords and
     returns a model (or, with ``stream``, typed events: ``event: <type>`` SSE): the
     Responses API (``("responses", "create")``) and Anthropic Messages
-    (``("messages", "create")``). Until the gateway has the resource, it answers 404."""
+    (``("messages", "create")``). Until the gateway has the resource, it answers 404.
+    The SDK's headers named in ``forward`` (lower case) go on as ``extra_headers``."""
 
     def handle(request: SdkRequest, options: Options) -> Invocation | Answer:
         body = request.json()
         secret = request.virtual_key
         if secret is not None:
             body["api_key"] = secret
+        sent = {name: value for name in forward if (value := request.headers.get(name))}
+        if sent:
+            body["extra_headers"] = {**(body.get("extra_headers") or {}), **sent}
 
         def call(gateway: Any) -> Any:
             target: Any = gateway
@@ -604,7 +610,10 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/v1/audio/transcriptions": _transcriptions,
     "/v1/models": _models,
     "/v1/responses": events_endpoint(("responses", "create"), "openai", "the Responses API"),
-    "/v1/messages": events_endpoint(("messages", "create"), "anthropic", "the Messages API"),
+    # anthropic's ``betas=`` (``client.beta.messages``) is a header: Anthropic's to read
+    "/v1/messages": events_endpoint(
+        ("messages", "create"), "anthropic", "the Messages API", ("anthropic-beta",)
+    ),
     "/v1/messages/count_tokens": events_endpoint(
         ("messages", "count_tokens"), "anthropic", "the Messages API's count_tokens"
     ),

@@ -286,3 +286,49 @@ def test_closed_early_is_recorded_once(surfaces: Any, mode: str) -> None:
     [row] = s.gw._core.ledger.query()
     assert row.kind == "messages" and row.error_type == "cancelled"
     assert row.prompt_tokens == 10  # message_start's usage, not an estimate
+
+
+def _through_sdk(s: Any, *asks: dict[str, Any]) -> list[Any]:
+    """Each of ``asks`` through anthropic's ``beta.messages.create`` (``betas=`` ->
+    ``anthropic-beta``), on the sync or the async client."""
+    if s.mode == "sync":
+        client = s.gw.anthropic_client()
+        return [client.beta.messages.create(**ask) for ask in asks]
+    import asyncio
+
+    async def main() -> list[Any]:
+        client = s.gw.async_anthropic_client()
+        return [await client.beta.messages.create(**ask) for ask in asks]
+
+    return asyncio.run(main())
+
+
+def test_the_sdks_beta_header_reaches_anthropic(surfaces: Any) -> None:
+    """``client.beta.messages.create(betas=[...])`` sends ``anthropic-beta``: on the native
+    path it is Anthropic's to read (Claude tooling turns features on with it)."""
+    up = Upstream(anthropic=[json_reply("anthropic/message.json")] * 2)
+    s = surfaces(up)
+    betas = ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"]
+    ask = {"model": MODEL, "max_tokens": 64, "messages": USER}
+    with_betas, _ = _through_sdk(s, {**ask, "betas": betas}, ask)
+    assert with_betas.content[0].text == "Hi! My name is Claude."
+    assert up.requests[0].headers["anthropic-beta"] == ",".join(betas)
+    assert "anthropic-beta" not in up.requests[1].headers
+
+
+def test_a_configured_beta_and_the_sdks_are_both_sent(surfaces: Any) -> None:
+    up = Upstream(anthropic=[json_reply("anthropic/message.json")])
+    providers = {"anthropic": {"api_keys": ["sk-ant-test"], "options": {"beta": "b-config"}}}
+    s = surfaces(up, providers=providers)
+    _through_sdk(s, {"model": MODEL, "max_tokens": 64, "messages": USER, "betas": ["b-sdk"]})
+    assert up.requests[0].headers["anthropic-beta"] == "b-config,b-sdk"
+
+
+def test_the_sdks_beta_header_is_not_sent_to_other_providers(surfaces: Any) -> None:
+    """On a translated route the header is Anthropic's alone: an OpenAI target never gets it."""
+    up = Upstream(openai=[json_reply("openai/chat_completion.json")])
+    s = surfaces(up)
+    ask = {"model": "openai/gpt-4o-mini", "max_tokens": 64, "messages": USER}
+    _through_sdk(s, {**ask, "betas": ["context-1m-2025-08-07"]})
+    assert [r.url.path for r in up.requests] == ["/v1/chat/completions"]
+    assert "anthropic-beta" not in up.requests[0].headers

@@ -70,6 +70,9 @@ def _arguments(gateway: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     chat = translate_request(kwargs, carry)
     chat["messages"] = fit_messages(chat["messages"], carry)
     chat["metadata"] = surface_metadata(chat.get("metadata"), "messages")
+    headers = chat.get("extra_headers")
+    if headers:  # Anthropic's betas mean nothing to the chat targets of a translated call
+        chat["extra_headers"] = {k: v for k, v in headers.items() if k.lower() != "anthropic-beta"}
     return chat
 
 
