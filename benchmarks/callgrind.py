@@ -24,11 +24,39 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 #: case -> its bare-httpx baseline
-CASES = {"chat": "chat_bare", "stream": "stream_bare", "anthropic": "anthropic_bare"}
+CASES = {
+    "chat": "chat_bare",
+    "stream": "stream_bare",
+    "anthropic": "anthropic_bare",
+    # the openai SDK over aigate's transport vs the same SDK on a bare MockTransport
+    # (benchmarks/sdk.py's setup); not run by default: a stream costs ~2 s under callgrind
+    "sdk_chat": "sdk_chat_bare",
+    "sdk_stream": "sdk_stream_bare",
+}
+DEFAULT = ["chat", "stream", "anthropic"]
+
+
+def _sdk_runner(case: str) -> Callable[[], Any]:
+    sys.path.insert(0, str(HERE))
+    import sdk
+
+    runs = sdk.clients()
+    client = runs["bare" if case.endswith("_bare") else "aigate"]
+    kwargs = {"model": sdk.MODEL, "messages": sdk.MESSAGES}
+    if case.startswith("sdk_stream"):
+
+        def read() -> None:
+            for _ in client.chat.completions.create(**kwargs, stream=True):
+                pass
+
+        return read
+    return lambda: client.chat.completions.create(**kwargs)
 
 
 def _runner(case: str) -> Callable[[], Any]:
     """One call of ``case`` (imports happen here, outside the counted difference)."""
+    if case.startswith("sdk_"):
+        return _sdk_runner(case)
     sys.path.insert(0, str(HERE))
     import httpx
     import overhead
@@ -105,12 +133,12 @@ def main() -> None:
         _child(sys.argv[2], int(sys.argv[3]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cases", nargs="*", default=list(CASES), choices=list(CASES))
+    parser.add_argument("cases", nargs="*", default=DEFAULT, choices=list(CASES))
     parser.add_argument("--calls", type=int, default=20, help="counted calls per run")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed")
-    print(f"{'case':12} {'bare httpx':>12} {'aigate':>12} {'ratio':>7}")
+    print(f"{'case':12} {'baseline':>12} {'aigate':>12} {'ratio':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for case in args.cases:
             ours = per_call(case, args.calls, Path(tmp))

@@ -40,22 +40,29 @@ def _settings() -> dict[str, Any]:
     return {"providers": {"openai": {"api_keys": ["sk-bench"]}}}
 
 
-def cases(rounds: int, number: int) -> dict[str, Callable[[], float]]:
+def clients() -> dict[str, Any]:
+    """The sync clients compared: ``bare`` (the SDK on a bare MockTransport), ``aigate``
+    (the SDK over the gateway's transport) and ``gateway`` (the gateway itself)."""
     bare = openai.OpenAI(
         api_key="sk",
         base_url="http://bare/v1",
         max_retries=0,
         http_client=httpx2.Client(transport=httpx2.MockTransport(_bare_handler)),
     )
+    gw = aigate.Gateway(**_settings(), transport=httpx.MockTransport(mock_handler))
+    return {"bare": bare, "aigate": openai_client(gw), "gateway": gw}
+
+
+def cases(rounds: int, number: int) -> dict[str, Callable[[], float]]:
+    sync = clients()
+    bare, via, gw = sync["bare"], sync["aigate"], sync["gateway"]
     abare = openai.AsyncOpenAI(
         api_key="sk",
         base_url="http://bare/v1",
         max_retries=0,
         http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(_bare_handler)),
     )
-    gw = aigate.Gateway(**_settings(), transport=httpx.MockTransport(mock_handler))
     agw = aigate.AsyncGateway(**_settings(), transport=httpx.MockTransport(mock_handler))
-    via = openai_client(gw)
     avia = async_openai_client(agw)
 
     def chat(client: Any) -> Callable[[], Any]:
