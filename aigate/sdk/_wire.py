@@ -13,6 +13,7 @@ these bytes in and out of httpx / httpx2.
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import struct
 from collections.abc import Callable, Mapping
@@ -602,6 +603,44 @@ class _Missing(Exception):
     """The gateway has no resource for this surface (yet)."""
 
 
+class _NotStored(Exception):
+    """No stored response has this id (for this caller): OpenAI's 404."""
+
+
+def _stored_response(request: SdkRequest, options: Options) -> Invocation | Answer:
+    """``GET`` / ``DELETE /v1/responses/{id}`` (openai's ``responses.retrieve`` /
+    ``.delete``), answered from the gateway's own store of responses, for this caller's
+    tenant only (its virtual key, as on create)."""
+    response_id = request.path.rpartition("/v1/responses/")[2]
+    if not response_id or "/" in response_id:  # input_items, cancel: not kept by aigate
+        return not_found(request.path, "openai")
+    secret = request.virtual_key
+    keys = {"api_key": secret} if secret is not None else {}
+    deleting = request.method == "DELETE"
+
+    def found(result: Any) -> Any:
+        if deleting:
+            if not result:
+                raise _NotStored(response_id)
+            return {"id": response_id, "object": "response.deleted", "deleted": True}
+        return result
+
+    def call(gateway: Any) -> Any:
+        resource = getattr(gateway, "responses", None)
+        if resource is None:
+            raise _Missing("the Responses API")
+        result = (resource.delete if deleting else resource.retrieve)(response_id, **keys)
+        if inspect.isawaitable(result):
+
+            async def awaited() -> Any:
+                return found(await result)
+
+            return awaited()
+        return found(result)
+
+    return Invocation(call)
+
+
 #: The endpoint table: path -> handler. A surface plugs in with one line, e.g.
 #: ``ENDPOINTS["/v1/messages"] = events_endpoint(("messages", "create"), "anthropic", ...)``.
 ENDPOINTS: dict[str, Endpoint] = {
@@ -619,7 +658,12 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
 }
 #: Paths matched by prefix (``/v1/models/{id}``), after the exact table.
-PREFIXES: dict[str, Endpoint] = {"/v1/models/": _model_retrieve}
+PREFIXES: dict[str, Endpoint] = {
+    "/v1/models/": _model_retrieve,
+    "/v1/responses/": _stored_response,
+}
+#: The methods a prefix answers (GET when not listed).
+_PREFIX_METHODS = {"/v1/responses/": ("GET", "DELETE")}
 _METHODS = {"/v1/models": "GET"}
 
 
@@ -636,7 +680,7 @@ def find_endpoint(request: SdkRequest) -> Endpoint | Answer:
     handler = ENDPOINTS.get(path.rstrip("/"))
     if handler is None:
         for prefix, candidate in PREFIXES.items():
-            if path.startswith(prefix) and request.method == "GET":
+            if path.startswith(prefix) and request.method in _PREFIX_METHODS.get(prefix, ("GET",)):
                 return candidate
         return not_found(path, dialect_of(path))
     method = _METHODS.get(path, "POST")
@@ -674,4 +718,7 @@ def success(invocation: Invocation, result: Any) -> Answer:
 def failure(invocation: Invocation, exc: BaseException, path: str) -> Answer:
     if isinstance(exc, _Missing):
         return answer_missing(exc, path)
+    stored = isinstance(exc, InvalidRequestError) and exc.field == "response_id"
+    if isinstance(exc, _NotStored) or stored:
+        return not_found(path, "openai", f"no stored response {path.rpartition('/')[2]!r}")
     return error_answer(exc, invocation.dialect)

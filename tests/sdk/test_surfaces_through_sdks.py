@@ -117,3 +117,36 @@ def test_messages_through_the_anthropic_sdk(mode: str, model: str) -> None:
     assert text and final.content[0].text == text
     assert final.usage.output_tokens > 0
     assert calls == 3
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_stored_response_is_retrieved_and_deleted_through_the_openai_sdk(
+    mode: str, model: str
+) -> None:
+    """``client.responses.retrieve`` / ``.delete`` (GET / DELETE ``/v1/responses/{id}``)
+    reach the gateway's store; a response that is not there is openai's NotFoundError."""
+    import openai
+
+    gw = _gateway(mode)
+
+    def sync(gw: Any) -> Any:
+        client = gw.openai_client()
+        made = client.responses.create(model=model, input="Say hi")
+        got = client.responses.retrieve(made.id)
+        client.responses.delete(made.id)
+        with pytest.raises(openai.NotFoundError) as gone:
+            client.responses.retrieve(made.id)
+        return made, got, gone.value
+
+    async def asynchronous(gw: Any) -> Any:
+        client = gw.async_openai_client()
+        made = await client.responses.create(model=model, input="Say hi")
+        got = await client.responses.retrieve(made.id)
+        await client.responses.delete(made.id)
+        with pytest.raises(openai.NotFoundError) as gone:
+            await client.responses.retrieve(made.id)
+        return made, got, gone.value
+
+    made, got, gone = _run(mode, gw, sync if mode == "sync" else asynchronous)
+    assert got.id == made.id and got.output_text == made.output_text
+    assert made.id in str(gone)
