@@ -649,6 +649,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/v1/audio/transcriptions": _transcriptions,
     "/v1/models": _models,
     "/v1/responses": events_endpoint(("responses", "create"), "openai", "the Responses API"),
+    "/v1/responses/input_tokens": events_endpoint(
+        ("responses", "input_tokens", "count"), "openai", "the Responses API's input_tokens"
+    ),
     # anthropic's ``betas=`` (``client.beta.messages``) is a header: Anthropic's to read
     "/v1/messages": events_endpoint(
         ("messages", "create"), "anthropic", "the Messages API", ("anthropic-beta",)

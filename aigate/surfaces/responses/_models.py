@@ -16,6 +16,7 @@ from .._base import Event, SurfaceModel, WithGateway
 
 __all__ = [
     "ContentPart",
+    "InputTokenCount",
     "InputTokensDetails",
     "OutputItem",
     "OutputTokensDetails",
@@ -113,3 +114,10 @@ class ResponseStreamEvent(Event):
     with openai's fields as attributes (``event.delta``, ``event.response``)."""
 
     __slots__ = ()
+
+
+class InputTokenCount(SurfaceModel):
+    """``responses.input_tokens.count``'s answer, as openai's ``InputTokenCountResponse``."""
+
+    input_tokens: int
+    object: Literal["response.input_tokens"] = "response.input_tokens"

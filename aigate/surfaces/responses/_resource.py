@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ..._exceptions import InvalidRequestError
 from ..._models import ChatCompletion
+from ..._suggest import did_you_mean
 from .._base import OverChat
 from .._chat import fit_messages, load, remove, save, surface_metadata
 from .._common import carriage, new_id, tenant_of
 from .._native import AsyncNativeStream, NativeAnswer, NativeStart, NativeStream
 from .._store import ConversationStore, Entry, open_conversations
-from ._models import Response, ResponseStreamEvent
+from ._models import InputTokenCount, Response, ResponseStreamEvent
 from ._native import NativePlan, native_plan
 from ._output import EventTranslator, from_completion
 from ._request import ResponsesRequest, instruction_messages, translate_request
@@ -23,9 +24,11 @@ if TYPE_CHECKING:
     from ..._resources import AsyncGatewayAPI, GatewayAPI
 
 __all__ = [
+    "AsyncInputTokens",
     "AsyncNativeResponseStream",
     "AsyncResponseStream",
     "AsyncResponses",
+    "InputTokens",
     "NativeResponseStream",
     "ResponseStream",
     "Responses",
@@ -241,6 +244,97 @@ class AsyncNativeResponseStream(AsyncNativeStream):
         return _final(self)
 
 
+#: What ``responses.input_tokens.count`` takes (openai's parameters; aigate's tenancy ones).
+_COUNT_PARAMS = frozenset(
+    {
+        "model",
+        "input",
+        "instructions",
+        "tools",
+        "tool_choice",
+        "text",
+        "reasoning",
+        "previous_response_id",
+        "parallel_tool_calls",
+        "truncation",
+        "api_key",
+        "user",
+        "metadata",
+        "extra_headers",
+        "extra_query",
+        "extra_body",
+        "timeout",
+    }
+)
+
+
+def _count_plan(responses: Responses | AsyncResponses, kwargs: Mapping[str, Any]) -> _Plan:
+    unknown = sorted(set(kwargs) - _COUNT_PARAMS)
+    if unknown:
+        name = unknown[0]
+        raise InvalidRequestError(
+            f"{name}: not a parameter of responses.input_tokens.count"
+            f"{did_you_mean(name, _COUNT_PARAMS)}",
+            field=name,
+            expected="a parameter of responses.input_tokens.count",
+        )
+    return responses._plan({**kwargs, "store": False})
+
+
+def _counted(gateway: Any, plan: _Plan, history: list[dict[str, Any]]) -> InputTokenCount:
+    """The prompt a ``create`` of the same arguments would send, counted for the route's
+    first target (exact where aigate has that model's tokenizer; see ``aigate.tokens``)."""
+    from ...tokens import count_messages
+
+    arguments = plan.arguments(history)
+    _, targets = gateway._core.resolve(arguments.get("model"))
+    target = targets[0]
+    counted = count_messages(
+        arguments["messages"],
+        provider=target.provider.kind,
+        model=target.model,
+        tools=arguments.get("tools") or None,
+    )
+    return InputTokenCount(input_tokens=int(counted.tokens))
+
+
+class InputTokens:
+    """``gw.responses.input_tokens``: openai's ``responses.input_tokens.count``, answered
+    offline (no request is sent)."""
+
+    def __init__(self, responses: Responses) -> None:
+        self._responses = responses
+
+    def count(self, **kwargs: Any) -> InputTokenCount:
+        """The input tokens of a ``responses.create`` with these arguments."""
+        responses = self._responses
+        plan = _count_plan(responses, kwargs)
+        entry = None
+        if plan.request.previous_response_id is not None:
+            previous = plan.request.previous_response_id
+            entry = responses._gateway._run(load(responses.conversations, plan.tenant, previous))
+        return _counted(responses._gateway, plan, plan.history(entry))
+
+
+class AsyncInputTokens:
+    """The async twin of :class:`InputTokens`."""
+
+    def __init__(self, responses: AsyncResponses) -> None:
+        self._responses = responses
+
+    async def count(self, **kwargs: Any) -> InputTokenCount:
+        """The input tokens of a ``responses.create`` with these arguments."""
+        responses = self._responses
+        plan = _count_plan(responses, kwargs)
+        entry = None
+        if plan.request.previous_response_id is not None:
+            previous = plan.request.previous_response_id
+            entry = await responses._gateway._run(
+                load(responses.conversations, plan.tenant, previous)
+            )
+        return _counted(responses._gateway, plan, plan.history(entry))
+
+
 class Responses:
     """``gw.responses``: the OpenAI Responses API over aigate's chat flow.
 
@@ -254,6 +348,7 @@ class Responses:
     ) -> None:
         self._gateway = gateway
         self.conversations = open_conversations(conversations)
+        self.input_tokens = InputTokens(self)
 
     def _plan(self, kwargs: Mapping[str, Any]) -> _Plan:
         return _Plan(kwargs, self._gateway, self.conversations)
@@ -327,6 +422,7 @@ class AsyncResponses:
     ) -> None:
         self._gateway = gateway
         self.conversations = open_conversations(conversations)
+        self.input_tokens = AsyncInputTokens(self)
 
     def _plan(self, kwargs: Mapping[str, Any]) -> _Plan:
         return _Plan(kwargs, self._gateway, self.conversations)
