@@ -15,11 +15,7 @@ import json
 from typing import Any
 
 import httpx
-import openai.types.responses as R
 import pytest
-from openai import omit
-from openai.lib.streaming.responses._responses import ResponseStreamState
-from pydantic import TypeAdapter
 
 import aigate
 from aigate.testing import (
@@ -32,6 +28,8 @@ from aigate.testing import (
     stall,
     timeout,
 )
+
+from .conftest import check_response, check_response_events
 
 MODEL = "openai/gpt-4o-mini"
 OPENAI = {"openai": {"api_keys": ["sk-test"]}}
@@ -46,7 +44,6 @@ TWO = {
     },
 }
 ROUTE = {"r": ["openai/gpt-4o-mini", "backup/gpt-4o-mini"]}
-EVENTS = TypeAdapter(R.ResponseStreamEvent)
 WEATHER = [{"id": "call_w1", "name": "get_weather", "arguments": {"city": "Paris"}}]
 TOOLS = [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}]
 
@@ -103,43 +100,6 @@ def calls(mode: str) -> Any:
         harness.close()
 
 
-def check_response(response: Any) -> R.Response:
-    sdk = R.Response.model_validate(response.model_dump())
-    assert sdk.output_text == response.output_text
-    return sdk
-
-
-def check_events(events: list[Any], final: Any) -> list[Any]:
-    """Every event is openai's; sequence numbers count from 0; openai's accumulator, fed
-    the events, arrives at the final response."""
-    sdk = [EVENTS.validate_python(e.model_dump()) for e in events]
-    assert [e.sequence_number for e in sdk] == list(range(len(sdk)))
-    state = ResponseStreamState(input_tools=[], text_format=omit)
-    for event in sdk:
-        state.handle_event(event)
-    ours = R.Response.model_validate(final.model_dump())
-    if sdk[-1].type == "response.completed":
-        snapshot = state._completed_response
-        assert snapshot is not None
-        assert snapshot.output_text == ours.output_text
-        output = list(snapshot.output)
-    else:  # openai's accumulator completes only on response.completed: its finished items
-        done = state._completed_output
-        output = [done[i] for i in sorted(done)]
-    # the accumulator builds openai's Parsed* items, which add ``parsed`` (to text parts)
-    # and ``parsed_arguments`` (to function calls): the rest must match field for field
-    assert [_unparsed(i.model_dump()) for i in output] == [i.model_dump() for i in ours.output]
-    return sdk
-
-
-def _unparsed(item: dict[str, Any]) -> dict[str, Any]:
-    item.pop("parsed_arguments", None)
-    for part in item.get("content") or ():
-        if isinstance(part, dict):
-            part.pop("parsed", None)
-    return item
-
-
 def test_plain(calls: Any) -> None:
     fake = FakeTransport()
     c = calls(transport=fake)
@@ -158,7 +118,7 @@ def test_stream(calls: Any) -> None:
     fake = FakeTransport([reply("one two three")])
     c = calls(transport=fake)
     events, stream = c.stream(model=MODEL, input="Count")
-    check_events(events, stream.response)
+    check_response_events(events, stream.response)
     assert [e.type for e in events] == [
         "response.created",
         "response.in_progress",
@@ -195,7 +155,7 @@ def test_scripted_text_chunks_and_usage(calls: Any, streamed: bool) -> None:
     c = calls(transport=fake)
     if streamed:
         events, stream = c.stream(model=MODEL, input="Hi", instructions="Be brief")
-        check_events(events, stream.response)
+        check_response_events(events, stream.response)
         assert [e.delta for e in events if e.type == "response.output_text.delta"] == [
             "Bon",
             "jour le",
@@ -252,7 +212,7 @@ def test_tool_calls(calls: Any, streamed: bool) -> None:
     c = calls(transport=fake)
     if streamed:
         events, stream = c.stream(model=MODEL, input="Weather?", tools=TOOLS)
-        check_events(events, stream.response)
+        check_response_events(events, stream.response)
         kinds = [e.type for e in events]
         assert "response.function_call_arguments.delta" in kinds
         assert "response.function_call_arguments.done" in kinds
@@ -273,7 +233,7 @@ def test_text_and_tool_calls_together(calls: Any) -> None:
     fake = FakeTransport([reply("Checking.", tool_calls=calls_)])
     c = calls(transport=fake)
     events, stream = c.stream(model=MODEL, input="Weather and time?", tools=TOOLS)
-    check_events(events, stream.response)
+    check_response_events(events, stream.response)
     r = stream.response
     assert [i.type for i in r.output] == ["message", "function_call", "function_call"]
     assert [i.name for i in r.output[1:]] == ["get_weather", "get_time"]
@@ -286,7 +246,7 @@ def test_a_length_cut_is_incomplete(calls: Any, streamed: bool) -> None:
     c = calls(transport=fake)
     if streamed:
         events, stream = c.stream(model=MODEL, input="Hi", max_output_tokens=2)
-        check_events(events, stream.response)
+        check_response_events(events, stream.response)
         assert events[-1].type == "response.incomplete"
         r = stream.response
     else:
@@ -320,7 +280,7 @@ def test_a_status_error_fails_over(calls: Any, streamed: bool, status: int) -> N
     c = calls(providers=TWO, routes=ROUTE, transport=fake)
     if streamed:
         events, stream = c.stream(model="r", input="Hi")
-        check_events(events, stream.response)
+        check_response_events(events, stream.response)
         r = stream.response
     else:
         r = c.create(model="r", input="Hi")
@@ -393,7 +353,7 @@ def test_a_stream_cut_in_the_preamble_fails_over(calls: Any) -> None:
     fake = FakeTransport([reply("lost", cut_after=2), reply("from the backup")])
     c = calls(providers=TWO, routes=ROUTE, transport=fake)
     events, stream = c.stream(model="r", input="Hi")
-    check_events(events, stream.response)
+    check_response_events(events, stream.response)
     assert stream.response.output_text == "from the backup"
     assert stream.response.gateway.provider == "backup"
 
@@ -423,7 +383,7 @@ def test_fault_transport_plays_faults_on_responses(calls: Any) -> None:
     with pytest.raises((aigate.AigateError,)):
         c.stream(model="r", input="Hi")  # an unparsable event, before any content
     events, stream = c.stream(model="r", input="Hi")
-    check_events(events, stream.response)
+    check_response_events(events, stream.response)
     assert stream.response.output_text == "late but whole" and clock.now > 1_700_000_000
     r = c.create(model="r", input="Hi")
     assert r.output_text == "slow headers"
