@@ -258,6 +258,19 @@ class TestVirtualKeys:
             sdk.run(lambda c: client.chat.completions.create(**CHAT))
         assert bogus not in str(info.value) and bogus not in info.value.response.text
 
+    def test_a_stored_response_is_readable_by_its_own_tenant_only(self, make_sdk: Any) -> None:
+        """``responses.retrieve`` / ``.delete`` through the SDK are scoped by the SDK's virtual
+        key as ``create`` is: another tenant's id is a NotFoundError, and deletes nothing."""
+        sdk, mine = self._keys(make_sdk)
+        theirs, _ = sdk.gw.keys.create(project="other")
+        me = sdk.client.with_options(api_key=mine)
+        them = sdk.client.with_options(api_key=theirs)
+        made = sdk.run(lambda c: me.responses.create(model="openai/gpt-4o-mini", input="Hi"))
+        for attempt in (them.responses.retrieve, them.responses.delete):
+            with pytest.raises(openai.NotFoundError):
+                sdk.run(lambda c, attempt=attempt: attempt(made.id))
+        assert sdk.run(lambda c: me.responses.retrieve(made.id)).id == made.id
+
     def test_other_api_keys_are_ignored(self, make_sdk: Any) -> None:
         sdk, _ = self._keys(make_sdk)
         client = sdk.client.with_options(api_key="sk-real-openai-key")
