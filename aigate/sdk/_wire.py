@@ -603,10 +603,6 @@ class _Missing(Exception):
     """The gateway has no resource for this surface (yet)."""
 
 
-class _NotStored(Exception):
-    """No stored response has this id (for this caller): OpenAI's 404."""
-
-
 def _stored_response(request: SdkRequest, options: Options) -> Invocation | Answer:
     """``GET`` / ``DELETE /v1/responses/{id}`` (openai's ``responses.retrieve`` /
     ``.delete``), answered from the gateway's own store of responses, for this caller's
@@ -619,11 +615,14 @@ def _stored_response(request: SdkRequest, options: Options) -> Invocation | Answ
     deleting = request.method == "DELETE"
 
     def found(result: Any) -> Any:
-        if deleting:
-            if not result:
-                raise _NotStored(response_id)
-            return {"id": response_id, "object": "response.deleted", "deleted": True}
-        return result
+        if not deleting:
+            return result
+        if not result:  # as retrieve says it: failure() answers OpenAI's 404
+            raise InvalidRequestError(
+                f"response_id: no stored response {response_id!r} for this caller",
+                field="response_id",
+            )
+        return {"id": response_id, "object": "response.deleted", "deleted": True}
 
     def call(gateway: Any) -> Any:
         resource = getattr(gateway, "responses", None)
@@ -721,7 +720,6 @@ def success(invocation: Invocation, result: Any) -> Answer:
 def failure(invocation: Invocation, exc: BaseException, path: str) -> Answer:
     if isinstance(exc, _Missing):
         return answer_missing(exc, path)
-    stored = isinstance(exc, InvalidRequestError) and exc.field == "response_id"
-    if isinstance(exc, _NotStored) or stored:
+    if isinstance(exc, InvalidRequestError) and exc.field == "response_id":  # not stored here
         return not_found(path, "openai", f"no stored response {path.rpartition('/')[2]!r}")
     return error_answer(exc, invocation.dialect)
